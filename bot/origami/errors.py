@@ -1,0 +1,195 @@
+"""The Origami client's exceptions: one tree, one class per documented error family.
+
+    OrigamiError
+    ├── PromptError                   refused before sending: empty or over 10,000 chars
+    ├── OrigamiUnreachable            connect errors / timeouts, after the retries ran out
+    └── OrigamiAPIError               the API answered with an error status (.status, .body)
+        ├── InvalidRequest            400 VALIDATION_ERROR and friends (.issues)
+        ├── Unauthorized              401 UNAUTHORIZED: missing, bad or revoked key
+        ├── PaymentRequired           402, admission refused for billing reasons
+        │   ├── InsufficientCredits   INSUFFICIENT_CREDITS (.top_up_url, credits fields)
+        │   ├── SubscriptionRequired  SUBSCRIPTION_REQUIRED (plan has no API access)
+        │   ├── BudgetExceeded        BUDGET_EXCEEDED (.blocked_by_budgets)
+        │   └── AccountBlocked        ACCOUNT_BLOCKED (.reason)
+        ├── Forbidden                 403
+        ├── NotFound                  404 AGENT_NOT_FOUND, RUN_NOT_FOUND, TABLE_NOT_FOUND, ...
+        ├── Conflict                  409
+        │   ├── AgentBusy             AGENT_BUSY (.current_run)
+        │   └── IdempotencyConflict   IDEMPOTENCY_ERROR
+        ├── RateLimited               429 (.retry_after)
+        │   ├── ConcurrencyLimited    CONCURRENT_LIMIT_EXCEEDED (.limit, .active_sessions)
+        │   └── RequestRateLimited    any other 429: the 100/min org or 300/min IP window
+        └── ServerError               5xx, after the retries ran out
+
+Every ``OrigamiAPIError`` keeps ``handoff_url`` when the API sent a ``handoff``: it is the
+link a human follows to fix the problem in the Origami app, forwarded unchanged.
+"""
+
+from __future__ import annotations
+
+from bot.origami.models import ActiveSession, CurrentRun, ErrorBody, ValidationIssue
+
+
+class OrigamiError(Exception):
+    """Base of everything the Origami client raises."""
+
+
+class PromptError(OrigamiError, ValueError):
+    """The prompt breaks the API's 1-10,000 character rule; nothing was sent."""
+
+    def __init__(self, message: str, length: int) -> None:
+        super().__init__(message)
+        self.length = length
+
+
+class OrigamiUnreachable(OrigamiError):
+    """No HTTP answer (connect error, timeout) after every retry."""
+
+
+class OrigamiAPIError(OrigamiError):
+    def __init__(self, status: int, body: ErrorBody, retry_after: float | None = None) -> None:
+        super().__init__(f"{status} {body.code or 'ERROR'}: {body.error}")
+        self.status = status
+        self.body = body
+        self.retry_after = retry_after
+
+    @property
+    def code(self) -> str:
+        return self.body.code
+
+    @property
+    def handoff_url(self) -> str | None:
+        return self.body.handoff.url if self.body.handoff else None
+
+
+class InvalidRequest(OrigamiAPIError):
+    @property
+    def issues(self) -> list[ValidationIssue]:
+        return self.body.issues
+
+
+class Unauthorized(OrigamiAPIError):
+    pass
+
+
+class PaymentRequired(OrigamiAPIError):
+    @property
+    def fix_url(self) -> str | None:
+        """Where the user goes to fix billing: the handoff link, else the top-up link."""
+        return self.handoff_url or self.body.top_up_url
+
+
+class InsufficientCredits(PaymentRequired):
+    @property
+    def top_up_url(self) -> str | None:
+        return self.body.top_up_url
+
+
+class SubscriptionRequired(PaymentRequired):
+    pass
+
+
+class BudgetExceeded(PaymentRequired):
+    @property
+    def blocked_by_budgets(self) -> list[str]:
+        return self.body.blocked_by_budgets
+
+
+class AccountBlocked(PaymentRequired):
+    @property
+    def reason(self) -> str | None:
+        return self.body.reason
+
+
+class Forbidden(OrigamiAPIError):
+    pass
+
+
+class NotFound(OrigamiAPIError):
+    pass
+
+
+class Conflict(OrigamiAPIError):
+    pass
+
+
+class AgentBusy(Conflict):
+    @property
+    def current_run(self) -> CurrentRun | None:
+        return self.body.current_run
+
+
+class IdempotencyConflict(Conflict):
+    pass
+
+
+class RateLimited(OrigamiAPIError):
+    pass
+
+
+class ConcurrencyLimited(RateLimited):
+    @property
+    def limit(self) -> int | None:
+        return self.body.limit
+
+    @property
+    def active_sessions(self) -> list[ActiveSession]:
+        return self.body.active_sessions
+
+
+class RequestRateLimited(RateLimited):
+    pass
+
+
+class ServerError(OrigamiAPIError):
+    pass
+
+
+_BY_CODE: dict[str, type[OrigamiAPIError]] = {
+    "INSUFFICIENT_CREDITS": InsufficientCredits,
+    "SUBSCRIPTION_REQUIRED": SubscriptionRequired,
+    "BUDGET_EXCEEDED": BudgetExceeded,
+    "ACCOUNT_BLOCKED": AccountBlocked,
+    "AGENT_BUSY": AgentBusy,
+    "IDEMPOTENCY_ERROR": IdempotencyConflict,
+    "CONCURRENT_LIMIT_EXCEEDED": ConcurrencyLimited,
+}
+
+_BY_STATUS: dict[int, type[OrigamiAPIError]] = {
+    400: InvalidRequest,
+    401: Unauthorized,
+    402: PaymentRequired,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    429: RequestRateLimited,
+}
+
+
+def error_for(status: int, body: ErrorBody, retry_after: float | None) -> OrigamiAPIError:
+    """The most specific exception for an error response."""
+    cls = _BY_CODE.get(body.code)
+    # A code only picks a class within its own status family, so a surprising pairing
+    # (say AGENT_BUSY on a 500) still lands in the family its status says.
+    if cls is not None and _family(cls) is _family_for_status(status):
+        return cls(status, body, retry_after)
+    return _family_for_status(status)(status, body, retry_after)
+
+
+def _family_for_status(status: int) -> type[OrigamiAPIError]:
+    if status >= 500:
+        return ServerError
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status == 422:
+        return InvalidRequest
+    return OrigamiAPIError
+
+
+def _family(cls: type[OrigamiAPIError]) -> type[OrigamiAPIError]:
+    for family in (PaymentRequired, Conflict):
+        if issubclass(cls, family):
+            return family
+    if issubclass(cls, RateLimited):
+        return RequestRateLimited
+    return cls
