@@ -1,0 +1,108 @@
+"""``python -m bot``: settings → logging → build everything → serve (HTTP or Socket Mode)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from bot import logs
+from bot.bridge import Bridge, BridgeConfig
+from bot.config import Mode, Settings, SettingsProblem, load_settings
+from bot.origami.client import OrigamiClient, build_http_client
+from bot.slack.app import build_web_client, create_app
+from bot.slack.presenter import SlackPresenter
+from bot.store import connect
+from bot.watcher import Watcher
+
+log = logging.getLogger("bot")
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+    except SettingsProblem as problem:
+        print(problem, file=sys.stderr)
+        sys.exit(2)
+    logs.configure(settings.log_level, settings.secrets())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings))
+
+
+async def serve(settings: Settings) -> None:
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    store = connect(redis_url)
+    origami = OrigamiClient(
+        build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value())
+    )
+    slack = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    presenter = SlackPresenter(slack)
+    bridge = Bridge(
+        store,
+        origami,
+        presenter,
+        BridgeConfig(first_poll_s=settings.origami_first_poll_seconds),
+    )
+    watcher = Watcher(store, origami, bridge)
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    app = create_app(
+        client=slack,
+        signing_secret=signing_secret if settings.mode is Mode.HTTP else None,
+        bridge=bridge,
+        store=store,
+    )
+    watcher_task = asyncio.create_task(watcher.run_forever(), name="watcher")
+    try:
+        if settings.mode is Mode.SOCKET:
+            await _serve_socket_mode(app, settings)
+        else:
+            await _serve_http(app, store, settings)
+    finally:
+        watcher.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(watcher_task, timeout=10)
+        await origami.aclose()
+        await store.close()
+        log.info("stopped")
+
+
+async def _serve_http(app: object, store: object, settings: Settings) -> None:
+    import uvicorn
+
+    from bot.slack.web import create_web_app
+
+    web = create_web_app(app, store)  # type: ignore[arg-type]
+    config = uvicorn.Config(
+        web,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+    )
+    log.info("listening", extra={"mode": "http", "host": settings.host, "port": settings.port})
+    await uvicorn.Server(config).serve()
+
+
+async def _serve_socket_mode(app: object, settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await handler.connect_async()
+    log.info("connected", extra={"mode": "socket"})
+    await stop.wait()
+    await handler.close_async()
+
+
+if __name__ == "__main__":
+    main()

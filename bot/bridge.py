@@ -1,0 +1,571 @@
+"""The use cases: start a conversation, follow up, answer, continue, retry, stop, share,
+export, and deliver a finished run.
+
+The bridge works on plain values (a thread, a user, some text, the id of what caused the
+request) and two ports: ``OrigamiClient`` and a ``Presenter`` that shows things in the
+thread. It knows nothing of Slack payloads, Block Kit or HTTP, so its tests need neither.
+
+Every side effect is keyed by its cause: Origami POSTs carry an Idempotency-Key derived
+from the Slack event or the clicked run, one-shot buttons are claimed in Redis before they
+act, and a finished run's messages are recorded part by part as they are posted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot import logs
+from bot.origami import errors
+from bot.origami.client import OrigamiClient, idempotency_key
+from bot.origami.models import NextAction, PendingQuestion, Run, RunStatus, Table
+from bot.problems import Problem, ProblemKind, problem_from_error
+from bot.store import QuestionSet, RunRecord, Store
+
+log = logging.getLogger(__name__)
+
+CONTINUE_PROMPT = "Please continue where you left off."
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    team: str
+    channel: str
+    thread_ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    text: str
+    user_id: str
+    # What caused this prompt (a Slack event id, a click): the root of its Idempotency-Key.
+    cause: str
+    has_files: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    run_id: str
+    steps_completed: int
+    steps_max: int
+    elapsed_s: float
+    leads_found: int | None
+    queued: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerView:
+    user_id: str
+    text: str
+
+
+class Note:
+    """Short private notes shown to one person (ephemeral)."""
+
+    ALREADY_ANSWERED = "already_answered"
+    EXPIRED = "expired"
+    ALREADY_DONE = "already_done"
+    ALREADY_SHARED = "already_shared"
+    TABLE_UNKNOWN = "table_unknown"
+
+
+class Presenter(Protocol):
+    """Shows things in a Slack thread; the Slack implementation is ``bot.slack.presenter``."""
+
+    async def acknowledge(self, thread: ThreadRef) -> str: ...
+
+    async def usage_hint(self, thread: ThreadRef) -> None: ...
+
+    async def attachments_note(self, thread: ThreadRef) -> None: ...
+
+    async def progress(self, thread: ThreadRef, message_ts: str, progress: Progress) -> None: ...
+
+    async def progress_final(
+        self, thread: ThreadRef, message_ts: str, run: Run, elapsed_s: float
+    ) -> None: ...
+
+    async def result(
+        self,
+        thread: ThreadRef,
+        run: Run,
+        elapsed_s: float,
+        posted: dict[str, str],
+        record: Callable[[str, str], Awaitable[None]],
+    ) -> None:
+        """Post the run's result; skip parts already in ``posted``, ``record`` each new one."""
+
+    async def questions(
+        self,
+        thread: ThreadRef,
+        run_id: str,
+        questions: Sequence[PendingQuestion],
+        answers: dict[int, AnswerView],
+        message_ts: str | None,
+        closed: bool,
+    ) -> str: ...
+
+    async def problem(
+        self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
+    ) -> None: ...
+
+    async def queued(
+        self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
+    ) -> None: ...
+
+    async def note(self, thread: ThreadRef, user_id: str, note: str, detail: str = "") -> None: ...
+
+    async def choice_made(
+        self, thread: ThreadRef, message_ts: str, user_id: str, label: str
+    ) -> None: ...
+
+    async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None: ...
+
+    async def share_table(
+        self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
+    ) -> None: ...
+
+    async def upload_csv(
+        self, thread: ThreadRef, table: Table, content: bytes, user_id: str
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    # When to poll a new run first. The 202 carries no pacing hint; an early first poll
+    # shows progress quickly, and the GET's Retry-After paces the rest.
+    first_poll_s: float = 3.0
+    # Poll interval when a running run came back without Retry-After (the API says 15).
+    default_poll_s: float = 15.0
+
+
+class Bridge:
+    def __init__(
+        self,
+        store: Store,
+        origami: OrigamiClient,
+        presenter: Presenter,
+        config: BridgeConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.origami = origami
+        self.presenter = presenter
+        self.config = config or BridgeConfig()
+
+    # -- conversations ------------------------------------------------------------------
+
+    async def start_conversation(self, thread: ThreadRef, prompt: Prompt) -> None:
+        """A mention (or a top-level DM): a new agent for this thread."""
+        if not prompt.text.strip():
+            await self.presenter.usage_hint(thread)
+            return
+        if not await self.store.open_thread(
+            thread.team, thread.channel, thread.thread_ts, prompt.user_id
+        ):
+            # The thread already has an agent, or is getting one: this is a follow-up.
+            await self.follow_up(thread, prompt)
+            return
+        if prompt.has_files:
+            await self.presenter.attachments_note(thread)
+        ack_ts = await self.presenter.acknowledge(thread)
+        try:
+            created = await self.origami.create_agent(
+                prompt.text,
+                idempotency_key=idempotency_key("start", prompt.cause),
+                name=_agent_name(prompt.text),
+            )
+        except Exception as exc:
+            await self.store.forget_thread(thread.team, thread.channel, thread.thread_ts)
+            await self._report(thread, exc, ack_ts, agent_call=False)
+            return
+        logs.bind(agent=created.agent.id, run=created.run.id)
+        await self.store.bind_agent(thread.team, thread.channel, thread.thread_ts, created.agent.id)
+        await self._watch(thread, created.run, ack_ts, prompt)
+        log.info("conversation started")
+
+    async def follow_up(self, thread: ThreadRef, prompt: Prompt) -> None:
+        """A reply in a thread that has an agent: the next run of that agent."""
+        state = await self.store.get_thread(thread.team, thread.channel, thread.thread_ts)
+        if state is None:
+            return
+        if not prompt.text.strip():
+            await self.presenter.usage_hint(thread)
+            return
+        if prompt.has_files:
+            await self.presenter.attachments_note(thread)
+        position = await self.store.enqueue_if_busy(
+            thread.team, thread.channel, thread.thread_ts, _pending_item(prompt)
+        )
+        if position:
+            await self.presenter.queued(thread, position, state.active_run, None)
+            log.info("prompt queued", extra={"position": position})
+            return
+        assert state.agent_id is not None  # enqueue_if_busy queues when there is none
+        await self._send(thread, state.agent_id, prompt)
+
+    async def _send(
+        self, thread: ThreadRef, agent_id: str, prompt: Prompt, ack_ts: str | None = None
+    ) -> bool:
+        """Send a follow-up run now; True when Origami took it."""
+        logs.bind(agent=agent_id)
+        if ack_ts is None:
+            ack_ts = await self.presenter.acknowledge(thread)
+        try:
+            run = await self.origami.send_run(
+                agent_id, prompt.text, idempotency_key=idempotency_key("run", prompt.cause)
+            )
+        except errors.AgentBusy as exc:
+            current = exc.current_run.id if exc.current_run else None
+            await self._queue(thread, prompt, current, ack_ts)
+            return False
+        except Exception as exc:
+            await self._report(thread, exc, ack_ts, agent_call=True)
+            return False
+        await self._watch(thread, run, ack_ts, prompt)
+        return True
+
+    async def _queue(
+        self, thread: ThreadRef, prompt: Prompt, run_id: str | None, ack_ts: str | None
+    ) -> None:
+        position = await self.store.push_pending(
+            thread.team,
+            thread.channel,
+            thread.thread_ts,
+            _pending_item(prompt),
+        )
+        await self.presenter.queued(thread, position, run_id, ack_ts)
+        log.info("prompt queued", extra={"position": position})
+
+    async def _watch(self, thread: ThreadRef, run: Run, ack_ts: str, prompt: Prompt) -> None:
+        record = RunRecord(
+            team=thread.team,
+            run_id=run.id,
+            agent_id=run.agent_id,
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            progress_ts=ack_ts,
+            user_id=prompt.user_id,
+            prompt=prompt.text,
+        )
+        await self.store.watch_run(record, self.config.first_poll_s)
+        logs.bind(run=run.id)
+
+    async def _report(
+        self, thread: ThreadRef, exc: BaseException, message_ts: str | None, *, agent_call: bool
+    ) -> None:
+        problem = problem_from_error(exc, agent_call=agent_call)
+        if problem.kind is ProblemKind.INTERNAL:
+            log.exception("unexpected failure", exc_info=exc)
+        else:
+            log.warning(
+                "origami refused", extra={"problem": problem.kind.value, "error": repr(exc)}
+            )
+        await self.presenter.problem(thread, problem, message_ts)
+
+    # -- watching -------------------------------------------------------------------------
+
+    async def show_progress(self, record: RunRecord, run: Run) -> None:
+        thread = ThreadRef(record.team, record.channel, record.thread_ts)
+        queued = await self.store.pending_count(record.team, record.channel, record.thread_ts)
+        await self.presenter.progress(
+            thread,
+            record.progress_ts,
+            Progress(
+                run_id=run.id,
+                steps_completed=run.steps.completed,
+                steps_max=run.steps.max,
+                elapsed_s=time.time() - record.started_at,
+                leads_found=_leads_found(run),
+                queued=queued,
+            ),
+        )
+
+    async def deliver(self, record: RunRecord, run: Run) -> None:
+        """Post a finished run's result once, then send what was waiting for it.
+
+        Safe to call again after a crash: parts already posted are skipped.
+        """
+        thread = ThreadRef(record.team, record.channel, record.thread_ts)
+        with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
+            posted = await self.store.delivered_parts(record.team, record.run_id)
+            elapsed = _elapsed(record, posted)
+            if "elapsed" not in posted:
+                await self.store.record_part(
+                    record.team, record.run_id, "elapsed", f"{elapsed:.1f}"
+                )
+
+            async def record_part(part: str, ts: str) -> None:
+                await self.store.record_part(record.team, record.run_id, part, ts)
+
+            await self.store.set_run_fields(
+                record.team,
+                record.run_id,
+                {
+                    "status": run.status.value,
+                    "next_actions": json.dumps([a.label for a in run.todo.next_actions]),
+                    "tables": json.dumps(
+                        [t.id for t in (run.response.tables if run.response else [])]
+                    ),
+                },
+            )
+            await self.presenter.result(thread, run, elapsed, posted, record_part)
+            has_questions = run.status is RunStatus.NEEDS_INPUT and run.todo.pending_questions
+            if has_questions and "questions" not in posted:
+                ts = await self.presenter.questions(
+                    thread, run.id, run.todo.pending_questions, {}, None, closed=False
+                )
+                await self.store.save_questions(
+                    QuestionSet(
+                        team=record.team,
+                        run_id=run.id,
+                        agent_id=record.agent_id,
+                        channel=record.channel,
+                        thread_ts=record.thread_ts,
+                        message_ts=ts,
+                        questions=[q.model_dump(by_alias=True) for q in run.todo.pending_questions],
+                        answers={},
+                        sent=False,
+                    )
+                )
+                await record_part("questions", ts)
+            if "final" not in posted:
+                await self.presenter.progress_final(thread, record.progress_ts, run, elapsed)
+                await record_part("final", "1")
+            log.info("run delivered", extra={"status": run.status_raw, "elapsed_s": round(elapsed)})
+            await self.release(record)
+
+    async def release(self, record: RunRecord) -> None:
+        """The thread is idle again: send what was queued behind the run, as one prompt."""
+        thread = ThreadRef(record.team, record.channel, record.thread_ts)
+        items = await self.store.release_thread(
+            record.team, record.channel, record.thread_ts, record.run_id
+        )
+        if not items:
+            return
+        state = await self.store.get_thread(record.team, record.channel, record.thread_ts)
+        if state is None or state.agent_id is None:
+            return
+        text = "\n\n".join(str(i["text"]) for i in items)
+        prompt = Prompt(
+            text=text,
+            user_id=str(items[-1].get("user_id", "")),
+            cause="queued:" + ",".join(str(i.get("cause", "")) for i in items),
+        )
+        await self._send(thread, state.agent_id, prompt)
+
+    async def watch_failed(self, record: RunRecord, exc: BaseException) -> None:
+        """The run can no longer be polled (its agent or run is gone in Origami)."""
+        thread = ThreadRef(record.team, record.channel, record.thread_ts)
+        await self._report(thread, exc, record.progress_ts, agent_call=True)
+        await self.release(record)
+
+    # -- buttons ------------------------------------------------------------------------
+
+    async def answer(
+        self,
+        thread: ThreadRef,
+        run_id: str,
+        question: int,
+        user_id: str,
+        *,
+        choice: int | None = None,
+        text: str | None = None,
+    ) -> None:
+        """One answer to one question: a suggested answer (by index) or typed text."""
+        qs = await self.store.get_questions(thread.team, run_id)
+        if qs is None or not 0 <= question < len(qs.questions):
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        questions = [PendingQuestion.model_validate(q) for q in qs.questions]
+        if choice is not None:
+            suggested = questions[question].suggested_answers
+            if not 0 <= choice < len(suggested):
+                await self.presenter.note(thread, user_id, Note.EXPIRED)
+                return
+            text = suggested[choice]
+        if not text or not text.strip():
+            return
+        outcome = await self.store.record_answer(thread.team, run_id, question, user_id, text)
+        if outcome <= 0:
+            qs = await self.store.get_questions(thread.team, run_id) or qs
+            prior = qs.answers.get(question)
+            detail = f"{prior['user_id']}\t{prior['text']}" if prior else ""
+            await self.presenter.note(thread, user_id, Note.ALREADY_ANSWERED, detail)
+            return
+        qs = await self.store.get_questions(thread.team, run_id) or qs
+        if len(qs.answers) >= len(questions):
+            await self.send_answers(thread, run_id, user_id)
+            return
+        await self.presenter.questions(
+            thread, run_id, questions, _answer_views(qs), qs.message_ts, closed=False
+        )
+
+    async def send_answers(self, thread: ThreadRef, run_id: str, user_id: str) -> None:
+        qs = await self.store.get_questions(thread.team, run_id)
+        if qs is None:
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        if not qs.answers:
+            return
+        if not await self.store.mark_answers_sent(thread.team, run_id, user_id):
+            await self.presenter.note(thread, user_id, Note.ALREADY_DONE)
+            return
+        questions = [PendingQuestion.model_validate(q) for q in qs.questions]
+        views = _answer_views(qs)
+        await self.presenter.questions(thread, run_id, questions, views, qs.message_ts, closed=True)
+        prompt = Prompt(
+            text=_combine_answers(questions, views),
+            user_id=user_id,
+            cause=f"answers:{run_id}",
+        )
+        await self.follow_up(thread, prompt)
+
+    async def continue_run(self, thread: ThreadRef, run_id: str, user_id: str, ack_ts: str) -> None:
+        await self._one_shot(
+            thread, run_id, user_id, ack_ts, "continue", CONTINUE_PROMPT, "Continue"
+        )
+
+    async def retry_run(self, thread: ThreadRef, run_id: str, user_id: str, ack_ts: str) -> None:
+        record = await self.store.get_run(thread.team, run_id)
+        if record is None or not record.prompt:
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        await self._one_shot(thread, run_id, user_id, ack_ts, "retry", record.prompt, "Retry")
+
+    async def next_action(
+        self, thread: ThreadRef, run_id: str, index: int, user_id: str, message_ts: str
+    ) -> None:
+        labels = await self._run_list(thread.team, run_id, "next_actions")
+        if labels is None or not 0 <= index < len(labels):
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        label = labels[index]
+        await self._one_shot(thread, run_id, user_id, message_ts, f"next:{index}", label, label)
+
+    async def _one_shot(
+        self,
+        thread: ThreadRef,
+        run_id: str,
+        user_id: str,
+        message_ts: str,
+        what: str,
+        text: str,
+        label: str,
+    ) -> None:
+        """A button that sends a prompt: it acts once, whoever clicks and however often."""
+        cause = f"{what}:{run_id}"
+        if not await self.store.claim_action(thread.team, cause):
+            await self.presenter.note(thread, user_id, Note.ALREADY_DONE)
+            return
+        await self.presenter.choice_made(thread, message_ts, user_id, label)
+        await self.follow_up(thread, Prompt(text=text, user_id=user_id, cause=cause))
+
+    async def stop(self, thread: ThreadRef, run_id: str, user_id: str, message_ts: str) -> None:
+        record = await self.store.get_run(thread.team, run_id)
+        if record is None or record.channel != thread.channel:
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        if not await self.store.claim_action(thread.team, f"stop:{run_id}"):
+            await self.presenter.note(thread, user_id, Note.ALREADY_DONE)
+            return
+        await self.presenter.stopping(thread, message_ts, user_id)
+        try:
+            await self.origami.cancel(
+                record.agent_id, idempotency_key=idempotency_key("stop", run_id)
+            )
+        except Exception as exc:
+            await self._report(thread, exc, None, agent_call=True)
+        # The watcher sees the run turn `cancelled` on its next poll and posts what was built.
+
+    async def share_table(
+        self, thread: ThreadRef, run_id: str, table_id: str, user_id: str
+    ) -> None:
+        table = await self._run_table(thread, run_id, table_id, user_id)
+        if table is None:
+            return
+        if not await self.store.claim_action(thread.team, f"share:{thread.channel}:{table_id}"):
+            await self.presenter.note(thread, user_id, Note.ALREADY_SHARED)
+            return
+        await self.presenter.share_table(thread, table, run_id, user_id)
+
+    async def export_csv(self, thread: ThreadRef, run_id: str, table_id: str, user_id: str) -> None:
+        table = await self._run_table(thread, run_id, table_id, user_id)
+        if table is None:
+            return
+        try:
+            content = await self.origami.table_rows_csv(table_id)
+        except Exception as exc:
+            await self._report(thread, exc, None, agent_call=False)
+            return
+        await self.presenter.upload_csv(thread, table, content, user_id)
+
+    async def _run_table(
+        self, thread: ThreadRef, run_id: str, table_id: str, user_id: str
+    ) -> Table | None:
+        """The table, fresh from Origami, if the run really showed it (ids from a click
+        are untrusted)."""
+        ids = await self._run_list(thread.team, run_id, "tables")
+        if ids is None or table_id not in ids:
+            await self.presenter.note(thread, user_id, Note.TABLE_UNKNOWN)
+            return None
+        try:
+            return await self.origami.get_table(table_id)
+        except Exception as exc:
+            await self._report(thread, exc, None, agent_call=False)
+            return None
+
+    async def _run_list(self, team: str, run_id: str, field: str) -> list[str] | None:
+        raw = await self.store.run_field(team, run_id, field)
+        if not raw:
+            return None
+        value = json.loads(raw)
+        return [str(v) for v in value] if isinstance(value, list) else None
+
+    async def question_text(self, team: str, run_id: str, question: int) -> str | None:
+        qs = await self.store.get_questions(team, run_id)
+        if qs is None or not 0 <= question < len(qs.questions) or qs.sent:
+            return None
+        return str(qs.questions[question].get("question", ""))
+
+
+def _pending_item(prompt: Prompt) -> dict[str, str]:
+    return {"text": prompt.text, "user_id": prompt.user_id, "cause": prompt.cause}
+
+
+def _answer_views(qs: QuestionSet) -> dict[int, AnswerView]:
+    return {i: AnswerView(a["user_id"], a["text"]) for i, a in qs.answers.items()}
+
+
+def _combine_answers(questions: Sequence[PendingQuestion], answers: dict[int, AnswerView]) -> str:
+    if len(questions) == 1 and 0 in answers:
+        return answers[0].text
+    lines = []
+    for i, q in enumerate(questions):
+        if i in answers:
+            lines.append(f"{q.question} -> {answers[i].text}")
+    return "\n".join(lines)
+
+
+def _agent_name(prompt: str) -> str:
+    first_line = prompt.strip().splitlines()[0] if prompt.strip() else "Slack conversation"
+    return first_line[:77] + "…" if len(first_line) > 80 else first_line
+
+
+def _leads_found(run: Run) -> int | None:
+    if run.response is None:
+        return None
+    added = [a.lead_count for a in run.response.actions if a.type == "leads_added" and a.lead_count]
+    return sum(added) if added else None
+
+
+def _elapsed(record: RunRecord, posted: dict[str, str]) -> float:
+    if "elapsed" in posted:
+        return float(posted["elapsed"])
+    return max(0.0, time.time() - record.started_at)
+
+
+def next_action_labels(actions: Sequence[NextAction]) -> list[str]:
+    return [a.label for a in actions]

@@ -1,0 +1,160 @@
+"""Settings: the only module that reads the environment.
+
+A real environment variable beats ``.env``. Missing or malformed settings fail start-up
+with one readable message naming each variable and where to get it (``SettingsProblem``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    HTTP = "http"
+    SOCKET = "socket"
+
+
+# Where each setting comes from, for the start-up message.
+WHERE: dict[str, str] = {
+    "SLACK_BOT_TOKEN": "Slack app settings → OAuth & Permissions → Bot User OAuth Token (xoxb-…)",
+    "SLACK_SIGNING_SECRET": "Slack app settings → Basic Information → App Credentials → "
+    "Signing Secret (needed in HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)",
+    "SLACK_APP_TOKEN": "Slack app settings → Basic Information → App-Level Tokens, "
+    "scope connections:write (xapp-…); only for Socket Mode",
+    "SLACK_API_URL": "leave unset for https://slack.com/api/ (GovSlack and tests override it)",
+    "ORIGAMI_API_KEY": "Origami → Settings → Developers → API keys (og_live_…); needs a paid plan",
+    "ORIGAMI_API_URL": "leave unset for https://origami.chat/api/v2",
+    "REDIS_URL": "redis://host:6379/0; leave unset for an in-process store (one process, "
+    "nothing survives a restart)",
+    "HOST": "interface to listen on, default 0.0.0.0",
+    "PORT": "port to listen on, default 3000",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+    "ORIGAMI_FIRST_POLL_SECONDS": "seconds before a new run's first poll, default 3",
+    "ORIGAMI_REQUESTS_PER_MINUTE": "share of Origami's 100 requests/minute org limit this "
+    "app may use, default 90",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    origami_api_key: SecretStr = Field(alias="ORIGAMI_API_KEY")
+    origami_api_url: str = Field("https://origami.chat/api/v2", alias="ORIGAMI_API_URL")
+    redis_url: SecretStr | None = Field(None, alias="REDIS_URL")
+    host: str = Field("0.0.0.0", alias="HOST")
+    port: int = Field(3000, alias="PORT", ge=1, le=65535)
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+    origami_requests_per_minute: int = Field(90, alias="ORIGAMI_REQUESTS_PER_MINUTE", ge=1)
+    origami_first_poll_seconds: float = Field(3.0, alias="ORIGAMI_FIRST_POLL_SECONDS", gt=0, le=60)
+
+    @field_validator("slack_signing_secret", "slack_app_token", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("origami_api_key")
+    @classmethod
+    def _key_not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("slack_api_url", "origami_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        # slack_sdk appends the method name to base_url verbatim.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @model_validator(mode="after")
+    def _http_mode_needs_signing_secret(self) -> Settings:
+        if self.slack_app_token is None and self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required in HTTP mode (unset SLACK_APP_TOKEN); "
+                "without it anyone could forge Slack requests"
+            )
+        return self
+
+    @property
+    def mode(self) -> Mode:
+        return Mode.SOCKET if self.slack_app_token is not None else Mode.HTTP
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so the log filter can redact them wherever they appear."""
+        values = [self.slack_bot_token, self.origami_api_key]
+        values += [
+            s
+            for s in (self.slack_signing_secret, self.slack_app_token, self.redis_url)
+            if s is not None
+        ]
+        return [v.get_secret_value() for v in values if v.get_secret_value()]
+
+
+class SettingsProblem(Exception):
+    """Start-up settings are missing or wrong; ``str()`` is the message for the operator."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsProblem(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    lines = ["origami-slack cannot start: some settings are missing or wrong."]
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        name = loc[0].upper() if loc else ""
+        if error["type"] == "missing":
+            lines.append(f"  - {name} is not set. Get it from: {WHERE.get(name, '?')}")
+        elif name:
+            reason = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+            lines.append(f"  - {name} {reason}.")
+        else:
+            reason = str(error.get("msg", "")).removeprefix("Value error, ")
+            lines.append(f"  - {reason}.")
+    lines.append("Set them in the environment or in a .env file (see .env.example).")
+    return "\n".join(lines)

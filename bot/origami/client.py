@@ -1,0 +1,296 @@
+"""A small async client for the Origami v2 agent API.
+
+The client owns no connection: it takes an ``httpx.AsyncClient`` (``build_http_client``
+makes the production one, tests pass one aimed at the fake server). It retries what is
+transient (connect errors, timeouts, 5xx, request-rate 429) with exponential backoff and
+full jitter, bounded in attempts and in total time, and honours ``Retry-After``. Everything
+else raises at once, as a class of ``bot.origami.errors``.
+
+Every POST carries an ``Idempotency-Key``. Callers pass one derived from what caused the
+request (a Slack event id, an action id) so that a retry, by this client or by another
+process after a crash, replays the first answer instead of starting a second run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+import httpx
+from pydantic import ValidationError as PydanticValidationError
+
+from bot.origami import errors
+from bot.origami.models import Agent, CreatedAgent, ErrorBody, Run, Table, parse_page
+
+log = logging.getLogger(__name__)
+
+PROMPT_MAX_CHARS = 10_000
+# Idempotency-Key: 1-255 printable ASCII (the spec's pattern is ^[\x21-\x7e]{1,255}$).
+_KEY_MAX = 255
+
+
+class Priority(Enum):
+    """Who is asking: a person waiting (POSTs) or the background watcher (polls)."""
+
+    USER = "user"
+    POLL = "poll"
+
+
+class RequestGate(Protocol):
+    """Admission for every request, so processes can share Origami's org-wide rate budget."""
+
+    async def acquire(self, priority: Priority) -> None: ...
+
+
+class _OpenGate:
+    async def acquire(self, priority: Priority) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    # A person is waiting behind most calls; past this, give up and tell them.
+    total_budget: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """A polled run and the server's pacing hint (``None`` once the run is terminal)."""
+
+    run: Run
+    retry_after: float | None
+
+
+def idempotency_key(*parts: str) -> str:
+    """A stable Idempotency-Key from the parts of a cause (event id, attempt, ...).
+
+    Readable when short enough; hashed when the parts would break the 255-char rule or
+    contain characters outside printable ASCII.
+    """
+    raw = ":".join(parts)
+    if 0 < len(raw) <= _KEY_MAX and all(0x21 <= ord(c) <= 0x7E for c in raw):
+        return raw
+    return "sha256-" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def check_prompt(prompt: str) -> str:
+    text = prompt.strip()
+    if not text:
+        raise errors.PromptError("The prompt is empty.", 0)
+    if len(text) > PROMPT_MAX_CHARS:
+        raise errors.PromptError(
+            f"The prompt has {len(text):,} characters; Origami takes at most {PROMPT_MAX_CHARS:,}.",
+            len(text),
+        )
+    return text
+
+
+def build_http_client(
+    base_url: str,
+    api_key: str,
+    *,
+    timeout: float = 20.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/") + "/",
+        headers={
+            "Authorization": f"Bearer {api_key}",
+            "Accept": "application/json",
+            "User-Agent": "origami-slack/0.1",
+        },
+        timeout=httpx.Timeout(timeout, connect=5.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        transport=transport,
+    )
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
+
+
+def _is_transient(exc: Exception) -> bool:
+    return isinstance(
+        exc, errors.OrigamiUnreachable | errors.ServerError | errors.RequestRateLimited
+    )
+
+
+class OrigamiClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        retry: RetryPolicy | None = None,
+        gate: RequestGate | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._http = http
+        self._retry = retry or RetryPolicy()
+        self._gate: RequestGate = gate or _OpenGate()
+        self._sleep = sleep
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- agents and runs -------------------------------------------------------------
+
+    async def create_agent(
+        self, prompt: str, *, idempotency_key: str, name: str | None = None
+    ) -> CreatedAgent:
+        body: dict[str, Any] = {"prompt": check_prompt(prompt)}
+        if name:
+            body["name"] = name[:80]
+        data = await self._json("POST", "agents", json=body, key=idempotency_key)
+        return CreatedAgent.model_validate(data)
+
+    async def send_run(self, agent_id: str, prompt: str, *, idempotency_key: str) -> Run:
+        body = {"prompt": check_prompt(prompt)}
+        data = await self._json("POST", f"agents/{agent_id}/runs", json=body, key=idempotency_key)
+        return Run.model_validate(data["run"])
+
+    async def get_run(self, agent_id: str, run_id: str, *, include_stats: bool = True) -> Poll:
+        params = {"include": "stats"} if include_stats else None
+        response = await self._request(
+            "GET", f"agents/{agent_id}/runs/{run_id}", params=params, priority=Priority.POLL
+        )
+        run = Run.model_validate(response.json())
+        retry_after = parse_retry_after(response.headers)
+        return Poll(run=run, retry_after=None if run.status.is_terminal else retry_after)
+
+    async def cancel(self, agent_id: str, *, idempotency_key: str) -> Run | None:
+        data = await self._json("POST", f"agents/{agent_id}/cancel", key=idempotency_key)
+        raw = data.get("run")
+        return Run.model_validate(raw) if isinstance(raw, dict) else None
+
+    async def get_agent(self, agent_id: str) -> Agent:
+        return Agent.model_validate(await self._json("GET", f"agents/{agent_id}"))
+
+    # -- tables ----------------------------------------------------------------------
+
+    async def get_table(self, table_id: str, *, include_stats: bool = True) -> Table:
+        params = {"include": "stats"} if include_stats else None
+        return Table.model_validate(await self._json("GET", f"tables/{table_id}", params=params))
+
+    async def list_agent_tables(self, agent_id: str, *, include_stats: bool = True) -> list[Table]:
+        params = {"include": "stats"} if include_stats else None
+        data = await self._json("GET", f"agents/{agent_id}/tables", params=params)
+        return parse_page(Table, data, legacy_key="tables").items
+
+    async def table_rows_csv(self, table_id: str) -> bytes:
+        response = await self._request(
+            "GET",
+            f"tables/{table_id}/rows",
+            params={"format": "csv", "limit": "200"},
+            priority=Priority.USER,
+            accept="text/csv",
+        )
+        return response.content
+
+    # -- transport -------------------------------------------------------------------
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any]:
+        response = await self._request(
+            method, path, json=json, params=params, key=key, priority=Priority.USER
+        )
+        data = response.json()
+        if not isinstance(data, dict):
+            raise errors.ServerError(response.status_code, ErrorBody(error="not a JSON object"))
+        return data
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        priority: Priority,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        key: str | None = None,
+        accept: str | None = None,
+    ) -> httpx.Response:
+        headers: dict[str, str] = {}
+        if method == "POST":
+            if key is None:
+                raise ValueError("every POST needs an Idempotency-Key derived from its cause")
+            headers["Idempotency-Key"] = idempotency_key(key)
+        if accept:
+            headers["Accept"] = accept
+        policy = self._retry
+        deadline = time.monotonic() + policy.total_budget
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._gate.acquire(priority)
+            try:
+                response = await self._http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                failure: errors.OrigamiError = errors.OrigamiUnreachable(
+                    f"{method} {path}: {type(exc).__name__}"
+                )
+                failure.__cause__ = exc
+                retry_after = None
+            else:
+                if response.is_success:
+                    return response
+                failure = _error_from_response(response)
+                retry_after = parse_retry_after(response.headers)
+            if not _is_transient(failure) or attempt >= policy.attempts:
+                raise failure
+            delay = _backoff(policy, attempt, retry_after)
+            if time.monotonic() + delay > deadline:
+                raise failure
+            log.warning(
+                "origami request failed, retrying",
+                extra={
+                    "method": method,
+                    "path": path,
+                    "attempt": attempt,
+                    "delay_s": round(delay, 2),
+                    "error": type(failure).__name__,
+                },
+            )
+            await self._sleep(delay)
+
+
+def _backoff(policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:
+    # Full jitter (AWS architecture blog): spreads retries of many processes apart.
+    delay = random.uniform(0, min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1)))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def _error_from_response(response: httpx.Response) -> errors.OrigamiAPIError:
+    try:
+        payload = response.json()
+        body = ErrorBody.model_validate(payload if isinstance(payload, dict) else {})
+    except (ValueError, PydanticValidationError):
+        body = ErrorBody(error=response.reason_phrase or "error")
+    return errors.error_for(response.status_code, body, parse_retry_after(response.headers))

@@ -1,0 +1,57 @@
+"""Build the Bolt app: the Web API client, middleware and listeners, nothing global."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.bridge import Bridge
+from bot.slack import listeners
+from bot.slack.middleware import bind_log_context, build_dedupe_events
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def build_web_client(token: str, base_url: str) -> AsyncWebClient:
+    """The Slack Web API client; retries 429 (after Retry-After), 5xx and dropped
+    connections, so a Slack hiccup delays a post instead of losing it."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def create_app(
+    *,
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    bridge: Bridge,
+    store: Store,
+) -> AsyncApp:
+    app = AsyncApp(
+        client=client,
+        # Socket Mode requests are not signed (the websocket is authenticated instead);
+        # Bolt skips verification for them.
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    app.middleware(bind_log_context)
+    app.middleware(build_dedupe_events(store))
+    listeners.register(app, bridge)
+    return app

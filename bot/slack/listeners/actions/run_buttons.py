@@ -1,0 +1,89 @@
+"""Buttons about a run: Stop, Continue, Retry, and the agent's suggested next steps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot.bridge import Bridge
+from bot.slack import actions as ids
+from bot.slack import payloads
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[None]]
+
+
+def _run_id(body: dict[str, Any]) -> str | None:
+    value = str(body["actions"][0].get("value", ""))
+    return value if ids.is_run_id(value) else None
+
+
+def build_handle_stop_run(bridge: Bridge) -> Handler:
+    async def handle_stop_run(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        run_id = _run_id(body)
+        if run_id is None:
+            return
+        await bridge.stop(
+            payloads.to_action_thread(body),
+            run_id,
+            payloads.to_user(body),
+            payloads.to_action_message_ts(body),
+        )
+
+    return handle_stop_run
+
+
+def build_handle_continue_run(bridge: Bridge) -> Handler:
+    async def handle_continue_run(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        run_id = _run_id(body)
+        if run_id is None:
+            return
+        await bridge.continue_run(
+            payloads.to_action_thread(body),
+            run_id,
+            payloads.to_user(body),
+            payloads.to_action_message_ts(body),
+        )
+
+    return handle_continue_run
+
+
+def build_handle_retry_run(bridge: Bridge) -> Handler:
+    async def handle_retry_run(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        run_id = _run_id(body)
+        if run_id is None:
+            return
+        await bridge.retry_run(
+            payloads.to_action_thread(body),
+            run_id,
+            payloads.to_user(body),
+            payloads.to_action_message_ts(body),
+        )
+
+    return handle_retry_run
+
+
+def build_handle_next_action(bridge: Bridge) -> Handler:
+    async def handle_next_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        try:
+            ref = ids.parse_next_action(str(body["actions"][0].get("value", "")))
+        except ValueError:
+            log.warning("malformed next-action button value")
+            return
+        await bridge.next_action(
+            payloads.to_action_thread(body),
+            ref.run_id,
+            ref.index,
+            payloads.to_user(body),
+            payloads.to_action_message_ts(body),
+        )
+
+    return handle_next_action

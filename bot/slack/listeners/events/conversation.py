@@ -1,0 +1,37 @@
+"""What a person's message in Slack means: a new conversation, a follow-up, or nothing.
+
+``app_mention`` and ``message`` both lead here; the dedupe middleware already made sure
+one message is handled once, whichever of its two events came first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.bridge import Bridge, Prompt
+from bot.slack import payloads
+
+
+async def handle_user_message(
+    bridge: Bridge, body: dict[str, Any], bot_user_id: str | None, *, mentioned: bool
+) -> None:
+    event = body["event"]
+    if not payloads.is_human_message(event):
+        return
+    thread = payloads.to_event_thread(body)
+    text = str(event.get("text") or "")
+    prompt = Prompt(
+        text=payloads.to_prompt_text(text, bot_user_id),
+        user_id=str(event["user"]),
+        cause=f"{event['channel']}:{event['ts']}",
+        has_files=payloads.has_files(event),
+    )
+    mentioned = mentioned or payloads.mentions(text, bot_user_id)
+    in_thread = event.get("thread_ts") is not None
+    if in_thread:
+        state = await bridge.store.get_thread(thread.team, thread.channel, thread.thread_ts)
+        if state is not None:
+            await bridge.follow_up(thread, prompt)
+            return
+    if mentioned or payloads.is_direct_message(event):
+        await bridge.start_conversation(thread, prompt)

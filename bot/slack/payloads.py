@@ -1,0 +1,111 @@
+"""Small pure helpers over Slack payload dicts: ``is_…`` predicates and ``to_…`` extractors.
+
+Listeners use these to turn a Slack payload into the plain values the bridge takes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.bridge import ThreadRef
+
+# Event subtypes that are not a person writing something new.
+_IGNORED_SUBTYPES = frozenset(
+    {
+        "bot_message",
+        "message_changed",
+        "message_deleted",
+        "message_replied",
+        "channel_join",
+        "channel_leave",
+        "group_join",
+        "group_leave",
+        "channel_topic",
+        "channel_purpose",
+        "channel_name",
+        "channel_archive",
+        "channel_unarchive",
+        "pinned_item",
+        "unpinned_item",
+        "ekm_access_denied",
+        "thread_broadcast_removed",
+        "assistant_app_thread",
+    }
+)
+# Subtypes that are still a person's message (file uploads, "also send to channel").
+_HUMAN_SUBTYPES = frozenset({"file_share", "thread_broadcast", "me_message"})
+
+
+def is_human_message(event: dict[str, Any]) -> bool:
+    subtype = event.get("subtype")
+    if subtype is not None and (subtype in _IGNORED_SUBTYPES or subtype not in _HUMAN_SUBTYPES):
+        return False
+    if event.get("bot_id") or event.get("bot_profile"):
+        return False
+    return bool(event.get("user"))
+
+
+def is_direct_message(event: dict[str, Any]) -> bool:
+    return event.get("channel_type") == "im"
+
+
+def has_files(event: dict[str, Any]) -> bool:
+    return bool(event.get("files"))
+
+
+def mentions(text: str, bot_user_id: str | None) -> bool:
+    return bool(bot_user_id) and f"<@{bot_user_id}" in text
+
+
+def to_prompt_text(text: str, bot_user_id: str | None) -> str:
+    """The message text minus mentions of the app (``<@U123>`` or ``<@U123|name>``)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", " ", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def to_team(body: dict[str, Any]) -> str:
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    if not team:
+        event = body.get("event") or {}
+        team = event.get("team") or (body.get("user") or {}).get("team_id")
+    return str(team or "T0")
+
+
+def to_event_thread(body: dict[str, Any]) -> ThreadRef:
+    event = body["event"]
+    return ThreadRef(
+        team=to_team(body),
+        channel=str(event["channel"]),
+        thread_ts=str(event.get("thread_ts") or event["ts"]),
+    )
+
+
+def to_action_thread(body: dict[str, Any]) -> ThreadRef:
+    """The thread a clicked message lives in (a top-level card is its own thread)."""
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
+    thread_ts = (
+        message.get("thread_ts")
+        or container.get("thread_ts")
+        or message.get("ts")
+        or container.get("message_ts")
+    )
+    return ThreadRef(team=to_team(body), channel=str(channel), thread_ts=str(thread_ts))
+
+
+def to_action_message_ts(body: dict[str, Any]) -> str:
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    return str(message.get("ts") or container.get("message_ts") or "")
+
+
+def to_user(body: dict[str, Any]) -> str:
+    user = body.get("user") or {}
+    if isinstance(user, dict):
+        return str(user.get("id", ""))
+    return str(user)

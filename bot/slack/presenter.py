@@ -1,0 +1,231 @@
+"""The bridge's ``Presenter`` on Slack: builds messages with ``blocks`` and sends them.
+
+Every Web API call goes through the client built in ``bot.slack.app``, which retries Slack
+429s and 5xx. What cannot be posted even so is logged with its context and raised to the
+caller, which decides what is lost (progress: nothing; a result: retried by the watcher).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from bot.slack.blocks import Answer, Message
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.bridge import AnswerView, Note, Progress, ThreadRef
+from bot.origami.models import PendingQuestion, Run, Table
+from bot.problems import Problem
+from bot.slack import blocks, texts
+
+log = logging.getLogger(__name__)
+
+
+class SlackPresenter:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    async def _post(self, thread: ThreadRef, message: Message, **extra: Any) -> str:
+        response = await self.client.chat_postMessage(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            **extra,
+        )
+        return str(response["ts"])
+
+    async def _update(self, thread: ThreadRef, ts: str, message: Message) -> None:
+        await self.client.chat_update(
+            channel=thread.channel, ts=ts, text=message.text, blocks=message.blocks
+        )
+
+    async def _post_or_update(self, thread: ThreadRef, ts: str | None, message: Message) -> str:
+        if ts:
+            try:
+                await self._update(thread, ts, message)
+                return ts
+            except SlackApiError as exc:
+                # The message may be gone (deleted by someone): say it anew instead.
+                log.warning("update failed; posting instead", extra={"error": _error(exc)})
+        return await self._post(thread, message)
+
+    # -- the Presenter port -------------------------------------------------------------
+
+    async def acknowledge(self, thread: ThreadRef) -> str:
+        return await self._post(thread, blocks.build_ack())
+
+    async def usage_hint(self, thread: ThreadRef) -> None:
+        await self._post(thread, blocks.build_usage_hint())
+
+    async def attachments_note(self, thread: ThreadRef) -> None:
+        await self._post(thread, blocks.build_attachments_note())
+
+    async def progress(self, thread: ThreadRef, message_ts: str, progress: Progress) -> None:
+        await self._update(
+            thread,
+            message_ts,
+            blocks.build_progress(
+                run_id=progress.run_id,
+                steps_completed=progress.steps_completed,
+                steps_max=progress.steps_max,
+                elapsed_s=progress.elapsed_s,
+                leads_found=progress.leads_found,
+                queued=progress.queued,
+            ),
+        )
+
+    async def progress_final(
+        self, thread: ThreadRef, message_ts: str, run: Run, elapsed_s: float
+    ) -> None:
+        message = blocks.build_progress_final(
+            status=run.status,
+            elapsed_s=elapsed_s,
+            steps_completed=run.steps.completed,
+            steps_max=run.steps.max,
+        )
+        await self._post_or_update(thread, message_ts, message)
+
+    async def result(
+        self,
+        thread: ThreadRef,
+        run: Run,
+        elapsed_s: float,
+        posted: dict[str, str],
+        record: Callable[[str, str], Awaitable[None]],
+    ) -> None:
+        for index, message in enumerate(blocks.build_result(run, elapsed_s=elapsed_s)):
+            part = f"result:{index}"
+            if part in posted:
+                continue
+            ts = await self._post(
+                thread,
+                message,
+                # Marks the post as this run's, so a process recovering from a crash can
+                # find out whether it already went out.
+                metadata={
+                    "event_type": "origami_result",
+                    "event_payload": {"run_id": run.id, "part": index},
+                },
+            )
+            await record(part, ts)
+
+    async def questions(
+        self,
+        thread: ThreadRef,
+        run_id: str,
+        questions: Sequence[PendingQuestion],
+        answers: dict[int, AnswerView],
+        message_ts: str | None,
+        closed: bool,
+    ) -> str:
+        given = {i: Answer(user_id=a.user_id, text=a.text) for i, a in answers.items()}
+        if closed:
+            message = blocks.build_questions_closed(list(questions), answers=given)
+        else:
+            message = blocks.build_questions(list(questions), run_id=run_id, answers=given)
+        return await self._post_or_update(thread, message_ts, message)
+
+    async def problem(
+        self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
+    ) -> None:
+        await self._post_or_update(thread, message_ts, blocks.build_problem(problem))
+
+    async def queued(
+        self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
+    ) -> None:
+        message = blocks.build_queued(position=position, run_id=run_id)
+        await self._post_or_update(thread, message_ts, message)
+
+    async def note(self, thread: ThreadRef, user_id: str, note: str, detail: str = "") -> None:
+        if note == Note.ALREADY_ANSWERED and "\t" in detail:
+            by, _, text = detail.partition("\t")
+            message = blocks.build_already_answered(Answer(user_id=by, text=text))
+        else:
+            message = Message(text=texts.note(note), blocks=[])
+            message = blocks.build_note(texts.note(note))
+        await self.client.chat_postEphemeral(
+            channel=thread.channel,
+            user=user_id,
+            thread_ts=thread.thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+
+    async def choice_made(
+        self, thread: ThreadRef, message_ts: str, user_id: str, label: str
+    ) -> None:
+        """Replace the clicked buttons with who chose what, so nobody clicks them again."""
+        await self._close_buttons(thread, message_ts, texts.choice_made(user_id, label))
+
+    async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
+        await self._close_buttons(thread, message_ts, texts.stopping(user_id))
+
+    async def _close_buttons(self, thread: ThreadRef, message_ts: str, note: str) -> None:
+        found = await self._find_message(thread, message_ts)
+        if found is None:
+            return
+        kept = [b for b in found.get("blocks", []) if b.get("type") != "actions"]
+        message = blocks.with_context_note(kept, note, fallback=str(found.get("text", "")))
+        try:
+            await self._update(thread, message_ts, message)
+        except SlackApiError as exc:
+            log.warning("could not close buttons", extra={"error": _error(exc)})
+
+    async def _find_message(self, thread: ThreadRef, ts: str) -> dict[str, Any] | None:
+        try:
+            response = await self.client.conversations_replies(
+                channel=thread.channel, ts=ts, limit=1, inclusive=True, latest=ts, oldest=ts
+            )
+        except SlackApiError as exc:
+            log.warning("could not read message", extra={"error": _error(exc)})
+            return None
+        for message in response.get("messages", []) or []:
+            if message.get("ts") == ts:
+                return dict(message)
+        return None
+
+    async def share_table(
+        self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
+    ) -> None:
+        link = None
+        try:
+            permalink = await self.client.chat_getPermalink(
+                channel=thread.channel, message_ts=thread.thread_ts
+            )
+            link = str(permalink["permalink"])
+        except SlackApiError as exc:
+            log.warning("no permalink for the thread", extra={"error": _error(exc)})
+        message = blocks.build_shared_table(
+            table, shared_by=shared_by, thread_link=link, run_id=run_id
+        )
+        await self.client.chat_postMessage(
+            channel=thread.channel, text=message.text, blocks=message.blocks
+        )
+
+    async def upload_csv(
+        self, thread: ThreadRef, table: Table, content: bytes, user_id: str
+    ) -> None:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", table.name).strip("-") or "table"
+        await self.client.files_upload_v2(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            filename=f"{name[:80]}.csv",
+            title=table.name[:200],
+            content=content,
+            initial_comment=texts.csv_exported(user_id, table.lead_count),
+        )
+
+
+def _error(exc: SlackApiError) -> str:
+    try:
+        return str(exc.response["error"])
+    except (KeyError, TypeError):
+        return type(exc).__name__

@@ -1,0 +1,168 @@
+"""The watcher: polls every run in flight until it ends, then hands it to the bridge.
+
+Runs in flight live in Redis, in a sorted set scored by when each is next due a poll
+(``keys.schedule``). Every process runs a watcher; each loop claims the runs that are due
+with one Lua call that also moves them to the end of a lease, polls them concurrently, and
+settles them in one more call: a running run is rescheduled at ``Retry-After``, a finished
+one is delivered and removed. Only runs still under this process's lease are settled, so
+a process that stalls past its lease cannot undo another's work. A process that dies holds
+its claims only until the lease runs out; then any other process picks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from bot import logs
+from bot.bridge import Bridge
+from bot.origami import errors
+from bot.origami.client import OrigamiClient
+from bot.store import Claim, RunRecord, Store, now_ms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WatcherConfig:
+    # Longer than one poll plus one delivery takes (Origami timeout 20 s, a few Slack
+    # posts), so a live process never loses a run it is working on; also the bound on
+    # how long a dead process's runs wait before another process takes them.
+    lease_s: float = 60.0
+    batch: int = 200
+    concurrency: int = 200
+    # How long an idle loop sleeps before looking again; also how fast a new run that is
+    # already due gets noticed by a process other than the one that scheduled it.
+    idle_s: float = 0.25
+    # Used when a running run comes back without Retry-After (the API says 15).
+    default_interval_s: float = 15.0
+    # Retry delay after a failed poll (Origami down or rate limited).
+    error_backoff_s: float = 15.0
+
+
+class Watcher:
+    def __init__(
+        self,
+        store: Store,
+        origami: OrigamiClient,
+        bridge: Bridge,
+        config: WatcherConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.origami = origami
+        self.bridge = bridge
+        self.config = config or WatcherConfig()
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(self.config.concurrency)
+        self.polls = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """A run was scheduled in this process: look now instead of after the idle sleep."""
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        log.info("watcher started")
+        while not self._stopping.is_set():
+            try:
+                handled = await self.tick()
+            except Exception:
+                # Redis down or a bug: log, wait, go on; state in Redis is untouched.
+                log.exception("watcher loop failed; retrying")
+                handled = 0
+            if handled == 0:
+                await self._idle()
+        log.info("watcher stopped")
+
+    async def _idle(self) -> None:
+        timeout = self.config.idle_s
+        with contextlib.suppress(Exception):
+            due = await self.store.next_due_ms()
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - now_ms()) / 1000))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def tick(self) -> int:
+        """Claim what is due, poll it, settle it. Returns how many runs were handled."""
+        claims = await self.store.claim_due(lease=self.config.lease_s, limit=self.config.batch)
+        if not claims:
+            return 0
+        records = await self.store.get_runs(claims)
+        results = await asyncio.gather(
+            *(self._handle(c, r) for c, r in zip(claims, records, strict=True)),
+            return_exceptions=True,
+        )
+        outcomes: list[tuple[Claim, int | None]] = []
+        for claim, result in zip(claims, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error(
+                    "poll failed",
+                    exc_info=result,
+                    extra={"team": claim.team, "run": claim.run_id},
+                )
+                outcomes.append((claim, now_ms() + int(self.config.error_backoff_s * 1000)))
+            else:
+                outcomes.append((claim, result))
+        await self.store.settle(outcomes)
+        return len(claims)
+
+    async def _handle(self, claim: Claim, record: RunRecord | None) -> int | None:
+        """Poll one run; the epoch ms of its next poll, or None when it is done."""
+        if record is None:
+            # Its record expired (or was never written): nothing to poll or post.
+            log.warning("scheduled run has no record", extra={"run": claim.run_id})
+            return None
+        async with self._limit:
+            logs.bind(
+                team=record.team,
+                channel=record.channel,
+                thread=record.thread_ts,
+                agent=record.agent_id,
+                run=record.run_id,
+            )
+            self.polls += 1
+            try:
+                poll = await self.origami.get_run(record.agent_id, record.run_id)
+            except errors.NotFound as exc:
+                await self.bridge.watch_failed(record, exc)
+                return None
+            except (errors.OrigamiUnreachable, errors.ServerError, errors.RateLimited) as exc:
+                log.warning("poll failed; will retry", extra={"error": type(exc).__name__})
+                return now_ms() + _jittered(self.config.error_backoff_s)
+            run = poll.run
+            if not run.status.is_terminal:
+                interval = poll.retry_after
+                if interval is None:
+                    interval = self.config.default_interval_s
+                try:
+                    await self.bridge.show_progress(record, run)
+                except Exception:
+                    # Progress is cosmetic; a Slack hiccup must not stop the watch.
+                    log.warning("progress update failed", exc_info=True)
+                return now_ms() + int(interval * 1000)
+            # Delivery may take several Slack calls (and their 429 retries): hold the run.
+            extended = await self.store.extend_lease(claim, self.config.lease_s)
+            if extended is None:
+                log.warning("lease lost before delivery; another process has the run")
+                return None
+            await self.bridge.deliver(record, run)
+            await self.store.settle([(extended, None)])
+            return None
+
+
+def _jittered(seconds: float) -> int:
+    return int(seconds * 1000 * random.uniform(0.8, 1.2))
+
+
+def elapsed_since(started: float) -> float:
+    return max(0.0, time.time() - started)

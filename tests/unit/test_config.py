@@ -1,0 +1,98 @@
+"""Settings: readable start-up failures, secrets never shown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import Mode, Settings, SettingsProblem, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+VALID = {
+    "SLACK_BOT_TOKEN": "xoxb-1234567890-abcdefghij",
+    "SLACK_SIGNING_SECRET": "signing-secret-value-123",
+    "ORIGAMI_API_KEY": "og_live_" + "a" * 40,
+}
+
+
+def _settings(**env: str) -> Settings:
+    return load_settings(_env_file=None, **env)
+
+
+def test_valid_http_settings() -> None:
+    s = _settings(**VALID)
+    assert s.mode is Mode.HTTP
+    assert s.port == 3000 and s.host == "0.0.0.0"
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.origami_api_url == "https://origami.chat/api/v2"
+    assert s.origami_requests_per_minute == 90
+
+
+def test_socket_mode_needs_no_signing_secret() -> None:
+    env = {k: v for k, v in VALID.items() if k != "SLACK_SIGNING_SECRET"}
+    s = _settings(**env, SLACK_APP_TOKEN="xapp-1-abcdef")
+    assert s.mode is Mode.SOCKET
+
+
+def test_http_mode_without_signing_secret_is_refused() -> None:
+    env = {k: v for k, v in VALID.items() if k != "SLACK_SIGNING_SECRET"}
+    with pytest.raises(SettingsProblem, match="SLACK_SIGNING_SECRET is required in HTTP mode"):
+        _settings(**env)
+
+
+def test_missing_settings_are_each_named_with_where_to_get_them() -> None:
+    with pytest.raises(SettingsProblem) as info:
+        _settings()
+    message = str(info.value)
+    assert "SLACK_BOT_TOKEN is not set" in message
+    assert "ORIGAMI_API_KEY is not set" in message
+    assert "OAuth & Permissions" in message and "Settings → Developers" in message
+    assert "Traceback" not in message
+
+
+def test_malformed_settings_are_named() -> None:
+    with pytest.raises(SettingsProblem) as info:
+        _settings(**{**VALID, "SLACK_BOT_TOKEN": "xoxp-user-token", "PORT": "http"})
+    message = str(info.value)
+    assert "SLACK_BOT_TOKEN must be a bot token starting with xoxb-" in message
+    assert "PORT" in message
+
+
+def test_secrets_never_appear_in_repr_or_str() -> None:
+    s = _settings(**VALID, REDIS_URL="redis://:hunter2-password@db:6379/0")
+    shown = repr(s) + str(s) + str(s.model_dump())
+    for secret in (*VALID.values(), "hunter2-password"):
+        assert secret not in shown
+    assert set(s.secrets()) >= set(VALID.values())
+
+
+def test_environment_beats_dotenv(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=4000\nHOST=127.0.0.9\n")
+    os.environ["PORT"] = "5000"
+    try:
+        s = load_settings(_env_file=str(env_file), **VALID)
+    finally:
+        del os.environ["PORT"]
+    assert s.port == 5000
+    assert s.host == "127.0.0.9"
+
+
+def test_python_m_bot_without_settings_exits_with_a_readable_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORIGAMI_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,  # no .env here
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "Traceback" not in result.stderr
