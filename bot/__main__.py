@@ -12,6 +12,7 @@ from bot import logs
 from bot.bridge import Bridge, BridgeConfig
 from bot.config import Mode, Settings, SettingsProblem, load_settings
 from bot.origami.client import OrigamiClient, build_http_client
+from bot.ratelimit import SharedBudget
 from bot.slack.app import build_web_client, create_app
 from bot.slack.presenter import SlackPresenter
 from bot.store import connect
@@ -35,7 +36,8 @@ async def serve(settings: Settings) -> None:
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     store = connect(redis_url)
     origami = OrigamiClient(
-        build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value())
+        build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value()),
+        gate=SharedBudget(store, settings.origami_requests_per_minute),
     )
     slack = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     presenter = SlackPresenter(slack)

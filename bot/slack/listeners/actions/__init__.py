@@ -17,4 +17,5 @@ def register(app: AsyncApp, bridge: Bridge) -> None:
     app.action(ids.NEXT_ACTION_RE)(run_buttons.build_handle_next_action(bridge))
     app.action(ids.SHARE_TABLE)(tables.build_handle_share_table(bridge))
     app.action(ids.EXPORT_CSV)(tables.build_handle_export_csv(bridge))
-    app.action(ids.OPEN_TABLE)(tables.handle_open_table)
+    for link in ids.LINK_ACTION_IDS:
+        app.action(link)(tables.handle_open_link)

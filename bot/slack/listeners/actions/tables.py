@@ -47,7 +47,7 @@ def build_handle_export_csv(bridge: Bridge) -> Handler:
     return handle_export_csv
 
 
-async def handle_open_table(ack: AsyncAck) -> None:
+async def handle_open_link(ack: AsyncAck) -> None:
     # A link button opens the URL in the browser; Slack still sends the click, which
     # must be acked or the user sees a warning icon.
     await ack()

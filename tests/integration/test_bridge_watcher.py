@@ -1,0 +1,211 @@
+"""The bridge and the watcher over real HTTP (fake Origami) and a real Redis, without Slack."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from bot.bridge import Bridge, BridgeConfig, Note, Prompt, ThreadRef
+from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
+from bot.origami.models import RunStatus
+from bot.problems import ProblemKind
+from bot.store import Store, now_ms
+from bot.watcher import Watcher, WatcherConfig
+from tests.fakes.origami import FakeOrigami, RunScript, single_choice
+from tests.fakes.presenter import RecordingPresenter
+
+THREAD = ThreadRef("T1", "C1", "1700000000.000100")
+
+
+@dataclass
+class Harness:
+    fake: FakeOrigami
+    store: Store
+    presenter: RecordingPresenter
+    bridge: Bridge
+    watcher: Watcher
+
+    async def drive(self, done: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Run watcher ticks until ``done()``; bounded in time."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not done():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"not done after {timeout}s: {self.presenter.shown}")
+            if await self.watcher.tick() == 0:
+                await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def h(store: Store) -> AsyncIterator[Harness]:
+    async with FakeOrigami(retry_after="0.2") as fake:
+        origami = OrigamiClient(
+            build_http_client(fake.url, fake.api_key, timeout=5),
+            retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_budget=5),
+        )
+        presenter = RecordingPresenter()
+        bridge = Bridge(store, origami, presenter, BridgeConfig(first_poll_s=0.05))
+        watcher = Watcher(store, origami, bridge, WatcherConfig(lease_s=5, idle_s=0.02))
+        try:
+            yield Harness(fake, store, presenter, bridge, watcher)
+        finally:
+            await origami.aclose()
+
+
+def _prompt(text: str, cause: str, user: str = "U1") -> Prompt:
+    return Prompt(text=text, user_id=user, cause=cause)
+
+
+async def test_start_poll_and_deliver_once(h: Harness) -> None:
+    h.fake.script(RunScript(polls=3, status="completed", text="Found **20** founders."))
+    await h.bridge.start_conversation(THREAD, _prompt("find 20 founders", "C1:1.0"))
+    (created,) = h.fake.requests("POST", "/agents")
+    assert created.headers["idempotency-key"] == "start:C1:1.0"
+    assert created.body["prompt"] == "find 20 founders"
+    state = await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts)
+    assert state is not None and state.agent_id and state.active_run
+
+    await h.drive(lambda: bool(h.presenter.of("progress_final")))
+    results = h.presenter.of("result")
+    assert len(results) == 1
+    assert results[0].data["run"].status is RunStatus.COMPLETED
+    assert results[0].data["run"].response.text == "Found **20** founders."
+    # Three polls answered running (progress each time), the fourth was terminal.
+    assert len(h.presenter.of("progress")) == 3
+    assert len(h.fake.requests("GET")) == 4
+    # Delivered runs leave the schedule and the thread idle.
+    assert await h.store.scheduled_count() == 0
+    state = await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts)
+    assert state is not None and state.active_run is None
+    # Delivering again (a crash after posting) posts nothing new.
+    record = await h.store.get_run("T1", results[0].data["run"].id)
+    assert record is not None
+    await h.bridge.deliver(record, results[0].data["run"])
+    assert len(h.presenter.of("result")) == 1
+
+
+async def test_the_next_poll_waits_for_retry_after(h: Harness) -> None:
+    h.fake.retry_after = "2"
+    h.fake.script(RunScript(polls=None))
+    await h.bridge.start_conversation(THREAD, _prompt("go", "C1:2.0"))
+    await h.drive(lambda: len(h.fake.requests("GET")) == 1)
+    polled_at = now_ms()
+    due = await h.store.next_due_ms()
+    assert due is not None
+    assert 1_900 <= due - polled_at <= 2_100
+    # Nothing is due before then, however often a watcher looks.
+    for _ in range(5):
+        assert await h.watcher.tick() == 0
+    assert len(h.fake.requests("GET")) == 1
+
+
+async def test_follow_up_while_running_is_queued_and_sent_once_after(h: Harness) -> None:
+    h.fake.script(RunScript(polls=2), RunScript(polls=1, text="Second answer"))
+    await h.bridge.start_conversation(THREAD, _prompt("first", "C1:1.0"))
+    await h.bridge.follow_up(THREAD, _prompt("also in Dallas", "C1:3.0", user="U2"))
+    await h.bridge.follow_up(THREAD, _prompt("and Houston", "C1:4.0", user="U3"))
+    queued = h.presenter.of("queued")
+    assert [q.data["position"] for q in queued] == [1, 2]
+    assert len(h.fake.requests("POST", "/runs")) == 0
+    await h.drive(lambda: len(h.presenter.of("result")) == 2)
+    (follow,) = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    assert follow.body["prompt"] == "also in Dallas\n\nand Houston"
+    assert follow.headers["idempotency-key"] == "run:queued:C1:3.0,C1:4.0"
+    assert h.presenter.of("result")[1].data["run"].response.text == "Second answer"
+
+
+async def test_billing_error_is_shown_with_the_fix_link_and_creates_nothing(h: Harness) -> None:
+    h.fake.billing_error("INSUFFICIENT_CREDITS")
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    (shown,) = h.presenter.of("problem")
+    problem = shown.data["problem"]
+    assert problem.kind is ProblemKind.OUT_OF_CREDITS
+    assert problem.fix_url == "https://origami.chat/settings/billing?source=api"
+    # The acknowledgement is turned into the problem message, in place.
+    assert shown.data["ts"] == h.presenter.of("acknowledge")[0].data["ts"]
+    assert await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts) is None
+    assert await h.store.scheduled_count() == 0
+
+
+async def test_empty_prompt_gets_a_usage_hint_and_no_agent(h: Harness) -> None:
+    await h.bridge.start_conversation(THREAD, _prompt("   ", "C1:1.0"))
+    assert len(h.presenter.of("usage_hint")) == 1
+    assert h.fake.requests() == []
+
+
+async def test_one_question_one_click_one_follow_up(h: Harness) -> None:
+    h.fake.script(
+        RunScript(
+            polls=1,
+            status="needs_input",
+            pending_questions=[single_choice("Which city?", ["Austin", "Dallas"])],
+        ),
+        RunScript(polls=1),
+    )
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: bool(h.presenter.of("questions")))
+    run_id = h.presenter.of("questions")[0].data["run_id"]
+    await asyncio.gather(
+        h.bridge.answer(THREAD, run_id, 0, "U1", choice=1),
+        h.bridge.answer(THREAD, run_id, 0, "U2", choice=0),
+    )
+    follow_ups = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    assert len(follow_ups) == 1
+    assert follow_ups[0].body["prompt"] in ("Austin", "Dallas")
+    notes = h.presenter.of("note")
+    assert [n.data["note"] for n in notes] == [Note.ALREADY_ANSWERED]
+    closed = [q for q in h.presenter.of("questions") if q.data["closed"]]
+    assert len(closed) == 1
+    # A late click changes nothing.
+    await h.bridge.answer(THREAD, run_id, 0, "U3", choice=0)
+    assert len([r for r in h.fake.requests("POST") if r.path.endswith("/runs")]) == 1
+
+
+async def test_several_questions_are_sent_together(h: Harness) -> None:
+    h.fake.script(
+        RunScript(
+            polls=0,
+            status="needs_input",
+            pending_questions=[
+                single_choice("Which city?", ["Austin", "Dallas"]),
+                single_choice("How many?", ["10", "20"]),
+            ],
+        ),
+        RunScript(polls=1),
+    )
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: bool(h.presenter.of("questions")))
+    run_id = h.presenter.of("questions")[0].data["run_id"]
+    await h.bridge.answer(THREAD, run_id, 1, "U2", text="about 15")
+    assert not [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    await h.bridge.answer(THREAD, run_id, 0, "U1", choice=0)
+    (sent,) = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    assert sent.body["prompt"] == "Which city? -> Austin\nHow many? -> about 15"
+    assert sent.headers["idempotency-key"] == f"run:answers:{run_id}"
+
+
+async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
+    h.fake.script(RunScript(polls=0, status="step_cap_hit"), RunScript(polls=1))
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: bool(h.presenter.of("result")))
+    run_id = h.presenter.of("result")[0].data["run"].id
+    await asyncio.gather(
+        *(h.bridge.continue_run(THREAD, run_id, f"U{i}", "1700000000.000009") for i in range(3))
+    )
+    follow_ups = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    assert len(follow_ups) == 1
+    assert follow_ups[0].body["prompt"] == "Please continue where you left off."
+    assert len(h.presenter.of("choice_made")) == 1
+    assert [n.data["note"] for n in h.presenter.of("note")] == [Note.ALREADY_DONE] * 2
+
+
+async def test_agent_deleted_in_origami_is_reported(h: Harness) -> None:
+    h.fake.script(RunScript(polls=None))
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    h.fake.agents.clear()
+    h.fake.runs.clear()
+    await h.drive(lambda: bool(h.presenter.of("problem")))
+    assert h.presenter.of("problem")[0].data["problem"].kind is ProblemKind.AGENT_NOT_FOUND
+    assert await h.store.scheduled_count() == 0
