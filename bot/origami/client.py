@@ -170,7 +170,7 @@ class OrigamiClient:
         response = await self._request(
             "GET", f"agents/{agent_id}/runs/{run_id}", params=params, priority=Priority.POLL
         )
-        run = Run.model_validate(response.json())
+        run = Run.model_validate(_body(response))
         retry_after = parse_retry_after(response.headers)
         return Poll(run=run, retry_after=None if run.status.is_terminal else retry_after)
 
@@ -217,10 +217,7 @@ class OrigamiClient:
         response = await self._request(
             method, path, json=json, params=params, key=key, priority=Priority.USER
         )
-        data = response.json()
-        if not isinstance(data, dict):
-            raise errors.ServerError(response.status_code, ErrorBody(error="not a JSON object"))
-        return data
+        return _body(response)
 
     async def _request(
         self,
@@ -261,7 +258,10 @@ class OrigamiClient:
                     return response
                 failure = _error_from_response(response)
                 retry_after = parse_retry_after(response.headers)
-            if not _is_transient(failure) or attempt >= policy.attempts:
+            # After our own attempt timed out or was cut, the server answers this same key
+            # 409 IDEMPOTENCY_ERROR while that attempt is still in flight, then replays it.
+            in_flight = attempt > 1 and isinstance(failure, errors.IdempotencyConflict)
+            if not (_is_transient(failure) or in_flight) or attempt >= policy.attempts:
                 raise failure
             delay = _backoff(policy, attempt, retry_after)
             if time.monotonic() + delay > deadline:
@@ -277,6 +277,17 @@ class OrigamiClient:
                 },
             )
             await self._sleep(delay)
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    """A success body as a JSON object; anything else is the server's fault, not ours."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise errors.ServerError(response.status_code, ErrorBody(error="not a JSON object"))
+    return data
 
 
 def _backoff(policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:

@@ -342,6 +342,12 @@ class ErrorBody(OrigamiModel):
     active_sessions: list[ActiveSession] = Field(default_factory=list)
     can_upgrade: bool | None = None
 
+    @field_validator("active_sessions", "blocked_by_budgets", mode="before")
+    @classmethod
+    def _null_list(cls, value: Any) -> Any:
+        # A null here must not cost us the whole body (and with it the error's code).
+        return [] if value is None else value
+
     @property
     def issues(self) -> list[ValidationIssue]:
         raw = (self.details or {}).get("issues")

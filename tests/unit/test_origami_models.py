@@ -1,0 +1,423 @@
+"""Parsing Origami v2 JSON into the client's models: tolerant where the beta API may drift."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from bot.origami.models import (
+    Agent,
+    CreatedAgent,
+    ErrorBody,
+    Run,
+    RunStatus,
+    RunSummary,
+    Table,
+    parse_page,
+)
+from tests.fakes.origami import confirm, make_table, next_action, single_choice
+
+AGENT_ID = "6f1c1f3e-2b7a-4f59-9d2e-0c7f5a1b9e21"
+WORKSPACE_ID = "9b7c3a10-5d2e-4c8f-a1b2-3c4d5e6f7a8b"
+RUN_ID = "v2_run-Zk3q9TfA1bC7"
+
+
+def run_json(status: str = "completed", **overrides: Any) -> dict[str, Any]:
+    """A Run as the API sends it (latest spec: with ``object`` tags)."""
+    table = make_table("Fintech founders, Berlin", 25, qualified=18, workspace_id=WORKSPACE_ID)
+    terminal = status != "running"
+    data: dict[str, Any] = {
+        "object": "run",
+        "id": RUN_ID,
+        "agentId": AGENT_ID,
+        "status": status,
+        "prompt": "Find seed-stage fintech founders in Berlin",
+        "model": "origami-max",
+        "steps": {"completed": 7, "max": 50},
+        "startedAt": "2026-07-20T10:00:00.000Z",
+        "completedAt": "2026-07-20T10:03:12.345Z" if terminal else None,
+        "workspaceId": WORKSPACE_ID,
+        "request": {
+            "prompt": "Find seed-stage fintech founders in Berlin",
+            "model": "origami-max",
+            "focusTableIds": [],
+        },
+        "response": (
+            {
+                "text": None if status in ("errored", "timed_out") else "Found 25 founders.",
+                "actions": [
+                    {"type": "table_created", "tableId": table["id"], "tableName": table["name"]},
+                    {"type": "leads_added", "tableId": table["id"], "leadCount": 25},
+                ],
+                "tables": [table],
+                "transcript": None,
+                "transcriptTruncated": False,
+            }
+            if terminal
+            else None
+        ),
+        "todo": {"pendingQuestions": [], "nextActions": []},
+    }
+    data.update(overrides)
+    return data
+
+
+STATUSES: list[tuple[str, RunStatus, bool, bool]] = [
+    # raw, parsed, is_terminal, can_continue
+    ("running", RunStatus.RUNNING, False, False),
+    ("completed", RunStatus.COMPLETED, True, False),
+    ("needs_input", RunStatus.NEEDS_INPUT, True, False),
+    ("incomplete", RunStatus.INCOMPLETE, True, True),
+    ("step_cap_hit", RunStatus.STEP_CAP_HIT, True, True),
+    ("cancelled", RunStatus.CANCELLED, True, False),
+    ("errored", RunStatus.ERRORED, True, False),
+    ("timed_out", RunStatus.TIMED_OUT, True, True),
+    ("superseded", RunStatus.UNKNOWN, True, False),
+    ("", RunStatus.UNKNOWN, True, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "terminal", "can_continue"), STATUSES, ids=[s[0] or "empty" for s in STATUSES]
+)
+def test_every_status_parses(
+    raw: str, status: RunStatus, terminal: bool, can_continue: bool
+) -> None:
+    run = Run.model_validate(run_json(raw))
+    assert run.status is status
+    assert run.status_raw == raw
+    assert run.status.is_terminal is terminal
+    assert run.status.can_continue is can_continue
+    summary = RunSummary.model_validate(run_json(raw))
+    assert summary.status is status
+
+
+def test_a_completed_run_parses_in_full() -> None:
+    data = run_json(
+        "completed",
+        todo={
+            "pendingQuestions": [],
+            "nextActions": [
+                next_action("Find 25 more", "find_more_leads"),
+                next_action("Export as CSV", "export_csv", "fintech-founders-berlin"),
+                next_action("Draft intro emails"),
+            ],
+        },
+    )
+    table_json = data["response"]["tables"][0]
+    run = Run.model_validate(data)
+
+    assert (run.id, run.agent_id, run.workspace_id) == (RUN_ID, AGENT_ID, WORKSPACE_ID)
+    assert (run.steps.completed, run.steps.max) == (7, 50)
+    assert (run.started_at, run.completed_at) == (
+        "2026-07-20T10:00:00.000Z",
+        "2026-07-20T10:03:12.345Z",
+    )
+    assert run.response is not None
+    assert run.response.text == "Found 25 founders."
+    assert run.response.transcript is None
+    assert run.response.transcript_truncated is False
+    assert [(a.type, a.table_name, a.lead_count) for a in run.response.actions] == [
+        ("table_created", "Fintech founders, Berlin", None),
+        ("leads_added", None, 25),
+    ]
+    [table] = run.response.tables
+    assert table.id == table_json["id"]
+    assert table.url == f"https://origami.chat/workspace/{WORKSPACE_ID}?table={table_json['id']}"
+    assert table.lead_count == 25
+    assert table.credits.lifetime_used == 75
+    assert (table.cells.running, table.cells.errored) == (0, 0)
+    assert table.is_enriching is False
+    assert table.qualified_leads == 18
+    assert table.stats is not None and table.stats.funnel is not None
+    assert table.stats.funnel.total_sourced_leads == 30
+    assert [c.slug for c in table.columns] == [
+        "name",
+        "title",
+        "company",
+        "linkedin_url",
+        "work_email",
+        "fit_score",
+    ]
+    score = table.columns[-1]
+    assert score.qualification is not None
+    assert (score.qualification.pass_, score.qualification.total) == (18, 25)
+    assert score.stats is not None and score.stats.total_runs == 25
+    assert [(n.label, n.type, n.table_slug) for n in run.todo.next_actions] == [
+        ("Find 25 more", "find_more_leads", None),
+        ("Export as CSV", "export_csv", "fintech-founders-berlin"),
+        ("Draft intro emails", None, None),
+    ]
+
+
+def test_needs_input_questions_parse() -> None:
+    data = run_json(
+        "needs_input",
+        todo={
+            "pendingQuestions": [
+                single_choice("Which region?", ["DACH", "Nordics"]),
+                confirm("Spend about 40 credits?"),
+            ],
+            "nextActions": [],
+        },
+    )
+    run = Run.model_validate(data)
+    first, second = run.todo.pending_questions
+    assert (first.type, first.question, first.suggested_answers, first.freeform_option) == (
+        "single-choice",
+        "Which region?",
+        ["DACH", "Nordics"],
+        "Or something else",
+    )
+    assert (second.type, second.suggested_answers) == ("confirm", ["Confirm"])
+
+
+def test_a_running_run_has_null_response_and_null_todo_is_empty() -> None:
+    run = Run.model_validate(run_json("running", todo=None))
+    assert run.response is None
+    assert run.completed_at is None
+    assert run.todo.pending_questions == []
+    assert run.todo.next_actions == []
+    missing = run_json("running")
+    del missing["todo"]
+    assert Run.model_validate(missing).todo.pending_questions == []
+
+
+def test_failed_runs_have_null_text() -> None:
+    for status in ("errored", "timed_out"):
+        run = Run.model_validate(run_json(status))
+        assert run.response is not None
+        assert run.response.text is None
+
+
+def test_unknown_fields_are_ignored_at_every_level() -> None:
+    data = run_json("completed", futureField={"x": 1}, cost={"credits": 12})
+    data["response"]["confidence"] = 0.9
+    data["response"]["actions"][0]["undoUrl"] = "https://origami.chat/undo"
+    table = data["response"]["tables"][0]
+    table["owner"] = "someone"
+    table["columns"][0]["format"] = "text"
+    table["stats"]["newMetric"] = 3
+    table["stats"]["funnel"]["newStage"] = 4
+    data["todo"]["pendingQuestions"] = [{**single_choice("Q?", ["a"]), "id": "q1"}]
+    data["todo"]["nextActions"] = [{**next_action("Go"), "priority": 1}]
+    data["steps"]["eta"] = 30
+    data["request"]["attachments"] = []
+
+    run = Run.model_validate(data)
+    assert run.status is RunStatus.COMPLETED
+    assert "futureField" not in run.model_dump(by_alias=True)
+    assert run.response is not None
+    assert run.response.tables[0].lead_count == 25
+    assert run.todo.pending_questions[0].question == "Q?"
+    assert run.todo.next_actions[0].label == "Go"
+
+
+def test_the_june_shape_without_object_tags_parses() -> None:
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "object"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    run = Run.model_validate(strip(run_json("completed")))
+    assert run.response is not None
+    assert run.response.tables[0].qualified_leads == 18
+
+
+def test_full_prompt_prefers_the_request_echo() -> None:
+    long_prompt = "word " * 60
+    cut = long_prompt[:199] + "…"
+    echoed = Run.model_validate(
+        run_json(
+            "running",
+            prompt=cut,
+            request={"prompt": long_prompt, "model": "origami-max", "focusTableIds": []},
+        )
+    )
+    assert echoed.full_prompt == long_prompt
+    no_echo = Run.model_validate(run_json("running", prompt=cut, request=None))
+    assert no_echo.full_prompt == cut
+
+
+def test_table_helpers() -> None:
+    enriching = Table.model_validate(make_table("T", 10, running_cells=3, qualified=4))
+    assert enriching.is_enriching is True
+    assert enriching.qualified_leads == 4
+    no_relevance = Table.model_validate(make_table("T", 10))
+    assert no_relevance.stats is not None
+    assert no_relevance.stats.qualification is None
+    assert no_relevance.qualified_leads is None
+    no_stats = copy.deepcopy(make_table("T", 10, qualified=4))
+    del no_stats["stats"]
+    assert Table.model_validate(no_stats).qualified_leads is None
+    assert Table.model_validate({"id": "t1"}).name == "Untitled table"
+
+
+def test_models_are_frozen() -> None:
+    run = Run.model_validate(run_json("running"))
+    with pytest.raises(ValidationError):
+        run.status = RunStatus.COMPLETED  # type: ignore[misc]
+
+
+# -- agents ----------------------------------------------------------------------------------
+
+
+def test_agent_with_and_without_last_run() -> None:
+    base = {
+        "object": "agent",
+        "id": AGENT_ID,
+        "name": "Berlin fintech",
+        "workspaceId": WORKSPACE_ID,
+        "createdAt": "2026-07-20T10:00:00.000Z",
+        "apiKeyOwned": True,
+    }
+    fresh = Agent.model_validate({**base, "lastRun": None})
+    assert fresh.last_run is None
+    summary = {k: v for k, v in run_json("step_cap_hit").items() if k not in ("response", "todo")}
+    used = Agent.model_validate({**base, "lastRun": summary})
+    assert used.last_run is not None
+    assert (used.last_run.id, used.last_run.status) == (RUN_ID, RunStatus.STEP_CAP_HIT)
+
+
+def test_created_agent_parses() -> None:
+    created = CreatedAgent.model_validate(
+        {
+            "agent": {
+                "object": "agent",
+                "id": AGENT_ID,
+                "name": "n",
+                "workspaceId": WORKSPACE_ID,
+                "createdAt": "2026-07-20T10:00:00.000Z",
+            },
+            "run": run_json("running"),
+            "workspace": {
+                "object": "workspace",
+                "id": WORKSPACE_ID,
+                "name": "n",
+                "createdAt": "2026-07-20T10:00:00.000Z",
+                "createdByApi": True,
+            },
+        }
+    )
+    assert created.agent.workspace_id == WORKSPACE_ID
+    assert created.run.status is RunStatus.RUNNING
+    assert created.workspace is not None and created.workspace.created_by_api is True
+
+
+# -- list envelopes --------------------------------------------------------------------------
+
+
+def test_items_envelope_with_a_next_cursor() -> None:
+    tables = [make_table("A", 1), make_table("B", 2)]
+    page = parse_page(
+        Table,
+        {"object": "list", "items": tables, "nextCursor": "c2", "url": "/api/v2/tables"},
+        legacy_key="tables",
+    )
+    assert [t.name for t in page.items] == ["A", "B"]
+    assert (page.next_cursor, page.has_more, page.total) == ("c2", True, None)
+
+
+def test_items_envelope_last_page_with_total() -> None:
+    page = parse_page(
+        Table,
+        {"object": "list", "items": [make_table("A", 1)], "nextCursor": None, "total": 1},
+        legacy_key="tables",
+    )
+    assert (len(page.items), page.next_cursor, page.has_more, page.total) == (1, None, False, 1)
+
+
+def test_june_envelopes_with_pagination() -> None:
+    runs = [
+        {k: v for k, v in run_json(s).items() if k not in ("response", "todo")}
+        for s in ("completed", "running")
+    ]
+    page = parse_page(
+        RunSummary,
+        {"runs": runs, "pagination": {"page": 0, "pageSize": 2, "total": 5, "hasMore": True}},
+        legacy_key="runs",
+    )
+    assert [r.status for r in page.items] == [RunStatus.COMPLETED, RunStatus.RUNNING]
+    assert (page.next_cursor, page.has_more, page.total) == (None, True, 5)
+    last = parse_page(
+        RunSummary,
+        {"runs": runs[:1], "pagination": {"page": 2, "pageSize": 2, "total": 5, "hasMore": False}},
+        legacy_key="runs",
+    )
+    assert (len(last.items), last.has_more, last.total) == (1, False, 5)
+
+
+def test_june_agent_tables_envelope_without_pagination() -> None:
+    page = parse_page(
+        Table, {"workspaceId": WORKSPACE_ID, "tables": [make_table("A", 3)]}, legacy_key="tables"
+    )
+    assert [t.lead_count for t in page.items] == [3]
+    assert (page.has_more, page.total) == (False, None)
+
+
+def test_odd_list_bodies_give_empty_or_skip_junk() -> None:
+    assert parse_page(Table, ["not", "a", "dict"], legacy_key="tables").items == []
+    assert parse_page(Table, {}, legacy_key="tables").items == []
+    mixed = parse_page(Table, {"items": [make_table("A", 1), "junk", 3]}, legacy_key="tables")
+    assert [t.name for t in mixed.items] == ["A"]
+
+
+# -- error bodies ----------------------------------------------------------------------------
+
+
+def test_error_body_issues_and_extras() -> None:
+    body = ErrorBody.model_validate(
+        {
+            "error": "Invalid request body",
+            "code": "VALIDATION_ERROR",
+            "details": {
+                "issues": [
+                    {"path": "prompt", "message": "Required"},
+                    {"path": ["attachments", 0, "documentId"], "message": "Invalid uuid"},
+                    "junk",
+                ]
+            },
+            "handoff": {"kind": "billing", "url": "https://origami.chat/b", "label": "Fix"},
+            "futureField": 1,
+        }
+    )
+    assert [(i.path, i.message) for i in body.issues] == [
+        ("prompt", "Required"),
+        (["attachments", 0, "documentId"], "Invalid uuid"),
+    ]
+    assert body.handoff is not None and body.handoff.url == "https://origami.chat/b"
+    assert ErrorBody.model_validate({"error": "x", "code": "Y"}).issues == []
+    assert ErrorBody.model_validate({"details": {"issues": "nope"}}).issues == []
+
+
+def test_error_body_top_level_fields() -> None:
+    body = ErrorBody.model_validate(
+        {
+            "error": "Too many agents",
+            "code": "CONCURRENT_LIMIT_EXCEEDED",
+            "limit": 3,
+            "activeSessions": [
+                {"agentId": AGENT_ID, "name": "A", "startedAt": "2026-07-20T10:00:00Z"}
+            ],
+            "canUpgrade": True,
+            "currentRun": {"id": RUN_ID, "startedAt": "2026-07-20T10:00:00Z"},
+            "creditsRequired": 5,
+            "creditsAvailable": 2,
+            "topUpUrl": "https://origami.chat/settings/billing?source=api",
+            "blockedByBudgets": ["Q3"],
+            "reason": "payment_failed",
+        }
+    )
+    assert body.limit == 3
+    assert [s.agent_id for s in body.active_sessions] == [AGENT_ID]
+    assert body.can_upgrade is True
+    assert body.current_run is not None and body.current_run.id == RUN_ID
+    assert (body.credits_required, body.credits_available) == (5, 2)
+    assert body.top_up_url == "https://origami.chat/settings/billing?source=api"
+    assert body.blocked_by_budgets == ["Q3"]
+    assert body.reason == "payment_failed"
