@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 
+from slack_bolt.async_app import AsyncApp
+
 from bot import logs
 from bot.bridge import Bridge, BridgeConfig
 from bot.config import Mode, Settings, SettingsProblem, load_settings
@@ -15,7 +17,7 @@ from bot.origami.client import OrigamiClient, build_http_client
 from bot.ratelimit import SharedBudget
 from bot.slack.app import build_web_client, create_app
 from bot.slack.presenter import SlackPresenter
-from bot.store import connect
+from bot.store import Store, connect
 from bot.watcher import Watcher
 
 log = logging.getLogger("bot")
@@ -72,12 +74,12 @@ async def serve(settings: Settings) -> None:
         log.info("stopped")
 
 
-async def _serve_http(app: object, store: object, settings: Settings) -> None:
+async def _serve_http(app: AsyncApp, store: Store, settings: Settings) -> None:
     import uvicorn
 
     from bot.slack.web import create_web_app
 
-    web = create_web_app(app, store)  # type: ignore[arg-type]
+    web = create_web_app(app, store)
     config = uvicorn.Config(
         web,
         host=settings.host,
@@ -91,7 +93,7 @@ async def _serve_http(app: object, store: object, settings: Settings) -> None:
     await uvicorn.Server(config).serve()
 
 
-async def _serve_socket_mode(app: object, settings: Settings) -> None:
+async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     assert settings.slack_app_token is not None
@@ -100,10 +102,10 @@ async def _serve_socket_mode(app: object, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     log.info("connected", extra={"mode": "socket"})
     await stop.wait()
-    await handler.close_async()
+    await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 if __name__ == "__main__":

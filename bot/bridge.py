@@ -12,6 +12,7 @@ act, and a finished run's messages are recorded part by part as they are posted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -19,12 +20,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot import logs
+from bot import keys, logs
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, idempotency_key
 from bot.origami.models import NextAction, PendingQuestion, Run, RunStatus, Table
 from bot.problems import Problem, ProblemKind, problem_from_error
-from bot.store import QuestionSet, RunRecord, Store
+from bot.store import Deferred, QuestionSet, RunRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,14 @@ class Prompt:
     # What caused this prompt (a Slack event id, a click): the root of its Idempotency-Key.
     cause: str
     has_files: bool = False
+    # Origami keeps the first answer to a key for 24 h, refusals included: a prompt sent
+    # again after a 429 needs a fresh key, so each attempt gets its own.
+    attempt: int = 1
+
+    def key(self, kind: str) -> str:
+        if self.attempt == 1:
+            return idempotency_key(kind, self.cause)
+        return idempotency_key(kind, self.cause, f"attempt-{self.attempt}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,15 @@ class Presenter(Protocol):
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
     ) -> None: ...
 
+    async def waiting_for_slot(
+        self,
+        thread: ThreadRef,
+        busy: int | None,
+        limit: int | None,
+        retry_after_s: float,
+        message_ts: str | None,
+    ) -> None: ...
+
     async def note(self, thread: ThreadRef, user_id: str, note: str, detail: str = "") -> None: ...
 
     async def choice_made(
@@ -140,6 +158,9 @@ class BridgeConfig:
     first_poll_s: float = 3.0
     # Poll interval when a running run came back without Retry-After (the API says 15).
     default_poll_s: float = 15.0
+    # Next try for a prompt refused for lack of a run slot, when no Retry-After came
+    # (Origami's own fallback is 60).
+    slot_retry_s: float = 60.0
 
 
 class Bridge:
@@ -171,20 +192,36 @@ class Bridge:
         if prompt.has_files:
             await self.presenter.attachments_note(thread)
         ack_ts = await self.presenter.acknowledge(thread)
+        await self._create(thread, prompt, ack_ts)
+
+    async def _create(self, thread: ThreadRef, prompt: Prompt, ack_ts: str) -> bool:
+        """Create the thread's agent and watch its first run; True when Origami took it."""
         try:
             created = await self.origami.create_agent(
-                prompt.text,
-                idempotency_key=idempotency_key("start", prompt.cause),
-                name=_agent_name(prompt.text),
+                prompt.text, idempotency_key=prompt.key("start"), name=_agent_name(prompt.text)
             )
+        except errors.ConcurrencyLimited as exc:
+            await self._defer(thread, prompt, "start", "", ack_ts, exc)
+            return False
         except Exception as exc:
-            await self.store.forget_thread(thread.team, thread.channel, thread.thread_ts)
             await self._report(thread, exc, ack_ts, agent_call=False)
-            return
+            await self._abandon_start(thread)
+            return False
         logs.bind(agent=created.agent.id, run=created.run.id)
         await self.store.bind_agent(thread.team, thread.channel, thread.thread_ts, created.agent.id)
         await self._watch(thread, created.run, ack_ts, prompt)
         log.info("conversation started")
+        return True
+
+    async def _abandon_start(self, thread: ThreadRef) -> None:
+        """The agent could not be created: free the thread, and say so for anything that
+        was queued behind it (nothing is dropped silently)."""
+        waiting = await self.store.take_pending(thread.team, thread.channel, thread.thread_ts)
+        await self.store.forget_thread(thread.team, thread.channel, thread.thread_ts)
+        if waiting:
+            await self.presenter.problem(
+                thread, Problem(ProblemKind.NOT_SENT, detail=str(len(waiting)))
+            )
 
     async def follow_up(self, thread: ThreadRef, prompt: Prompt) -> None:
         """A reply in a thread that has an agent: the next run of that agent."""
@@ -200,7 +237,7 @@ class Bridge:
             thread.team, thread.channel, thread.thread_ts, _pending_item(prompt)
         )
         if position:
-            await self.presenter.queued(thread, position, state.active_run, None)
+            await self.presenter.queued(thread, position, _stoppable(state.active_run), None)
             log.info("prompt queued", extra={"position": position})
             return
         assert state.agent_id is not None  # enqueue_if_busy queues when there is none
@@ -215,8 +252,11 @@ class Bridge:
             ack_ts = await self.presenter.acknowledge(thread)
         try:
             run = await self.origami.send_run(
-                agent_id, prompt.text, idempotency_key=idempotency_key("run", prompt.cause)
+                agent_id, prompt.text, idempotency_key=prompt.key("run")
             )
+        except errors.ConcurrencyLimited as exc:
+            await self._defer(thread, prompt, "follow", agent_id, ack_ts, exc)
+            return False
         except errors.AgentBusy as exc:
             current = exc.current_run.id if exc.current_run else None
             await self._queue(thread, prompt, current, ack_ts)
@@ -238,6 +278,79 @@ class Bridge:
         )
         await self.presenter.queued(thread, position, run_id, ack_ts)
         log.info("prompt queued", extra={"position": position})
+
+    async def _defer(
+        self,
+        thread: ThreadRef,
+        prompt: Prompt,
+        kind: str,
+        agent_id: str,
+        ack_ts: str,
+        exc: errors.ConcurrencyLimited,
+    ) -> None:
+        """No free Origami run slot: keep the prompt and send it again by itself."""
+        retry_in = exc.retry_after if exc.retry_after else self.config.slot_retry_s
+        item = Deferred(
+            id=hashlib.sha256(prompt.cause.encode()).hexdigest()[:24],
+            kind=kind,
+            team=thread.team,
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            agent_id=agent_id,
+            text=prompt.text,
+            user_id=prompt.user_id,
+            cause=prompt.cause,
+            attempt=prompt.attempt + 1,
+            ack_ts=ack_ts,
+        )
+        await self.store.defer(item, retry_in)
+        busy = len(exc.active_sessions) or exc.limit
+        await self.presenter.waiting_for_slot(thread, busy, exc.limit, retry_in, ack_ts)
+        log.info("no free origami slot; prompt kept", extra={"retry_in_s": retry_in})
+
+    async def resend(self, item: Deferred) -> float | None:
+        """Send a deferred prompt again; seconds until the next try, or None when done."""
+        thread = ThreadRef(item.team, item.channel, item.thread_ts)
+        prompt = Prompt(
+            text=item.text, user_id=item.user_id, cause=item.cause, attempt=item.attempt
+        )
+        with logs.context(team=item.team, channel=item.channel, thread=item.thread_ts):
+            try:
+                if item.kind == "start":
+                    created = await self.origami.create_agent(
+                        prompt.text,
+                        idempotency_key=prompt.key("start"),
+                        name=_agent_name(prompt.text),
+                    )
+                    await self.store.bind_agent(
+                        thread.team, thread.channel, thread.thread_ts, created.agent.id
+                    )
+                    run = created.run
+                else:
+                    run = await self.origami.send_run(
+                        item.agent_id, prompt.text, idempotency_key=prompt.key("run")
+                    )
+            except errors.ConcurrencyLimited as exc:
+                await self.store.set_deferred_attempt(item.team, item.id, item.attempt + 1)
+                return exc.retry_after if exc.retry_after else self.config.slot_retry_s
+            except (errors.OrigamiUnreachable, errors.ServerError, errors.RequestRateLimited):
+                # Still ours to send: try again later rather than lose it.
+                return self.config.slot_retry_s
+            except errors.AgentBusy:
+                # A run was started elsewhere (the Origami app): wait behind it.
+                return self.config.default_poll_s
+            except Exception as exc:
+                await self._report(thread, exc, item.ack_ts, agent_call=item.kind != "start")
+                await self.store.drop_deferred(item.team, item.id)
+                if item.kind == "start":
+                    await self._abandon_start(thread)
+                else:
+                    await self._release(thread, item.marker)
+                return None
+            await self._watch(thread, run, item.ack_ts, prompt)
+            await self.store.drop_deferred(item.team, item.id)
+            log.info("deferred prompt sent", extra={"attempt": item.attempt})
+            return None
 
     async def _watch(self, thread: ThreadRef, run: Run, ack_ts: str, prompt: Prompt) -> None:
         record = RunRecord(
@@ -338,14 +451,16 @@ class Bridge:
             await self.release(record)
 
     async def release(self, record: RunRecord) -> None:
-        """The thread is idle again: send what was queued behind the run, as one prompt."""
-        thread = ThreadRef(record.team, record.channel, record.thread_ts)
+        await self._release(ThreadRef(record.team, record.channel, record.thread_ts), record.run_id)
+
+    async def _release(self, thread: ThreadRef, active: str) -> None:
+        """The thread is idle again: send what was queued behind it, as one prompt."""
         items = await self.store.release_thread(
-            record.team, record.channel, record.thread_ts, record.run_id
+            thread.team, thread.channel, thread.thread_ts, active
         )
         if not items:
             return
-        state = await self.store.get_thread(record.team, record.channel, record.thread_ts)
+        state = await self.store.get_thread(thread.team, thread.channel, thread.thread_ts)
         if state is None or state.agent_id is None:
             return
         text = "\n\n".join(str(i["text"]) for i in items)
@@ -529,6 +644,13 @@ class Bridge:
         if qs is None or not 0 <= question < len(qs.questions) or qs.sent:
             return None
         return str(qs.questions[question].get("question", ""))
+
+
+def _stoppable(active_run: str | None) -> str | None:
+    """The active run id if it is a real run (not a deferred prompt) that Stop can cancel."""
+    if active_run is None or active_run.startswith(keys.DEFERRED_MARK):
+        return None
+    return active_run
 
 
 def _pending_item(prompt: Prompt) -> dict[str, str]:

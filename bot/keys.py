@@ -82,6 +82,16 @@ def pending(team: str, channel: str, thread_ts: str) -> str:
     return f"{PREFIX}:{_part(team)}:pending:{_part(channel)}:{_part(thread_ts)}"
 
 
+def deferred(team: str, deferred_id: str) -> str:
+    """HASH: a prompt Origami refused for lack of a free run slot, to be sent again."""
+    return f"{PREFIX}:{_part(team)}:deferred:{_part(deferred_id)}"
+
+
+# Schedule members for deferred prompts use this marker where a run id would stand; run
+# ids never contain '@' (^[A-Za-z0-9_-]{1,128}$).
+DEFERRED_MARK = "@defer-"
+
+
 def schedule() -> str:
     """ZSET of "team:run_id" scored by the epoch ms at which the run is next due a poll."""
     return f"{PREFIX}:watch:due"

@@ -28,6 +28,7 @@ class ProblemKind(StrEnum):
     FORBIDDEN = "forbidden"  # 403
     UNREACHABLE = "unreachable"  # no answer / 5xx after every retry
     RATE_LIMITED = "rate_limited"  # request-rate 429 after every retry
+    NOT_SENT = "not_sent"  # queued prompts dropped because the conversation could not start
     INTERNAL = "internal"  # a bug of ours; logged with its traceback
 
 

@@ -142,6 +142,46 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Deferred:
+    """A prompt waiting for a free Origami run slot (429 CONCURRENT_LIMIT_EXCEEDED)."""
+
+    id: str
+    kind: str  # "start": create the agent; "follow": a run on ``agent_id``
+    team: str
+    channel: str
+    thread_ts: str
+    agent_id: str
+    text: str
+    user_id: str
+    cause: str
+    attempt: int
+    ack_ts: str
+
+    @property
+    def marker(self) -> str:
+        return keys.DEFERRED_MARK + self.id
+
+    def to_hash(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_hash(cls, data: Mapping[str, str]) -> Deferred:
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            team=data["team"],
+            channel=data["channel"],
+            thread_ts=data["thread_ts"],
+            agent_id=data.get("agent_id", ""),
+            text=data["text"],
+            user_id=data.get("user_id", ""),
+            cause=data["cause"],
+            attempt=int(data.get("attempt", "1")),
+            ack_ts=data.get("ack_ts", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A run this process may poll until ``lease_ms`` (epoch ms)."""
 
@@ -152,6 +192,13 @@ class Claim:
     @property
     def member(self) -> str:
         return keys.schedule_member(self.team, self.run_id)
+
+    @property
+    def deferred_id(self) -> str | None:
+        """Set when this claim is a deferred prompt rather than a run."""
+        if self.run_id.startswith(keys.DEFERRED_MARK):
+            return self.run_id.removeprefix(keys.DEFERRED_MARK)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +318,31 @@ class Store:
             )
             pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
             await pipe.execute()
+
+    async def defer(self, item: Deferred, retry_in: float) -> None:
+        """Keep a prompt to send again later; the thread counts as busy meanwhile, so
+        replies queue behind it instead of overtaking it."""
+        dkey = keys.deferred(item.team, item.id)
+        tkey = keys.thread(item.team, item.channel, item.thread_ts)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(dkey, mapping=cast(Any, item.to_hash()))
+            pipe.expire(dkey, keys.seconds(keys.PENDING_TTL))
+            pipe.hset(tkey, "active_run", item.marker)
+            pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
+            due = now_ms() + int(retry_in * 1000)
+            pipe.zadd(keys.schedule(), {keys.schedule_member(item.team, item.marker): due})
+            pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
+            await pipe.execute()
+
+    async def get_deferred(self, team: str, deferred_id: str) -> Deferred | None:
+        data = await self._hgetall(keys.deferred(team, deferred_id))
+        return Deferred.from_hash(data) if data else None
+
+    async def set_deferred_attempt(self, team: str, deferred_id: str, attempt: int) -> None:
+        await self.redis.hset(keys.deferred(team, deferred_id), "attempt", str(attempt))
+
+    async def drop_deferred(self, team: str, deferred_id: str) -> None:
+        await self.redis.delete(keys.deferred(team, deferred_id))
 
     async def get_run(self, team: str, run_id: str) -> RunRecord | None:
         data = await self._hgetall(keys.run(team, run_id))

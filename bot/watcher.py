@@ -118,6 +118,8 @@ class Watcher:
 
     async def _handle(self, claim: Claim, record: RunRecord | None) -> int | None:
         """Poll one run; the epoch ms of its next poll, or None when it is done."""
+        if claim.deferred_id is not None:
+            return await self._resend(claim, claim.deferred_id)
         if record is None:
             # Its record expired (or was never written): nothing to poll or post.
             log.warning("scheduled run has no record", extra={"run": claim.run_id})
@@ -158,6 +160,14 @@ class Watcher:
             await self.bridge.deliver(record, run)
             await self.store.settle([(extended, None)])
             return None
+
+    async def _resend(self, claim: Claim, deferred_id: str) -> int | None:
+        item = await self.store.get_deferred(claim.team, deferred_id)
+        if item is None:
+            return None
+        async with self._limit:
+            retry_in = await self.bridge.resend(item)
+        return None if retry_in is None else now_ms() + int(retry_in * 1000)
 
 
 def _jittered(seconds: float) -> int:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from bot.slack.blocks import Answer, Message
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -20,6 +19,7 @@ from bot.bridge import AnswerView, Note, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 from bot.slack import blocks, texts
+from bot.slack.blocks import Answer, Message
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,17 @@ class SlackPresenter:
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
     ) -> None:
         message = blocks.build_queued(position=position, run_id=run_id)
+        await self._post_or_update(thread, message_ts, message)
+
+    async def waiting_for_slot(
+        self,
+        thread: ThreadRef,
+        busy: int | None,
+        limit: int | None,
+        retry_after_s: float,
+        message_ts: str | None,
+    ) -> None:
+        message = blocks.build_waiting_for_slot(busy=busy, limit=limit, retry_after_s=retry_after_s)
         await self._post_or_update(thread, message_ts, message)
 
     async def note(self, thread: ThreadRef, user_id: str, note: str, detail: str = "") -> None:

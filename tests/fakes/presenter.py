@@ -77,8 +77,13 @@ class RecordingPresenter:
             Shown(
                 "questions",
                 thread,
-                {"run_id": run_id, "questions": list(questions), "answers": dict(answers),
-                 "ts": ts, "closed": closed},
+                {
+                    "run_id": run_id,
+                    "questions": list(questions),
+                    "answers": dict(answers),
+                    "ts": ts,
+                    "closed": closed,
+                },
             )
         )
         return ts
@@ -93,6 +98,22 @@ class RecordingPresenter:
     ) -> None:
         self.shown.append(
             Shown("queued", thread, {"position": position, "run_id": run_id, "ts": message_ts})
+        )
+
+    async def waiting_for_slot(
+        self,
+        thread: ThreadRef,
+        busy: int | None,
+        limit: int | None,
+        retry_after_s: float,
+        message_ts: str | None,
+    ) -> None:
+        self.shown.append(
+            Shown(
+                "waiting_for_slot",
+                thread,
+                {"busy": busy, "limit": limit, "retry_after_s": retry_after_s, "ts": message_ts},
+            )
         )
 
     async def note(self, thread: ThreadRef, user_id: str, note: str, detail: str = "") -> None:

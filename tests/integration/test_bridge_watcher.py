@@ -209,3 +209,38 @@ async def test_agent_deleted_in_origami_is_reported(h: Harness) -> None:
     await h.drive(lambda: bool(h.presenter.of("problem")))
     assert h.presenter.of("problem")[0].data["problem"].kind is ProblemKind.AGENT_NOT_FOUND
     assert await h.store.scheduled_count() == 0
+
+
+async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> None:
+    h.fake.concurrency_limit = 1
+    h.fake.concurrency_retry_after = "1"
+    other = ThreadRef("T1", "C1", "1700000000.000200")
+    h.fake.script(RunScript(polls=None), RunScript(polls=1, text="second thread done"))
+    await h.bridge.start_conversation(other, _prompt("hold the slot", "C1:0.5"))
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    (waiting,) = h.presenter.of("waiting_for_slot")
+    assert waiting.data["busy"] == 1 and waiting.data["limit"] == 1
+    assert waiting.data["retry_after_s"] == 1
+    # A reply meanwhile queues behind the kept prompt instead of overtaking it.
+    await h.bridge.follow_up(THREAD, _prompt("in Austin", "C1:1.5"))
+    assert h.presenter.of("queued")[-1].data["run_id"] is None
+    refused = h.fake.requests("POST", "/agents")
+    assert [r.status for r in refused] == [202, 429]
+    # The slot frees up; the kept prompt goes by itself, under a fresh Idempotency-Key.
+    first_run = next(iter(h.fake.runs))
+    h.fake.finish(first_run)
+    await h.drive(
+        lambda: any(
+            r.data["run"].response and r.data["run"].response.text == "second thread done"
+            for r in h.presenter.of("result")
+        )
+    )
+    creates = h.fake.requests("POST", "/agents")
+    assert [r.status for r in creates if r.status == 202] == [202, 202]
+    assert creates[-1].headers["idempotency-key"] == "start:C1:1.0:attempt-2"
+    assert creates[-1].body["prompt"] == "find founders"
+    state = await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts)
+    assert state is not None and state.agent_id is not None
+    # And what queued behind it followed once that run ended.
+    follow = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    assert len(follow) == 1 and follow[0].body["prompt"] == "in Austin"
