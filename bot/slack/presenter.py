@@ -160,7 +160,6 @@ class SlackPresenter:
             by, _, text = detail.partition("\t")
             message = blocks.build_already_answered(Answer(user_id=by, text=text))
         else:
-            message = Message(text=texts.note(note), blocks=[])
             message = blocks.build_note(texts.note(note))
         await self.client.chat_postEphemeral(
             channel=thread.channel,
@@ -198,7 +197,8 @@ class SlackPresenter:
         except SlackApiError as exc:
             log.warning("could not read message", extra={"error": _error(exc)})
             return None
-        for message in response.get("messages", []) or []:
+        messages: list[dict[str, Any]] = response.get("messages") or []
+        for message in messages:
             if message.get("ts") == ts:
                 return dict(message)
         return None

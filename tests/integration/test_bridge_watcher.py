@@ -28,12 +28,12 @@ class Harness:
     bridge: Bridge
     watcher: Watcher
 
-    async def drive(self, done: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def drive(self, done: Callable[[], bool], limit_s: float = 10.0) -> None:
         """Run watcher ticks until ``done()``; bounded in time."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + limit_s
         while not done():
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"not done after {timeout}s: {self.presenter.shown}")
+                raise AssertionError(f"not done after {limit_s}s: {self.presenter.shown}")
             if await self.watcher.tick() == 0:
                 await asyncio.sleep(0.02)
 

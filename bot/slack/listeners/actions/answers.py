@@ -7,13 +7,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.slack.blocks import build_freeform_modal
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bridge import Bridge, Note
 from bot.slack import actions as ids
 from bot.slack import payloads
+from bot.slack.blocks import build_freeform_modal
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,433 @@
+"""Every sentence a user reads, in one place.
+
+Constants are ready-to-send mrkdwn (or plain text where a Block Kit field takes only
+plain text: button labels, titles). Functions that put a value into a sentence escape it
+(``bot.slack.mrkdwn``), so an agent's or user's text never pings anyone. No sentence ever
+carries exception text: problems get a fixed message per kind, with what to do next.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from bot.origami.models import RunStatus
+from bot.problems import Problem, ProblemKind
+from bot.slack.mrkdwn import clip_escaped, link, mention, one_line
+
+# -- formatting helpers -------------------------------------------------------------------
+
+
+def duration(seconds: float | None) -> str:
+    """45s, 2m 05s, 1h 02m."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        seconds = 0
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def number(value: float) -> str:
+    """1,234 for whole numbers, 12.5 otherwise."""
+    if not math.isfinite(value):
+        return "?"
+    if value == int(value):
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    total = max(total, 1)
+    filled = max(0, min(width, math.ceil(width * done / total)))
+    return "▰" * filled + "▱" * (width - filled)
+
+
+# -- the first reply and the live progress line ---------------------------------------------
+
+ACK = "⏳ On it… asking Origami now."
+PROGRESS_TITLE = "⏳ *Origami is working on it…*"
+STOP = "Stop"
+STOP_CURRENT = "Stop current run"
+STOP_CONFIRM_TITLE = "Stop this run?"
+STOP_CONFIRM_TEXT = "Origami stops after its current step. Everything built so far is kept."
+STOP_CONFIRM_YES = "Stop it"
+STOP_CONFIRM_NO = "Keep going"
+
+
+def progress_line(
+    *,
+    steps_completed: int,
+    steps_max: int,
+    elapsed_s: float,
+    leads_found: int | None = None,
+    queued: int = 0,
+) -> str:
+    """▰▰▰▱▱▱▱▱▱▱ 12/50 steps · 2m 05s · 37 leads so far · 2 messages queued"""
+    parts = [
+        f"{progress_bar(steps_completed, steps_max)} {steps_completed}/{max(steps_max, 1)} steps",
+        duration(elapsed_s),
+    ]
+    if leads_found is not None:
+        parts.append(f"{plural(leads_found, 'lead')} so far")
+    if queued > 0:
+        parts.append(f"{plural(queued, 'message')} queued")
+    return " · ".join(parts)
+
+
+def progress_final(
+    status: RunStatus, *, elapsed_s: float, steps_completed: int, steps_max: int
+) -> str:
+    """What the progress line becomes when the run ends."""
+    took = duration(elapsed_s)
+    steps = f"{steps_completed}/{max(steps_max, 1)} steps"
+    if status is RunStatus.COMPLETED:
+        return f"✅ Finished in {took} · {steps}"
+    if status is RunStatus.NEEDS_INPUT:
+        return f"💬 Needs your input · {took} · {steps}"
+    if status is RunStatus.CANCELLED:
+        return f"⏹️ Stopped after {took} · {steps}"
+    if status is RunStatus.INCOMPLETE:
+        return f"⚠️ Stopped before finishing · {took} · {steps}"
+    if status is RunStatus.STEP_CAP_HIT:
+        return f"⚠️ Used all {max(steps_max, 1)} steps · {took}"
+    if status is RunStatus.TIMED_OUT:
+        return f"⚠️ Timed out after {took} · {steps}"
+    if status is RunStatus.ERRORED:
+        return f"❌ Failed after {took} · {steps}"
+    return f"Ended after {took} · {steps}"
+
+
+# -- results ----------------------------------------------------------------------------------
+
+NOTHING_TO_SHOW = "✅ Done. Origami finished, but there is nothing to show this time."
+CANCELLED_WITH_WORK = "⏹️ Stopped. Here is what was built so far."
+CANCELLED_EMPTY = "⏹️ Stopped before anything was built."
+NEXT_STEPS_TITLE = "*Suggested next steps*"
+CONTINUE = "Continue"
+RETRY = "Retry"
+INCOMPLETE = (
+    "Origami stopped before it finished this step. Press *Continue* to pick up where it "
+    "left off, or reply with what to do next."
+)
+TIMED_OUT = (
+    "This run hit Origami's 20-minute time limit. Press *Continue* to pick up where it left off."
+)
+ERRORED = (
+    "Origami ran into an error and couldn't finish this run. Press *Retry* to try again, "
+    "or reply with a different request."
+)
+
+
+def step_cap_hit(steps_max: int) -> str:
+    return (
+        f"Origami used all {max(steps_max, 1)} steps one run can take on your plan. "
+        "Press *Continue* to keep going from here."
+    )
+
+
+def unknown_status(raw: str) -> str:
+    shown = f" ({clip_escaped(one_line(raw), 60)})" if raw.strip() else ""
+    return (
+        f"Origami ended this run with a status this app doesn't know yet{shown}. "
+        "Check the result in Origami, or reply to keep going."
+    )
+
+
+def result_fallback(status: RunStatus, elapsed_s: float | None) -> str:
+    """The notification line of a result's first message."""
+    took = f" in {duration(elapsed_s)}" if elapsed_s is not None else ""
+    if status is RunStatus.COMPLETED:
+        return f"Origami is done{took}."
+    if status is RunStatus.NEEDS_INPUT:
+        return "Origami needs your input."
+    if status is RunStatus.CANCELLED:
+        return "Origami stopped. Here is what was built so far."
+    if status is RunStatus.ERRORED:
+        return "Origami couldn't finish this run."
+    if status.can_continue:
+        return "Origami stopped early. Press Continue to keep going."
+    return f"Origami finished{took}."
+
+
+CONTINUED = "(continued)"
+
+# -- table cards ------------------------------------------------------------------------------
+
+OPEN_IN_ORIGAMI = "Open in Origami"
+SHARE_TO_CHANNEL = "Share to channel"
+EXPORT_CSV = "Export CSV"
+
+
+def table_stats(lead_count: int, qualified: int | None, credits_used: float) -> str:
+    """24 leads · 12 qualified · 35 credits used"""
+    parts = [f"*{plural(lead_count, 'lead')}*"]
+    if qualified is not None:
+        parts.append(f"{qualified:,} qualified")
+    if credits_used > 0:
+        parts.append(f"{number(credits_used)} credits used")
+    return " · ".join(parts)
+
+
+def still_enriching(cells_running: int) -> str:
+    return (
+        f"⏳ Still enriching: {plural(cells_running, 'cell')} in progress. Numbers may still go up."
+    )
+
+
+def table_fallback(name: str, lead_count: int) -> str:
+    return f"Table {clip_escaped(one_line(name), 200)}: {plural(lead_count, 'lead')}"
+
+
+def shared_by(user_id: str, thread_link: str | None) -> str:
+    """Shared by <@U…> from <link|this thread>"""
+    where = f" from {link(thread_link, 'this thread')}" if thread_link else ""
+    return f"Shared by {mention(user_id)}{where}"
+
+
+def csv_exported(user_id: str, lead_count: int) -> str:
+    return f"{mention(user_id)} exported {plural(lead_count, 'lead')} as CSV."
+
+
+# -- questions ----------------------------------------------------------------------------------
+
+QUESTIONS_HINT = "Pick an answer for each question, then press *Send answers*."
+SEND_ANSWERS = "Send answers"
+NO_ANSWER = "(no answer)"
+ANSWERS_SENT = "Answers sent to Origami."
+OTHER_OPTIONS = "Options:"
+ANSWER_DISPLAY_CHARS = 500
+
+
+def questions_fallback(count: int) -> str:
+    if count == 1:
+        return "Origami has a question for you."
+    return f"Origami has {count} questions for you."
+
+
+def answered(user_id: str, text: str) -> str:
+    """✅ <@U…> answered: *text*"""
+    return f"✅ {mention(user_id)} answered: *{clip_escaped(one_line(text), ANSWER_DISPLAY_CHARS)}*"
+
+
+def more_questions(count: int) -> str:
+    return f"…and {plural(count, 'more question')}. Reply in the thread to answer them."
+
+
+# -- the "Or something else" modal -----------------------------------------------------------
+
+MODAL_TITLE = "Your answer"
+MODAL_SUBMIT = "Send"
+MODAL_CLOSE = "Cancel"
+MODAL_INPUT_LABEL = "Your answer"
+MODAL_PLACEHOLDER = "Type your answer. Origami reads it as written."
+ANSWER_EMPTY = "Write an answer first."
+
+
+def answer_too_long(length: int, limit: int) -> str:
+    return f"That's {length:,} characters; Origami takes at most {limit:,}. Please shorten it."
+
+
+# -- problems -------------------------------------------------------------------------------------
+
+PROMPT_MAX_CHARS = 10_000
+
+# Problem.detail of OUT_OF_CREDITS: "<available> of <required>".
+_CREDITS_DETAIL_RE = re.compile(r"(-?[0-9][0-9.,]{0,15}) of ([0-9][0-9.,]{0,15})")
+_ACCOUNT_BLOCK_REASONS = {
+    "payment_failed": "a payment failed",
+    "spend_limit_reached": "the spend limit was reached",
+    "settlement_pending": "a payment is still settling",
+}
+
+_PROBLEM_BUTTONS = {
+    ProblemKind.OUT_OF_CREDITS: "Top up credits",
+    ProblemKind.PLAN_REQUIRED: "Upgrade plan",
+    ProblemKind.BUDGET_EXCEEDED: "Review budgets",
+    ProblemKind.ACCOUNT_BLOCKED: "Fix billing",
+    ProblemKind.PAYMENT_REQUIRED: "Open billing",
+    ProblemKind.BAD_API_KEY: "Open Origami settings",
+}
+_DEFAULT_PROBLEM_BUTTON = "Open in Origami"
+
+
+def problem_button(kind: ProblemKind) -> str:
+    """The label of the link button that leads to the fix (``Problem.fix_url``)."""
+    return _PROBLEM_BUTTONS.get(kind, _DEFAULT_PROBLEM_BUTTON)
+
+
+def problem(problem: Problem, *, retrying: bool = False) -> str:
+    """The fixed, friendly sentence for a problem: what happened and what to do next."""
+    kind = problem.kind
+    detail = one_line(problem.detail or "")
+    if kind is ProblemKind.BAD_API_KEY:
+        return (
+            "Origami rejected the API key. An admin should set a valid `ORIGAMI_API_KEY` "
+            "(Origami → Settings → Developers) and restart the app."
+        )
+    if kind is ProblemKind.OUT_OF_CREDITS:
+        counts = _CREDITS_DETAIL_RE.fullmatch(detail)
+        have = ""
+        if counts is not None:
+            have = f" You have {counts[1]} credits; a run needs at least {counts[2]}."
+        return (
+            "Your Origami workspace is out of credits, so this request was not sent."
+            f"{have} Top up credits, then send your message again."
+        )
+    if kind is ProblemKind.PLAN_REQUIRED:
+        return (
+            "Your Origami plan doesn't include API access, so this request was not sent. "
+            "An admin can upgrade the plan; then send your message again."
+        )
+    if kind is ProblemKind.BUDGET_EXCEEDED:
+        names = f" ({clip_escaped(detail, 300)})" if detail else ""
+        return (
+            f"A credit budget in Origami is used up{names}, so this request was not sent. "
+            "Topping up won't help: an admin needs to raise or reset the budget. "
+            "Then send your message again."
+        )
+    if kind is ProblemKind.ACCOUNT_BLOCKED:
+        reason = _ACCOUNT_BLOCK_REASONS.get(detail, clip_escaped(detail.replace("_", " "), 100))
+        why = f" because {reason}" if reason else ""
+        return (
+            f"Origami has paused billing for this account{why}, so this request was not "
+            "sent. An admin needs to fix billing in Origami; then send your message again."
+        )
+    if kind is ProblemKind.PAYMENT_REQUIRED:
+        return (
+            "Origami needs a billing update before it can run this, so the request was not "
+            "sent. An admin should check billing in Origami."
+        )
+    if kind is ProblemKind.AGENT_NOT_FOUND:
+        return (
+            "The Origami agent behind this thread no longer exists. "
+            "Start a new thread with @Origami to begin again."
+        )
+    if kind is ProblemKind.NOT_FOUND:
+        return "Origami couldn't find that anymore; it may have been deleted."
+    if kind is ProblemKind.PROMPT_EMPTY:
+        return (
+            "Your message was empty, so nothing was sent. Write what you need, for example: "
+            "_find 20 seed-stage SaaS founders in Austin_."
+        )
+    if kind is ProblemKind.PROMPT_TOO_LONG:
+        size = f"{int(detail):,}" if detail.isdigit() and detail.isascii() else "too many"
+        return (
+            f"Your message has {size} characters; Origami takes at most "
+            f"{PROMPT_MAX_CHARS:,}. Shorten it and send it again."
+        )
+    if kind is ProblemKind.INVALID_REQUEST:
+        return "Origami couldn't accept this request, so nothing ran. Try rephrasing it."
+    if kind is ProblemKind.FORBIDDEN:
+        return (
+            "The Origami API key isn't allowed to do this. An admin should check the key's "
+            "access in Origami."
+        )
+    if kind is ProblemKind.UNREACHABLE:
+        if retrying:
+            return (
+                "Origami didn't answer, so your message was *not* sent yet. "
+                "I'll try again by myself in a minute."
+            )
+        return "Origami didn't answer, so your message was *not* sent. Try again in a minute."
+    if kind is ProblemKind.RATE_LIMITED:
+        if retrying:
+            return (
+                "Origami is busy with too many requests right now. "
+                "Your message was not sent yet; I'll try again by myself in a minute."
+            )
+        return (
+            "Origami is busy with too many requests right now, so your message was not "
+            "sent. Try again in a minute."
+        )
+    if kind is ProblemKind.NOT_SENT:
+        count = int(detail) if detail.isdigit() and detail.isascii() else 0
+        what = f"{plural(count, 'queued message')} were" if count > 1 else "Your queued message was"
+        if count == 1:
+            what = "1 queued message was"
+        return (
+            f"{what} not sent, because this conversation couldn't start. "
+            "Send it again once the problem above is fixed."
+        )
+    return (
+        "Something went wrong on our side, and nothing was sent to Origami. Try again; "
+        "if it keeps happening, let the admin of this app know."
+    )
+
+
+# -- notes ----------------------------------------------------------------------------------------
+
+USAGE_HINT = (
+    "👋 Tell me who you're looking for and Origami will find them. For example:\n"
+    "> @Origami find 20 seed-stage SaaS founders in Austin\n"
+    "Reply in the thread to refine the list; no need to mention me again."
+)
+ATTACHMENTS_NOTE = (
+    "Heads up: attachments aren't sent to Origami. Only the text of your message was sent."
+)
+EXPIRED_BUTTONS = "These buttons are no longer active. Reply in the thread to keep going."
+ALREADY_DONE = "That's already been taken care of."
+ALREADY_SHARED = "This table was already shared to the channel."
+TABLE_UNKNOWN = "Origami couldn't find this table anymore; it may have been deleted."
+ALREADY_ANSWERED = "This question was already answered."
+_NOTES = {
+    "already_answered": ALREADY_ANSWERED,
+    "expired": EXPIRED_BUTTONS,
+    "already_done": ALREADY_DONE,
+    "already_shared": ALREADY_SHARED,
+    "table_unknown": TABLE_UNKNOWN,
+}
+
+
+def note(name: str) -> str:
+    """A short private note by name (``bot.bridge.Note``)."""
+    return _NOTES.get(name, ALREADY_DONE)
+
+
+def already_answered(user_id: str, text: str) -> str:
+    shown = clip_escaped(one_line(text), ANSWER_DISPLAY_CHARS)
+    return f"This question was already answered by {mention(user_id)}: *{shown}*"
+
+
+def answer_recorded(text: str) -> str:
+    shown = clip_escaped(one_line(text), ANSWER_DISPLAY_CHARS)
+    return f"Got it: *{shown}*. It goes to Origami when someone presses *Send answers*."
+
+
+def choice_made(user_id: str, label: str) -> str:
+    return f"{mention(user_id)} chose *{clip_escaped(one_line(label), ANSWER_DISPLAY_CHARS)}*"
+
+
+def stopping(user_id: str) -> str:
+    return f"⏹️ {mention(user_id)} asked Origami to stop."
+
+
+def queued(position: int) -> str:
+    where = "next in line" if position <= 1 else f"number {position:,} in line"
+    return (
+        "Origami is still working on the last message. Yours is queued "
+        f"({where}) and will be sent when it finishes."
+    )
+
+
+def waiting_for_slot(busy: int | None, limit: int | None, retry_after_s: float | None) -> str:
+    if limit is not None and limit > 0:
+        slots = f"All {plural(limit, 'run slot')} on your Origami plan are busy"
+        if limit == 1:
+            slots = "Your Origami plan's only run slot is busy"
+    elif busy is not None and busy > 0:
+        slots = f"All your Origami run slots are busy ({busy:,} runs going)"
+    else:
+        slots = "All your Origami run slots are busy"
+    when = ""
+    if retry_after_s is not None and math.isfinite(retry_after_s) and retry_after_s > 0:
+        when = f" (next check in about {duration(retry_after_s)})"
+    return f"⏳ {slots}. Your request will start by itself as soon as one frees up{when}."
