@@ -20,7 +20,12 @@ _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_c
 
 CONTEXT_FIELDS = ("team", "channel", "thread", "user", "agent", "run", "event")
 # Attributes every LogRecord has; anything else passed via ``extra=`` is printed.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's ANSI-coloured copy of msg
+}
 REDACTED = "[redacted]"
 
 
@@ -82,6 +87,17 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class DropKnownNoise(logging.Filter):
+    """Drop warnings that are expected here and would only alarm an operator."""
+
+    # Bolt reads SLACK_BOT_TOKEN from the environment itself and warns that the client we
+    # pass wins over it; it does, on purpose (the client carries SLACK_API_URL and retries).
+    _NOISE = ("As you gave `client` as well, `token` will be unused.",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self._NOISE
+
+
 class RedactFilter(logging.Filter):
     """Replace every known secret in the record's message, arguments and extras."""
 
@@ -116,6 +132,7 @@ class RedactFilter(logging.Filter):
 def configure(level: str, secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter())
+    handler.addFilter(DropKnownNoise())
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactFilter(secrets))
     root = logging.getLogger()

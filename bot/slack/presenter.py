@@ -191,8 +191,14 @@ class SlackPresenter:
 
     async def _find_message(self, thread: ThreadRef, ts: str) -> dict[str, Any] | None:
         try:
+            # The thread's parent always comes first, whatever the window: ask for two.
             response = await self.client.conversations_replies(
-                channel=thread.channel, ts=ts, limit=1, inclusive=True, latest=ts, oldest=ts
+                channel=thread.channel,
+                ts=thread.thread_ts,
+                oldest=ts,
+                latest=ts,
+                inclusive=True,
+                limit=2,
             )
         except SlackApiError as exc:
             log.warning("could not read message", extra={"error": _error(exc)})

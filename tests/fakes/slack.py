@@ -50,6 +50,7 @@ from tests.fakes.payloads import (
     BOT_USER_ID,
     TEAM_DOMAIN,
     TEAM_ID,
+    USER_ID,
     new_file_id,
     new_trigger_id,
     new_ts,
@@ -841,7 +842,7 @@ class FakeSlack:
         channel: str,
         text: str = "",
         *,
-        user: str = "U0USER",
+        user: str = USER_ID,
         ts: str | None = None,
         thread_ts: str | None = None,
         **extra: Any,
@@ -942,7 +943,7 @@ class FakeSlack:
 
     async def wait_for(
         self,
-        predicate: Callable[[FakeSlack], T],
+        predicate: Callable[[FakeSlack], T | None],
         timeout: float = 5.0,  # noqa: ASYNC109 - a bounded poll, not a cancellable wait
         interval: float = 0.01,
     ) -> T:
@@ -1390,7 +1391,9 @@ class FakeSlack:
         with_metadata = _flag(args.get("include_all_metadata"))
         page: list[JSON] = []
         # Slack quirk: the first page always starts with the thread's parent, whatever
-        # oldest/latest say, and the parent counts against limit; later pages omit it.
+        # oldest/latest say; later pages omit it. Whether the parent counts against
+        # limit is undocumented: the fake counts it (the stricter reading), so fetching
+        # one reply with limit=1 gets the parent only.
         if parent is not None and offset == 0:
             head = self._public(parent, with_metadata=with_metadata)
             if replies:
@@ -1575,7 +1578,7 @@ class FakeSlack:
         if not filename:
             return _invalid_arguments(["missing required field: filename"])
         try:
-            size = int(length)
+            size = int(str(length))
         except (TypeError, ValueError):
             return _invalid_arguments(["missing required field: length"])
         file_id = new_file_id()
