@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 
 from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
 
 from bot import logs
 from bot.bridge import Bridge, BridgeConfig
@@ -62,7 +62,7 @@ async def serve(settings: Settings) -> None:
     watcher_task = asyncio.create_task(watcher.run_forever(), name="watcher")
     try:
         if settings.mode is Mode.SOCKET:
-            await _serve_socket_mode(app, settings)
+            await _serve_socket_mode(app, store, settings)
         else:
             await _serve_http(app, store, settings)
     finally:
@@ -75,11 +75,32 @@ async def serve(settings: Settings) -> None:
 
 
 async def _serve_http(app: AsyncApp, store: Store, settings: Settings) -> None:
-    import uvicorn
+    from bot.slack.web import create_web_app
+
+    log.info("listening", extra={"mode": "http", "host": settings.host, "port": settings.port})
+    await _serve_web(create_web_app(app, store), settings)
+
+
+async def _serve_socket_mode(app: AsyncApp, store: Store, settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.slack.web import create_web_app
 
-    web = create_web_app(app, store)
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("connected", extra={"mode": "socket", "host": settings.host, "port": settings.port})
+    try:
+        # Slack comes over the websocket; the port only answers health probes, which
+        # container platforms want whatever the mode.
+        await _serve_web(create_web_app(app, store, slack_events=False), settings)
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def _serve_web(web: Starlette, settings: Settings) -> None:
+    import uvicorn
+
     config = uvicorn.Config(
         web,
         host=settings.host,
@@ -89,23 +110,8 @@ async def _serve_http(app: AsyncApp, store: Store, settings: Settings) -> None:
         lifespan="off",
         timeout_graceful_shutdown=10,
     )
-    log.info("listening", extra={"mode": "http", "host": settings.host, "port": settings.port})
+    # uvicorn turns SIGINT/SIGTERM into a graceful stop of serve().
     await uvicorn.Server(config).serve()
-
-
-async def _serve_socket_mode(app: AsyncApp, settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    assert settings.slack_app_token is not None
-    handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    log.info("connected", extra={"mode": "socket"})
-    await stop.wait()
-    await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 if __name__ == "__main__":

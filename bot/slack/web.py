@@ -12,10 +12,11 @@ from starlette.routing import Route
 from bot.store import Store
 
 
-def create_web_app(app: AsyncApp, store: Store) -> Starlette:
+def create_web_app(app: AsyncApp, store: Store, *, slack_events: bool = True) -> Starlette:
+    """The ASGI app; ``slack_events=False`` in Socket Mode, where only probes come here."""
     handler = AsyncSlackRequestHandler(app)
 
-    async def slack_events(request: Request) -> Response:
+    async def handle_slack_events(request: Request) -> Response:
         return await handler.handle(request)
 
     async def healthz(request: Request) -> Response:
@@ -24,9 +25,7 @@ def create_web_app(app: AsyncApp, store: Store) -> Starlette:
             return JSONResponse({"ok": True, "redis": "up"})
         return JSONResponse({"ok": False, "redis": "down"}, status_code=503)
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-        ]
-    )
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    if slack_events:
+        routes.append(Route("/slack/events", handle_slack_events, methods=["POST"]))
+    return Starlette(routes=routes)

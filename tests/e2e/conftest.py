@@ -115,9 +115,8 @@ async def start_app(
             raise AssertionError(f"the app exited with {proc.returncode}:\n{app.log()}")
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"the app did not come up:\n{app.log()}")
-        if socket_mode:
-            if "connected" in app.log():
-                return app
+        if socket_mode and "connected" not in app.log():
+            pass
         else:
             try:
                 if (await http.get(f"{app.url}/healthz")).status_code == 200:
