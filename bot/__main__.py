@@ -47,7 +47,10 @@ async def serve(settings: Settings) -> None:
         store,
         origami,
         presenter,
-        BridgeConfig(first_poll_s=settings.origami_first_poll_seconds),
+        BridgeConfig(
+            first_poll_s=settings.origami_first_poll_seconds,
+            transient_retry_s=settings.origami_retry_seconds,
+        ),
     )
     watcher = Watcher(store, origami, bridge)
     signing_secret = (

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot import keys, logs
@@ -161,6 +161,10 @@ class BridgeConfig:
     # Next try for a prompt refused for lack of a run slot, when no Retry-After came
     # (Origami's own fallback is 60).
     slot_retry_s: float = 60.0
+    # Origami down (after the client's own quick retries): try again after 30 s, 60 s,
+    # 120 s, 240 s, then tell the user it was not sent (about 7.5 minutes in all).
+    transient_retry_s: float = 30.0
+    transient_tries: int = 5
 
 
 class Bridge:
@@ -194,24 +198,8 @@ class Bridge:
         ack_ts = await self.presenter.acknowledge(thread)
         await self._create(thread, prompt, ack_ts)
 
-    async def _create(self, thread: ThreadRef, prompt: Prompt, ack_ts: str) -> bool:
-        """Create the thread's agent and watch its first run; True when Origami took it."""
-        try:
-            created = await self.origami.create_agent(
-                prompt.text, idempotency_key=prompt.key("start"), name=_agent_name(prompt.text)
-            )
-        except errors.ConcurrencyLimited as exc:
-            await self._defer(thread, prompt, "start", "", ack_ts, exc)
-            return False
-        except Exception as exc:
-            await self._report(thread, exc, ack_ts, agent_call=False)
-            await self._abandon_start(thread)
-            return False
-        logs.bind(agent=created.agent.id, run=created.run.id)
-        await self.store.bind_agent(thread.team, thread.channel, thread.thread_ts, created.agent.id)
-        await self._watch(thread, created.run, ack_ts, prompt)
-        log.info("conversation started")
-        return True
+    async def _create(self, thread: ThreadRef, prompt: Prompt, ack_ts: str) -> None:
+        await self._submit(thread, prompt, "start", "", ack_ts, tries=0)
 
     async def _abandon_start(self, thread: ThreadRef) -> None:
         """The agent could not be created: free the thread, and say so for anything that
@@ -245,27 +233,116 @@ class Bridge:
 
     async def _send(
         self, thread: ThreadRef, agent_id: str, prompt: Prompt, ack_ts: str | None = None
-    ) -> bool:
-        """Send a follow-up run now; True when Origami took it."""
+    ) -> None:
+        """Send a follow-up run now (or keep it for later, or queue it behind a busy agent)."""
         logs.bind(agent=agent_id)
         if ack_ts is None:
             ack_ts = await self.presenter.acknowledge(thread)
+        await self._submit(thread, prompt, "follow", agent_id, ack_ts, tries=0)
+
+    async def _submit(
+        self, thread: ThreadRef, prompt: Prompt, kind: str, agent_id: str, ack_ts: str, tries: int
+    ) -> float | None:
+        """POST a prompt to Origami: create the agent (``start``) or run it (``follow``).
+
+        Returns None when the prompt is settled (sent, queued, or reported as not sent),
+        else the seconds until it should be tried again; it is then kept in Redis
+        (``store.defer``) and the watcher brings it back here.
+        """
+        deferred = tries > 0 or prompt.attempt > 1
         try:
-            run = await self.origami.send_run(
-                agent_id, prompt.text, idempotency_key=prompt.key("run")
-            )
+            if kind == "start":
+                created = await self.origami.create_agent(
+                    prompt.text, idempotency_key=prompt.key("start"), name=_agent_name(prompt.text)
+                )
+                logs.bind(agent=created.agent.id)
+                await self.store.bind_agent(
+                    thread.team, thread.channel, thread.thread_ts, created.agent.id
+                )
+                run = created.run
+            else:
+                run = await self.origami.send_run(
+                    agent_id, prompt.text, idempotency_key=prompt.key("run")
+                )
         except errors.ConcurrencyLimited as exc:
-            await self._defer(thread, prompt, "follow", agent_id, ack_ts, exc)
-            return False
+            # Refused, and the refusal is stored under the key: the next try needs a new one.
+            retry_in = exc.retry_after or self.config.slot_retry_s
+            later = replace(prompt, attempt=prompt.attempt + 1)
+            await self._keep(thread, later, kind, agent_id, ack_ts, tries + 1, retry_in)
+            if not deferred:
+                busy = len(exc.active_sessions) or exc.limit
+                await self.presenter.waiting_for_slot(thread, busy, exc.limit, retry_in, ack_ts)
+            log.info("no free origami slot; prompt kept", extra={"retry_in_s": retry_in})
+            return retry_in
+        except (errors.OrigamiUnreachable, errors.ServerError, errors.RequestRateLimited) as exc:
+            # No answer, or a 5xx (never stored by Origami): the same key is safe to replay
+            # and is what prevents a second agent if the first try did get through.
+            if tries + 1 >= self.config.transient_tries:
+                await self._give_up(thread, kind, prompt, ack_ts, exc, deferred)
+                return None
+            retry_in = float(self.config.transient_retry_s * 2**tries)
+            await self._keep(thread, prompt, kind, agent_id, ack_ts, tries + 1, retry_in)
+            if not deferred:
+                problem = replace(problem_from_error(exc), retrying=True)
+                await self.presenter.problem(thread, problem, ack_ts)
+            log.warning("origami unavailable; prompt kept", extra={"retry_in_s": retry_in})
+            return retry_in
         except errors.AgentBusy as exc:
+            if deferred:
+                # A run was started elsewhere (the Origami app): wait behind it.
+                return self.config.default_poll_s
             current = exc.current_run.id if exc.current_run else None
             await self._queue(thread, prompt, current, ack_ts)
-            return False
+            return None
         except Exception as exc:
-            await self._report(thread, exc, ack_ts, agent_call=True)
-            return False
+            await self._give_up(thread, kind, prompt, ack_ts, exc, deferred)
+            return None
         await self._watch(thread, run, ack_ts, prompt)
-        return True
+        if kind == "start":
+            log.info("conversation started")
+        return None
+
+    async def _give_up(
+        self,
+        thread: ThreadRef,
+        kind: str,
+        prompt: Prompt,
+        ack_ts: str,
+        exc: BaseException,
+        deferred: bool,
+    ) -> None:
+        """Tell the user this prompt was not sent and why; free the thread for the next."""
+        await self._report(thread, exc, ack_ts, agent_call=kind != "start")
+        if kind == "start":
+            await self._abandon_start(thread)
+        elif deferred:
+            await self._release(thread, _deferred_marker(prompt))
+
+    async def _keep(
+        self,
+        thread: ThreadRef,
+        prompt: Prompt,
+        kind: str,
+        agent_id: str,
+        ack_ts: str,
+        tries: int,
+        retry_in: float,
+    ) -> None:
+        item = Deferred(
+            id=_deferred_id(prompt),
+            kind=kind,
+            team=thread.team,
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            agent_id=agent_id,
+            text=prompt.text,
+            user_id=prompt.user_id,
+            cause=prompt.cause,
+            attempt=prompt.attempt,
+            tries=tries,
+            ack_ts=ack_ts,
+        )
+        await self.store.defer(item, retry_in)
 
     async def _queue(
         self, thread: ThreadRef, prompt: Prompt, run_id: str | None, ack_ts: str | None
@@ -279,78 +356,19 @@ class Bridge:
         await self.presenter.queued(thread, position, run_id, ack_ts)
         log.info("prompt queued", extra={"position": position})
 
-    async def _defer(
-        self,
-        thread: ThreadRef,
-        prompt: Prompt,
-        kind: str,
-        agent_id: str,
-        ack_ts: str,
-        exc: errors.ConcurrencyLimited,
-    ) -> None:
-        """No free Origami run slot: keep the prompt and send it again by itself."""
-        retry_in = exc.retry_after if exc.retry_after else self.config.slot_retry_s
-        item = Deferred(
-            id=hashlib.sha256(prompt.cause.encode()).hexdigest()[:24],
-            kind=kind,
-            team=thread.team,
-            channel=thread.channel,
-            thread_ts=thread.thread_ts,
-            agent_id=agent_id,
-            text=prompt.text,
-            user_id=prompt.user_id,
-            cause=prompt.cause,
-            attempt=prompt.attempt + 1,
-            ack_ts=ack_ts,
-        )
-        await self.store.defer(item, retry_in)
-        busy = len(exc.active_sessions) or exc.limit
-        await self.presenter.waiting_for_slot(thread, busy, exc.limit, retry_in, ack_ts)
-        log.info("no free origami slot; prompt kept", extra={"retry_in_s": retry_in})
-
     async def resend(self, item: Deferred) -> float | None:
-        """Send a deferred prompt again; seconds until the next try, or None when done."""
+        """Try a kept prompt again; seconds until the next try, or None when settled."""
         thread = ThreadRef(item.team, item.channel, item.thread_ts)
         prompt = Prompt(
             text=item.text, user_id=item.user_id, cause=item.cause, attempt=item.attempt
         )
         with logs.context(team=item.team, channel=item.channel, thread=item.thread_ts):
-            try:
-                if item.kind == "start":
-                    created = await self.origami.create_agent(
-                        prompt.text,
-                        idempotency_key=prompt.key("start"),
-                        name=_agent_name(prompt.text),
-                    )
-                    await self.store.bind_agent(
-                        thread.team, thread.channel, thread.thread_ts, created.agent.id
-                    )
-                    run = created.run
-                else:
-                    run = await self.origami.send_run(
-                        item.agent_id, prompt.text, idempotency_key=prompt.key("run")
-                    )
-            except errors.ConcurrencyLimited as exc:
-                await self.store.set_deferred_attempt(item.team, item.id, item.attempt + 1)
-                return exc.retry_after if exc.retry_after else self.config.slot_retry_s
-            except (errors.OrigamiUnreachable, errors.ServerError, errors.RequestRateLimited):
-                # Still ours to send: try again later rather than lose it.
-                return self.config.slot_retry_s
-            except errors.AgentBusy:
-                # A run was started elsewhere (the Origami app): wait behind it.
-                return self.config.default_poll_s
-            except Exception as exc:
-                await self._report(thread, exc, item.ack_ts, agent_call=item.kind != "start")
-                await self.store.drop_deferred(item.team, item.id)
-                if item.kind == "start":
-                    await self._abandon_start(thread)
-                else:
-                    await self._release(thread, item.marker)
-                return None
-            await self._watch(thread, run, item.ack_ts, prompt)
+            retry_in = await self._submit(
+                thread, prompt, item.kind, item.agent_id, item.ack_ts, item.tries
+            )
+        if retry_in is None:
             await self.store.drop_deferred(item.team, item.id)
-            log.info("deferred prompt sent", extra={"attempt": item.attempt})
-            return None
+        return retry_in
 
     async def _watch(self, thread: ThreadRef, run: Run, ack_ts: str, prompt: Prompt) -> None:
         record = RunRecord(
@@ -644,6 +662,14 @@ class Bridge:
         if qs is None or not 0 <= question < len(qs.questions) or qs.sent:
             return None
         return str(qs.questions[question].get("question", ""))
+
+
+def _deferred_id(prompt: Prompt) -> str:
+    return hashlib.sha256(prompt.cause.encode()).hexdigest()[:24]
+
+
+def _deferred_marker(prompt: Prompt) -> str:
+    return keys.DEFERRED_MARK + _deferred_id(prompt)
 
 
 def _stoppable(active_run: str | None) -> str | None:

@@ -33,6 +33,8 @@ WHERE: dict[str, str] = {
     "HOST": "interface to listen on, default 0.0.0.0",
     "PORT": "port to listen on, default 3000",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+    "ORIGAMI_RETRY_SECONDS": "first wait before a prompt is sent again while Origami is "
+    "down (doubles each time, 5 tries), default 30",
     "ORIGAMI_FIRST_POLL_SECONDS": "seconds before a new run's first poll, default 3",
     "ORIGAMI_REQUESTS_PER_MINUTE": "share of Origami's 100 requests/minute org limit this "
     "app may use, default 90",
@@ -59,6 +61,7 @@ class Settings(BaseSettings):
     port: int = Field(3000, alias="PORT", ge=1, le=65535)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     origami_requests_per_minute: int = Field(90, alias="ORIGAMI_REQUESTS_PER_MINUTE", ge=1)
+    origami_retry_seconds: float = Field(30.0, alias="ORIGAMI_RETRY_SECONDS", gt=0, le=600)
     origami_first_poll_seconds: float = Field(3.0, alias="ORIGAMI_FIRST_POLL_SECONDS", gt=0, le=60)
 
     @field_validator("slack_signing_secret", "slack_app_token", "redis_url", mode="before")

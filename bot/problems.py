@@ -39,6 +39,8 @@ class Problem:
     fix_url: str | None = None
     # Safe, short facts for the message: budget names, credit counts, prompt length.
     detail: str | None = None
+    # The prompt is kept and will be sent again by itself (so the message says so).
+    retrying: bool = False
 
 
 def problem_from_error(exc: BaseException, *, agent_call: bool = True) -> Problem:

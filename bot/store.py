@@ -154,7 +154,8 @@ class Deferred:
     text: str
     user_id: str
     cause: str
-    attempt: int
+    attempt: int  # which Idempotency-Key (a new one after each refusal)
+    tries: int  # how many times it was tried so far
     ack_ts: str
 
     @property
@@ -177,6 +178,7 @@ class Deferred:
             user_id=data.get("user_id", ""),
             cause=data["cause"],
             attempt=int(data.get("attempt", "1")),
+            tries=int(data.get("tries", "1")),
             ack_ts=data.get("ack_ts", ""),
         )
 
@@ -337,9 +339,6 @@ class Store:
     async def get_deferred(self, team: str, deferred_id: str) -> Deferred | None:
         data = await self._hgetall(keys.deferred(team, deferred_id))
         return Deferred.from_hash(data) if data else None
-
-    async def set_deferred_attempt(self, team: str, deferred_id: str, attempt: int) -> None:
-        await self.redis.hset(keys.deferred(team, deferred_id), "attempt", str(attempt))
 
     async def drop_deferred(self, team: str, deferred_id: str) -> None:
         await self.redis.delete(keys.deferred(team, deferred_id))

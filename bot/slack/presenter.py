@@ -136,7 +136,8 @@ class SlackPresenter:
     async def problem(
         self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
     ) -> None:
-        await self._post_or_update(thread, message_ts, blocks.build_problem(problem))
+        message = blocks.build_problem(problem, retrying=problem.retrying)
+        await self._post_or_update(thread, message_ts, message)
 
     async def queued(
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None

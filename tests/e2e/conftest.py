@@ -72,6 +72,7 @@ def app_env(
         ORIGAMI_API_KEY=origami.api_key,
         ORIGAMI_API_URL=origami.url,
         ORIGAMI_FIRST_POLL_SECONDS="0.1",
+        ORIGAMI_RETRY_SECONDS="1",
         HOST="127.0.0.1",
         PORT=str(port),
         LOG_LEVEL="INFO",

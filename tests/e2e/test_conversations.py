@@ -423,3 +423,41 @@ async def test_bad_and_stale_signatures_are_refused(app: AppProcess) -> None:
 async def test_healthz(app: AppProcess) -> None:
     response = await app.http.get(f"{app.url}/healthz")
     assert response.status_code == 200 and response.json()["redis"] == "up"
+
+
+async def test_the_acknowledgement_does_not_wait_for_origami(app: AppProcess) -> None:
+    app.origami.delay_next(1, 3.0, path_prefix="/agents", method="POST", after_execute=False)
+    app.origami.script(RunScript(polls=0))
+    thread_ts = await mention(app, "find founders")
+    ack = await app.slack.wait_for_call(
+        "chat.postMessage", match=lambda a: a.get("thread_ts") == thread_ts, timeout=2
+    )
+    # Posted while Origami was still holding the create request.
+    assert app.origami.requests("POST", "/agents") == [] or all(
+        r.time > ack.timestamp for r in app.origami.requests("POST", "/agents")
+    )
+    await wait_finished(app, thread_ts)
+
+
+async def test_slack_rate_limits_are_waited_out_not_lost(app: AppProcess) -> None:
+    app.origami.script(RunScript(polls=0, text="Rate limited but delivered"))
+    app.slack.rate_limit("chat.postMessage", times=2, retry_after=1)
+    thread_ts = await mention(app, "find founders")
+    await wait_finished(app, thread_ts)
+    assert "Rate limited but delivered" in thread_text(app, thread_ts)
+    assert [c.status for c in app.slack.calls("chat.postMessage")][:3] == [429, 429, 200]
+
+
+async def test_origami_unreachable_keeps_the_prompt_and_sends_it_later(app: AppProcess) -> None:
+    # Enough failures to outlast the client's quick retries, then Origami is back.
+    app.origami.fail_next(4, status=503, path_prefix="/agents", method="POST")
+    app.origami.script(RunScript(polls=0, text="Made it after all"))
+    thread_ts = await mention(app, "find founders")
+    await app.slack.wait_for(lambda s: "*not* sent yet" in thread_text(app, thread_ts), timeout=20)
+    await wait_finished(app, thread_ts, count=1)
+    assert "Made it after all" in thread_text(app, thread_ts)
+    # Every try carried the same Idempotency-Key: a try that got through can't be doubled.
+    creates = app.origami.requests("POST", "/agents")
+    assert len({r.headers["idempotency-key"] for r in creates}) == 1
+    assert [r.status for r in creates] == [503, 503, 503, 503, 202]
+    assert len(app.origami.agents) == 1

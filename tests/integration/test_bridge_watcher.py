@@ -244,3 +244,19 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
     # And what queued behind it followed once that run ended.
     follow = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert len(follow) == 1 and follow[0].body["prompt"] == "in Austin"
+
+
+async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Harness) -> None:
+    h.bridge.config = BridgeConfig(first_poll_s=0.05, transient_retry_s=0.05, transient_tries=3)
+    h.fake.fail_next(100, status=503, path_prefix="/agents", method="POST")
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: len(h.presenter.of("problem")) == 2)
+    first, last = (p.data["problem"] for p in h.presenter.of("problem"))
+    assert (first.kind, first.retrying) == (ProblemKind.UNREACHABLE, True)
+    assert (last.kind, last.retrying) == (ProblemKind.UNREACHABLE, False)
+    creates = h.fake.requests("POST", "/agents")
+    # 3 tries of 3 quick client attempts each, all under one Idempotency-Key.
+    assert len(creates) == 9
+    assert {r.headers["idempotency-key"] for r in creates} == {"start:C1:1.0"}
+    assert await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts) is None
+    assert await h.store.scheduled_count() == 0
