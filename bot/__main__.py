@@ -18,7 +18,7 @@ from bot.ratelimit import SharedBudget
 from bot.slack.app import build_web_client, create_app
 from bot.slack.presenter import SlackPresenter
 from bot.store import Store, connect
-from bot.watcher import Watcher
+from bot.watcher import Watcher, WatcherConfig
 
 log = logging.getLogger("bot")
 
@@ -52,7 +52,7 @@ async def serve(settings: Settings) -> None:
             transient_retry_s=settings.origami_retry_seconds,
         ),
     )
-    watcher = Watcher(store, origami, bridge)
+    watcher = Watcher(store, origami, bridge, WatcherConfig(lease_s=settings.watcher_lease_seconds))
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )

@@ -288,12 +288,18 @@ class Bridge:
             log.warning("origami unavailable; prompt kept", extra={"retry_in_s": retry_in})
             return retry_in
         except errors.AgentBusy as exc:
-            if deferred:
-                # A run was started elsewhere (the Origami app): wait behind it.
-                return self.config.default_poll_s
-            current = exc.current_run.id if exc.current_run else None
-            await self._queue(thread, prompt, current, ack_ts)
-            return None
+            # A run this app does not watch holds the agent (started in the Origami app,
+            # or by a process that lost track of it). Keep the prompt and try again at
+            # the poll interval; replies meanwhile queue behind it. The 409 is stored
+            # under the key, so the next try needs a new one.
+            retry_in = self.config.default_poll_s
+            later = replace(prompt, attempt=prompt.attempt + 1)
+            await self._keep(thread, later, kind, agent_id, ack_ts, tries + 1, retry_in)
+            if not deferred:
+                current = exc.current_run.id if exc.current_run else None
+                await self.presenter.queued(thread, 1, current, ack_ts)
+            log.info("agent busy with another run; prompt kept", extra={"retry_in_s": retry_in})
+            return retry_in
         except Exception as exc:
             await self._give_up(thread, kind, prompt, ack_ts, exc, deferred)
             return None

@@ -35,6 +35,8 @@ WHERE: dict[str, str] = {
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
     "ORIGAMI_RETRY_SECONDS": "first wait before a prompt is sent again while Origami is "
     "down (doubles each time, 5 tries), default 30",
+    "WATCHER_LEASE_SECONDS": "how long a process holds a run it polls; a crashed "
+    "process's runs are taken over after this, default 30",
     "ORIGAMI_FIRST_POLL_SECONDS": "seconds before a new run's first poll, default 3",
     "ORIGAMI_REQUESTS_PER_MINUTE": "share of Origami's 100 requests/minute org limit this "
     "app may use, default 90",
@@ -62,6 +64,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     origami_requests_per_minute: int = Field(90, alias="ORIGAMI_REQUESTS_PER_MINUTE", ge=1)
     origami_retry_seconds: float = Field(30.0, alias="ORIGAMI_RETRY_SECONDS", gt=0, le=600)
+    watcher_lease_seconds: float = Field(30.0, alias="WATCHER_LEASE_SECONDS", ge=5, le=600)
     origami_first_poll_seconds: float = Field(3.0, alias="ORIGAMI_FIRST_POLL_SECONDS", gt=0, le=60)
 
     @field_validator("slack_signing_secret", "slack_app_token", "redis_url", mode="before")

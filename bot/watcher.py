@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class WatcherConfig:
-    # Longer than one poll plus one delivery takes (Origami timeout 20 s, a few Slack
-    # posts), so a live process never loses a run it is working on; also the bound on
-    # how long a dead process's runs wait before another process takes them.
-    lease_s: float = 60.0
+    # Longer than one poll takes (Origami's timeout is 20 s), so a live process keeps the
+    # runs it polls; also the bound on how long a dead process's runs wait for another.
+    lease_s: float = 30.0
+    # Delivery can take several Slack calls and their 429 waits: the lease is extended.
+    delivery_lease_s: float = 120.0
     batch: int = 200
     concurrency: int = 200
     # How long an idle loop sleeps before looking again; also how fast a new run that is
@@ -153,7 +154,7 @@ class Watcher:
                     log.warning("progress update failed", exc_info=True)
                 return now_ms() + int(interval * 1000)
             # Delivery may take several Slack calls (and their 429 retries): hold the run.
-            extended = await self.store.extend_lease(claim, self.config.lease_s)
+            extended = await self.store.extend_lease(claim, self.config.delivery_lease_s)
             if extended is None:
                 log.warning("lease lost before delivery; another process has the run")
                 return None
