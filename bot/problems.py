@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from redis.exceptions import RedisError
+
 from bot.origami import errors
 
 
@@ -28,6 +30,7 @@ class ProblemKind(StrEnum):
     FORBIDDEN = "forbidden"  # 403
     UNREACHABLE = "unreachable"  # no answer / 5xx after every retry
     RATE_LIMITED = "rate_limited"  # request-rate 429 after every retry
+    STORE_DOWN = "store_down"  # Redis unreachable: nothing could be recorded or sent
     NOT_SENT = "not_sent"  # queued prompts dropped because the conversation could not start
     INTERNAL = "internal"  # a bug of ours; logged with its traceback
 
@@ -49,6 +52,8 @@ def problem_from_error(exc: BaseException, *, agent_call: bool = True) -> Proble
     ``agent_call`` says whether a 404 refers to the thread's agent (the agent was deleted in
     Origami) rather than to a table or run.
     """
+    if isinstance(exc, RedisError | ConnectionError):
+        return Problem(ProblemKind.STORE_DOWN)
     if isinstance(exc, errors.PromptError):
         kind = ProblemKind.PROMPT_EMPTY if exc.length == 0 else ProblemKind.PROMPT_TOO_LONG
         return Problem(kind, detail=str(exc.length))

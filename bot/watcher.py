@@ -60,6 +60,9 @@ class Watcher:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(self.config.concurrency)
+        # Outcomes that could not be written (Redis down): written first thing once Redis
+        # is back, so the runs are polled again at once rather than when their lease ends.
+        self._unsettled: list[tuple[Claim, int | None]] = []
         self.polls = 0
 
     def stop(self) -> None:
@@ -95,6 +98,9 @@ class Watcher:
 
     async def tick(self) -> int:
         """Claim what is due, poll it, settle it. Returns how many runs were handled."""
+        if self._unsettled:
+            await self.store.settle(self._unsettled)
+            self._unsettled = []
         claims = await self.store.claim_due(lease=self.config.lease_s, limit=self.config.batch)
         if not claims:
             return 0
@@ -114,7 +120,11 @@ class Watcher:
                 outcomes.append((claim, now_ms() + int(self.config.error_backoff_s * 1000)))
             else:
                 outcomes.append((claim, result))
-        await self.store.settle(outcomes)
+        try:
+            await self.store.settle(outcomes)
+        except Exception:
+            self._unsettled = outcomes
+            raise
         return len(claims)
 
     async def _handle(self, claim: Claim, record: RunRecord | None) -> int | None:

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.bridge import Bridge
 from bot.slack import listeners
+from bot.slack.failures import build_handle_errors
 from bot.slack.middleware import bind_log_context, build_dedupe_events
 from bot.store import Store
 
@@ -53,5 +54,6 @@ def create_app(
     )
     app.middleware(bind_log_context)
     app.middleware(build_dedupe_events(store))
+    app.error(build_handle_errors(client))
     listeners.register(app, bridge)
     return app

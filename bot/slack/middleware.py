@@ -14,10 +14,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from redis.exceptions import RedisError
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
+from bot.problems import problem_from_error
 from bot.slack import payloads
+from bot.slack.failures import tell_user
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,11 +42,21 @@ def event_identity(body: dict[str, Any]) -> str | None:
 
 
 def build_dedupe_events(store: Store) -> Callable[..., Awaitable[BoltResponse | None]]:
-    async def dedupe_events(body: dict[str, Any], next: Next) -> BoltResponse | None:
+    async def dedupe_events(
+        body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, next: Next
+    ) -> BoltResponse | None:
         identity = event_identity(body)
         if identity is None:
             return await next()
-        if not await store.claim_event(payloads.to_team(body), identity):
+        try:
+            claimed = await store.claim_event(payloads.to_team(body), identity)
+        except (RedisError, OSError) as exc:
+            # Keep acking Slack (it would retry into the same outage, then give up) and
+            # tell the person their message could not be taken, if it was for us.
+            log.error("redis unavailable; event not handled", extra={"error": repr(exc)})
+            await tell_user(client, body, problem_from_error(exc), context.bot_user_id)
+            return BoltResponse(status=200, body="")
+        if not claimed:
             log.info("duplicate event dropped", extra={"identity": identity})
             return BoltResponse(status=200, body="")
         return await next()

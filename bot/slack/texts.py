@@ -331,6 +331,11 @@ def problem(problem: Problem, *, retrying: bool = False) -> str:
             "The Origami API key isn't allowed to do this. An admin should check the key's "
             "access in Origami."
         )
+    if kind is ProblemKind.STORE_DOWN:
+        return (
+            "I can't reach my database right now, so I couldn't act on this and nothing "
+            "was sent to Origami. Please try again in a minute."
+        )
     if kind is ProblemKind.UNREACHABLE:
         if retrying:
             return (
