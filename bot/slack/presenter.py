@@ -105,6 +105,15 @@ class SlackPresenter:
             part = f"result:{index}"
             if part in posted:
                 continue
+            intent = f"intent:{part}"
+            if intent in posted:
+                # A process died between posting this part and recording it: look for it.
+                found = await self._find_result_part(thread, run.id, index)
+                if found is not None:
+                    await record(part, found)
+                    continue
+            else:
+                await record(intent, "1")
             ts = await self._post(
                 thread,
                 message,
@@ -116,6 +125,31 @@ class SlackPresenter:
                 },
             )
             await record(part, ts)
+
+    async def _find_result_part(self, thread: ThreadRef, run_id: str, part: int) -> str | None:
+        """The ts of a result part already in the thread (found by its metadata), if any."""
+        cursor = None
+        for _ in range(20):  # 20 pages of 200: far more than one thread holds in practice
+            response = await self.client.conversations_replies(
+                channel=thread.channel,
+                ts=thread.thread_ts,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if (
+                    meta.get("event_type") == "origami_result"
+                    and payload.get("run_id") == run_id
+                    and payload.get("part") == part
+                ):
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
 
     async def questions(
         self,

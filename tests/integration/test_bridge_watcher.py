@@ -260,3 +260,36 @@ async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Har
     assert {r.headers["idempotency-key"] for r in creates} == {"start:C1:1.0"}
     assert await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts) is None
     assert await h.store.scheduled_count() == 0
+
+
+async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harness) -> None:
+    import httpx
+
+    h.bridge.config = BridgeConfig(first_poll_s=0.05, default_poll_s=0.1)
+    h.fake.script(RunScript(polls=0), RunScript(polls=None), RunScript(polls=0, text="after"))
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: bool(h.presenter.of("result")))
+    (agent_id,) = h.fake.agents
+    # Someone starts a run on the same agent from the Origami app.
+    async with httpx.AsyncClient() as client:
+        started = await client.post(
+            f"{h.fake.url}/agents/{agent_id}/runs",
+            json={"prompt": "from the web app"},
+            headers={"Authorization": f"Bearer {h.fake.api_key}", "Idempotency-Key": "web-1"},
+        )
+    assert started.status_code == 202
+    external = started.json()["run"]["id"]
+    await h.bridge.follow_up(THREAD, _prompt("and Dallas", "C1:5.0"))
+    (queued,) = h.presenter.of("queued")
+    assert queued.data["run_id"] == external
+    # A reply meanwhile waits behind the kept one.
+    await h.bridge.follow_up(THREAD, _prompt("and Houston", "C1:6.0"))
+    h.fake.finish(external)
+    await h.drive(lambda: len(h.presenter.of("result")) == 3)
+    ours = [r for r in h.fake.requests("POST") if r.path.endswith("/runs") and r.status == 202][1:]
+    assert [r.body["prompt"] for r in ours] == ["and Dallas", "and Houston"]
+    busy = [r for r in h.fake.requests("POST") if r.status == 409]
+    assert busy and all(r.body["prompt"] == "and Dallas" for r in busy)
+    # The 409 is stored under its key; the try that went through used a new one.
+    assert busy[0].headers["idempotency-key"] == "run:C1:5.0"
+    assert ours[0].headers["idempotency-key"].startswith("run:C1:5.0:attempt-")
