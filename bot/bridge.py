@@ -23,7 +23,7 @@ from typing import Protocol
 from bot import keys, logs
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, idempotency_key
-from bot.origami.models import NextAction, PendingQuestion, Run, RunStatus, Table
+from bot.origami.models import CreatedAgent, NextAction, PendingQuestion, Run, RunStatus, Table
 from bot.problems import Problem, ProblemKind, problem_from_error
 from bot.store import Deferred, QuestionSet, RunRecord, Store
 
@@ -165,6 +165,10 @@ class BridgeConfig:
     # 120 s, 240 s, then tell the user it was not sent (about 7.5 minutes in all).
     transient_retry_s: float = 30.0
     transient_tries: int = 5
+    # How long a prompt being sent is held before another process may take it over:
+    # longer than the client's whole retry budget (30 s), so a live process always
+    # finishes its own POST first.
+    hold_s: float = 90.0
 
 
 class Bridge:
@@ -199,7 +203,21 @@ class Bridge:
         await self._create(thread, prompt, ack_ts)
 
     async def _create(self, thread: ThreadRef, prompt: Prompt, ack_ts: str) -> None:
-        await self._submit(thread, prompt, "start", "", ack_ts, tries=0)
+        await self._post_prompt(thread, prompt, "start", "", ack_ts)
+
+    async def _post_prompt(
+        self, thread: ThreadRef, prompt: Prompt, kind: str, agent_id: str, ack_ts: str
+    ) -> None:
+        """Send a prompt, kept in Redis until Origami's answer is recorded.
+
+        If this process dies mid-way (after the POST, before the run is watched), any
+        process finds the kept prompt once ``hold_s`` has passed and sends it again under
+        the same Idempotency-Key: Origami replays its first answer, so the run is picked
+        up, not started twice.
+        """
+        await self._keep(thread, prompt, kind, agent_id, ack_ts, 0, self.config.hold_s)
+        if await self._submit(thread, prompt, kind, agent_id, ack_ts, tries=0) is None:
+            await self.store.drop_deferred(thread.team, _deferred_id(prompt))
 
     async def _abandon_start(self, thread: ThreadRef) -> None:
         """The agent could not be created: free the thread, and say so for anything that
@@ -238,7 +256,7 @@ class Bridge:
         logs.bind(agent=agent_id)
         if ack_ts is None:
             ack_ts = await self.presenter.acknowledge(thread)
-        await self._submit(thread, prompt, "follow", agent_id, ack_ts, tries=0)
+        await self._post_prompt(thread, prompt, "follow", agent_id, ack_ts)
 
     async def _submit(
         self, thread: ThreadRef, prompt: Prompt, kind: str, agent_id: str, ack_ts: str, tries: int
@@ -250,14 +268,11 @@ class Bridge:
         (``store.defer``) and the watcher brings it back here.
         """
         deferred = tries > 0 or prompt.attempt > 1
+        created: CreatedAgent | None = None
         try:
             if kind == "start":
                 created = await self.origami.create_agent(
                     prompt.text, idempotency_key=prompt.key("start"), name=_agent_name(prompt.text)
-                )
-                logs.bind(agent=created.agent.id)
-                await self.store.bind_agent(
-                    thread.team, thread.channel, thread.thread_ts, created.agent.id
                 )
                 run = created.run
             else:
@@ -278,7 +293,7 @@ class Bridge:
             # No answer, or a 5xx (never stored by Origami): the same key is safe to replay
             # and is what prevents a second agent if the first try did get through.
             if tries + 1 >= self.config.transient_tries:
-                await self._give_up(thread, kind, prompt, ack_ts, exc, deferred)
+                await self._give_up(thread, kind, prompt, ack_ts, exc)
                 return None
             retry_in = float(self.config.transient_retry_s * 2**tries)
             await self._keep(thread, prompt, kind, agent_id, ack_ts, tries + 1, retry_in)
@@ -301,8 +316,15 @@ class Bridge:
             log.info("agent busy with another run; prompt kept", extra={"retry_in_s": retry_in})
             return retry_in
         except Exception as exc:
-            await self._give_up(thread, kind, prompt, ack_ts, exc, deferred)
+            await self._give_up(thread, kind, prompt, ack_ts, exc)
             return None
+        # Bookkeeping failures (Redis) propagate: the prompt stays kept, and a later try
+        # replays Origami's answer under the same key.
+        if created is not None:
+            logs.bind(agent=created.agent.id)
+            await self.store.bind_agent(
+                thread.team, thread.channel, thread.thread_ts, created.agent.id
+            )
         await self._watch(thread, run, ack_ts, prompt)
         if kind == "start":
             log.info("conversation started")
@@ -315,13 +337,12 @@ class Bridge:
         prompt: Prompt,
         ack_ts: str,
         exc: BaseException,
-        deferred: bool,
     ) -> None:
         """Tell the user this prompt was not sent and why; free the thread for the next."""
         await self._report(thread, exc, ack_ts, agent_call=kind != "start")
         if kind == "start":
             await self._abandon_start(thread)
-        elif deferred:
+        else:
             await self._release(thread, _deferred_marker(prompt))
 
     async def _keep(

@@ -341,7 +341,11 @@ class Store:
         return Deferred.from_hash(data) if data else None
 
     async def drop_deferred(self, team: str, deferred_id: str) -> None:
-        await self.redis.delete(keys.deferred(team, deferred_id))
+        member = keys.schedule_member(team, keys.DEFERRED_MARK + deferred_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.deferred(team, deferred_id))
+            pipe.zrem(keys.schedule(), member)
+            await pipe.execute()
 
     async def get_run(self, team: str, run_id: str) -> RunRecord | None:
         data = await self._hgetall(keys.run(team, run_id))

@@ -293,3 +293,35 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
     # The 409 is stored under its key; the try that went through used a new one.
     assert busy[0].headers["idempotency-key"] == "run:C1:5.0"
     assert ours[0].headers["idempotency-key"].startswith("run:C1:5.0:attempt-")
+
+
+class _Died(Exception):
+    """Stands for the process dying at this point."""
+
+
+async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothing(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h.bridge.config = BridgeConfig(first_poll_s=0.05, hold_s=0.2)
+    h.fake.script(RunScript(polls=1, text="Recovered"))
+    real_bind = h.store.bind_agent
+    calls = 0
+
+    async def bind_then_die(*args: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise _Died  # Origami made the agent; the mapping was never saved
+        await real_bind(*args)
+
+    monkeypatch.setattr(h.store, "bind_agent", bind_then_die)
+    with pytest.raises(_Died):
+        await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    # Another process (here: the same watcher) finds the kept prompt and finishes the job.
+    await h.drive(lambda: bool(h.presenter.of("result")))
+    creates = h.fake.requests("POST", "/agents")
+    assert [r.replayed for r in creates] == [False, True]
+    assert len(h.fake.agents) == 1 and len(h.fake.runs) == 1
+    assert h.presenter.of("result")[0].data["run"].response.text == "Recovered"
+    assert len(h.presenter.of("acknowledge")) == 1
+    assert await h.store.scheduled_count() == 0
