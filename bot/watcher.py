@@ -168,7 +168,15 @@ class Watcher:
             if extended is None:
                 log.warning("lease lost before delivery; another process has the run")
                 return None
-            await self.bridge.deliver(record, run)
+            try:
+                await self.bridge.deliver(record, run)
+            except Exception:
+                # Not lost: retried soon (parts already posted are skipped). Settled here
+                # because the extended lease is what the schedule now holds.
+                log.exception("delivery failed; will retry")
+                retry = now_ms() + _jittered(self.config.error_backoff_s)
+                await self.store.settle([(extended, retry)])
+                return None
             await self.store.settle([(extended, None)])
             return None
 

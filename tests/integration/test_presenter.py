@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -59,3 +60,48 @@ async def test_a_part_posted_but_not_recorded_is_found_not_posted_again(slack: F
     results = [m for m in slack.messages(CHANNEL_ID, thread_ts) if m.get("bot_id")]
     assert len(results) == 1
     assert posted["result:0"] == results[0]["ts"]
+
+
+async def test_a_failed_result_post_is_retried_by_the_watcher_not_lost(
+    slack: FakeSlack, store: object
+) -> None:
+    from bot.bridge import Bridge, BridgeConfig, Prompt
+    from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
+    from bot.store import Store
+    from bot.watcher import Watcher, WatcherConfig
+    from tests.fakes.origami import FakeOrigami, RunScript
+
+    assert isinstance(store, Store)
+    async with FakeOrigami(retry_after="0.1") as origami_fake:
+        origami = OrigamiClient(
+            build_http_client(origami_fake.url, origami_fake.api_key),
+            retry=RetryPolicy(base_delay=0.01),
+        )
+        presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
+        bridge = Bridge(store, origami, presenter, BridgeConfig(first_poll_s=0.05))
+        watcher = Watcher(
+            store, origami, bridge, WatcherConfig(lease_s=5, error_backoff_s=0.2, idle_s=0.02)
+        )
+        thread_ts = new_ts()
+        slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
+        thread = ThreadRef("T0001", CHANNEL_ID, thread_ts)
+        origami_fake.script(RunScript(polls=0, text="Delivered in the end"))
+        await bridge.start_conversation(thread, Prompt("find founders", "U1", "C:1"))
+        # Slack fails the result post for a while (beyond slack_sdk's own retries).
+        slack.fail("chat.postMessage", times=3, error="internal_error")
+        try:
+            for _ in range(200):
+                await watcher.tick()
+                texts = [m.get("text", "") for m in slack.messages(CHANNEL_ID, thread_ts)]
+                if any("Finished" in t for t in texts):
+                    break
+                await asyncio.sleep(0.05)
+            results = [
+                m
+                for m in slack.messages(CHANNEL_ID, thread_ts)
+                if "Delivered in the end" in str(m.get("blocks"))
+            ]
+            assert len(results) == 1
+            assert len([c for c in slack.calls("chat.postMessage") if c.error]) == 3
+        finally:
+            await origami.aclose()
