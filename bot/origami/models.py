@@ -9,9 +9,16 @@ as terminal) instead of failing the poll loop.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 
@@ -44,6 +51,17 @@ class RunStatus(StrEnum):
     def can_continue(self) -> bool:
         """Stopped early but recoverable with a follow-up run on the same agent."""
         return self in (RunStatus.INCOMPLETE, RunStatus.STEP_CAP_HIT, RunStatus.TIMED_OUT)
+
+
+def _to_status(value: Any) -> RunStatus:
+    try:
+        return RunStatus(value)
+    except ValueError:
+        return RunStatus.UNKNOWN
+
+
+# A status string this build does not know parses as UNKNOWN instead of failing.
+TolerantStatus = Annotated[RunStatus, BeforeValidator(_to_status)]
 
 
 class RunSteps(OrigamiModel):
@@ -214,7 +232,7 @@ class RunTodo(OrigamiModel):
 class Run(OrigamiModel):
     id: str
     agent_id: str
-    status: RunStatus
+    status: TolerantStatus
     # The string the API sent, kept so an UNKNOWN status can still be logged and shown.
     status_raw: str = ""
     prompt: str = ""
@@ -234,14 +252,6 @@ class Run(OrigamiModel):
             data = {**data, "statusRaw": str(data.get("status", ""))}
         return data
 
-    @field_validator("status", mode="before")
-    @classmethod
-    def _tolerate_unknown_status(cls, value: Any) -> RunStatus:
-        try:
-            return RunStatus(value)
-        except ValueError:
-            return RunStatus.UNKNOWN
-
     @field_validator("todo", mode="before")
     @classmethod
     def _null_todo(cls, value: Any) -> Any:
@@ -258,20 +268,12 @@ class Run(OrigamiModel):
 class RunSummary(OrigamiModel):
     id: str
     agent_id: str | None = None
-    status: RunStatus
+    status: TolerantStatus
     prompt: str = ""
     model: str | None = None
     steps: RunSteps = Field(default_factory=RunSteps)
     started_at: str | None = None
     completed_at: str | None = None
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _tolerate_unknown_status(cls, value: Any) -> RunStatus:
-        try:
-            return RunStatus(value)
-        except ValueError:
-            return RunStatus.UNKNOWN
 
 
 class AgentSummary(OrigamiModel):

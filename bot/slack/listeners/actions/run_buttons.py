@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot.bridge import Bridge
+from bot.bridge import Bridge, ThreadRef
 from bot.slack import actions as ids
 from bot.slack import payloads
 
@@ -22,52 +22,38 @@ def _run_id(body: dict[str, Any]) -> str | None:
     return value if ids.is_run_id(value) else None
 
 
-def build_handle_stop_run(bridge: Bridge) -> Handler:
-    async def handle_stop_run(ack: AsyncAck, body: dict[str, Any]) -> None:
+RunButton = Callable[[Bridge, ThreadRef, str, str, str], Awaitable[None]]
+
+
+def _build_run_button(bridge: Bridge, act: RunButton) -> Handler:
+    """A button whose value is a run id and whose click goes to one bridge use case."""
+
+    async def handle(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         run_id = _run_id(body)
         if run_id is None:
             return
-        await bridge.stop(
+        await act(
+            bridge,
             payloads.to_action_thread(body),
             run_id,
             payloads.to_user(body),
             payloads.to_action_message_ts(body),
         )
 
-    return handle_stop_run
+    return handle
+
+
+def build_handle_stop_run(bridge: Bridge) -> Handler:
+    return _build_run_button(bridge, Bridge.stop)
 
 
 def build_handle_continue_run(bridge: Bridge) -> Handler:
-    async def handle_continue_run(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        run_id = _run_id(body)
-        if run_id is None:
-            return
-        await bridge.continue_run(
-            payloads.to_action_thread(body),
-            run_id,
-            payloads.to_user(body),
-            payloads.to_action_message_ts(body),
-        )
-
-    return handle_continue_run
+    return _build_run_button(bridge, Bridge.continue_run)
 
 
 def build_handle_retry_run(bridge: Bridge) -> Handler:
-    async def handle_retry_run(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        run_id = _run_id(body)
-        if run_id is None:
-            return
-        await bridge.retry_run(
-            payloads.to_action_thread(body),
-            run_id,
-            payloads.to_user(body),
-            payloads.to_action_message_ts(body),
-        )
-
-    return handle_retry_run
+    return _build_run_button(bridge, Bridge.retry_run)
 
 
 def build_handle_next_action(bridge: Bridge) -> Handler:
