@@ -199,6 +199,9 @@ class Bridge:
             return
         if prompt.has_files:
             await self.presenter.attachments_note(thread)
+        # Crash window (README, "Windows that stay open"): the Slack message is claimed
+        # and acked, but until `_post_prompt` keeps the prompt in Redis (one Slack post
+        # later, typically < 300 ms) a killed process would lose it.
         ack_ts = await self.presenter.acknowledge(thread)
         await self._create(thread, prompt, ack_ts)
 
