@@ -310,7 +310,7 @@ class Bridge:
             # or by a process that lost track of it). Keep the prompt and try again at
             # the poll interval; replies meanwhile queue behind it. The 409 is stored
             # under the key, so the next try needs a new one.
-            retry_in = self.config.default_poll_s
+            retry_in = min(self.config.default_poll_s, self.config.transient_retry_s)
             later = replace(prompt, attempt=prompt.attempt + 1)
             await self._keep(thread, later, kind, agent_id, ack_ts, tries + 1, retry_in)
             if not deferred:

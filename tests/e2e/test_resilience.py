@@ -20,6 +20,8 @@ from tests.e2e.test_conversations import (
     find_message,
     follow_ups,
     mention,
+    reply,
+    thread_text,
     wait_finished,
 )
 from tests.fakes import payloads
@@ -153,3 +155,43 @@ async def test_socket_mode_redeliveries_create_one_agent(
         assert len(origami.requests("POST", "/agents")) == 1
     finally:
         await stop_app(app)
+
+
+async def test_no_free_origami_slot_the_prompt_starts_later_by_itself(app: AppProcess) -> None:
+    app.origami.concurrency_limit = 1
+    app.origami.concurrency_retry_after = "1"
+    app.origami.script(RunScript(polls=None), RunScript(polls=0, text="Second one ran"))
+    first = await mention(app, "hold the only slot")
+    await app.slack.wait_for(lambda s: len(app.origami.runs) == 1, timeout=5)
+    second = await mention(app, "find founders too")
+    await app.slack.wait_for(lambda s: "run slot" in thread_text(app, second), timeout=5)
+    (run_id,) = app.origami.runs
+    app.origami.finish(run_id)
+    await wait_finished(app, second)
+    assert "Second one ran" in thread_text(app, second)
+    creates = app.origami.requests("POST", "/agents")
+    assert [r.status for r in creates] == [202, 429, 202]
+    assert creates[2].body["prompt"] == "find founders too"
+    assert len(finals(app, first)) == 1
+
+
+async def test_agent_busy_follow_up_is_sent_once_after_the_run(app: AppProcess) -> None:
+    app.origami.script(RunScript(polls=0), RunScript(polls=None), RunScript(polls=0, text="Done"))
+    thread_ts = await mention(app, "find founders")
+    await wait_finished(app, thread_ts)
+    (agent_id,) = app.origami.agents
+    # A run started from the Origami web app holds the agent.
+    started = await app.http.post(
+        f"{app.origami.url}/agents/{agent_id}/runs",
+        json={"prompt": "from the web app"},
+        headers={"Authorization": f"Bearer {app.origami.api_key}", "Idempotency-Key": "web-1"},
+    )
+    external = started.json()["run"]["id"]
+    await reply(app, thread_ts, "and Dallas")
+    await app.slack.wait_for(lambda s: "queued" in thread_text(app, thread_ts), timeout=5)
+    app.origami.finish(external)
+    await wait_finished(app, thread_ts, 2)
+    await asyncio.sleep(1)
+    sent = [r for r in follow_ups(app) if r.body["prompt"] == "and Dallas"]
+    assert len(sent) == 1
+    assert "Done" in thread_text(app, thread_ts)
