@@ -23,7 +23,7 @@ from typing import Protocol
 from bot import keys, logs
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, idempotency_key
-from bot.origami.models import CreatedAgent, NextAction, PendingQuestion, Run, RunStatus, Table
+from bot.origami.models import CreatedAgent, PendingQuestion, Run, RunStatus, Table
 from bot.problems import Problem, ProblemKind, problem_from_error
 from bot.store import Deferred, QuestionSet, RunRecord, Store
 
@@ -249,8 +249,16 @@ class Bridge:
             await self.presenter.queued(thread, position, _stoppable(state.active_run), None)
             log.info("prompt queued", extra={"position": position})
             return
-        assert state.agent_id is not None  # enqueue_if_busy queues when there is none
-        await self._send(thread, state.agent_id, prompt)
+        agent_id = state.agent_id
+        if agent_id is None:
+            # The agent was bound after our first read (enqueue saw it): read it again.
+            fresh = await self.store.get_thread(thread.team, thread.channel, thread.thread_ts)
+            agent_id = fresh.agent_id if fresh else None
+        if agent_id is None:
+            log.warning("thread lost its agent while a reply came in; reply not sent")
+            await self.presenter.problem(thread, Problem(ProblemKind.NOT_SENT, detail="1"))
+            return
+        await self._send(thread, agent_id, prompt)
 
     async def _send(
         self, thread: ThreadRef, agent_id: str, prompt: Prompt, ack_ts: str | None = None
@@ -373,18 +381,6 @@ class Bridge:
             ack_ts=ack_ts,
         )
         await self.store.defer(item, retry_in)
-
-    async def _queue(
-        self, thread: ThreadRef, prompt: Prompt, run_id: str | None, ack_ts: str | None
-    ) -> None:
-        position = await self.store.push_pending(
-            thread.team,
-            thread.channel,
-            thread.thread_ts,
-            _pending_item(prompt),
-        )
-        await self.presenter.queued(thread, position, run_id, ack_ts)
-        log.info("prompt queued", extra={"position": position})
 
     async def resend(self, item: Deferred) -> float | None:
         """Try a kept prompt again; seconds until the next try, or None when settled."""
@@ -743,7 +739,3 @@ def _elapsed(record: RunRecord, posted: dict[str, str]) -> float:
     if "elapsed" in posted:
         return float(posted["elapsed"])
     return max(0.0, time.time() - record.started_at)
-
-
-def next_action_labels(actions: Sequence[NextAction]) -> list[str]:
-    return [a.label for a in actions]

@@ -64,15 +64,6 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 return 1
 """
 
-# Compare-and-delete of the thread's active run: a newer run must never be cleared.
-_CLEAR_ACTIVE_LUA = """
-if redis.call('HGET', KEYS[1], 'active_run') == ARGV[1] then
-  redis.call('HDEL', KEYS[1], 'active_run')
-  return 1
-end
-return 0
-"""
-
 # Queue a prompt behind the thread's active run (or its agent being created). Atomic with
 # release below, so a prompt is never pushed just after the queue was drained.
 _ENQUEUE_IF_BUSY_LUA = """
@@ -223,7 +214,6 @@ class Store:
         self._claim = client.register_script(_CLAIM_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
         self._answer = client.register_script(_ANSWER_LUA)
-        self._clear_active = client.register_script(_CLEAR_ACTIVE_LUA)
         self._enqueue = client.register_script(_ENQUEUE_IF_BUSY_LUA)
         self._release = client.register_script(_RELEASE_LUA)
 
@@ -294,11 +284,6 @@ class Store:
             return None
         channel, _, thread_ts = str(value).partition(":")
         return channel, thread_ts
-
-    async def clear_active_run(self, team: str, channel: str, thread_ts: str, run_id: str) -> bool:
-        """Mark the thread idle if ``run_id`` is still its active run."""
-        done = await self._clear_active(keys=[keys.thread(team, channel, thread_ts)], args=[run_id])
-        return bool(done)
 
     # -- runs and the watcher's schedule ----------------------------------------------------
 
@@ -465,9 +450,6 @@ class Store:
     async def mark_answers_sent(self, team: str, run_id: str, by: str) -> bool:
         return bool(await self.redis.hsetnx(keys.questions(team, run_id), "sent", by))
 
-    async def unmark_answers_sent(self, team: str, run_id: str) -> None:
-        await self.redis.hdel(keys.questions(team, run_id), "sent")
-
     # -- prompts waiting to be sent -------------------------------------------------------
 
     async def enqueue_if_busy(
@@ -492,16 +474,6 @@ class Store:
     async def run_field(self, team: str, run_id: str, name: str) -> str | None:
         value = await self.redis.hget(keys.run(team, run_id), name)
         return str(value) if value is not None else None
-
-    async def push_pending(
-        self, team: str, channel: str, thread_ts: str, item: Mapping[str, Any]
-    ) -> int:
-        key = keys.pending(team, channel, thread_ts)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, json.dumps(dict(item)))
-            pipe.expire(key, keys.seconds(keys.PENDING_TTL))
-            length, _ = await pipe.execute()
-        return int(length)
 
     async def take_pending(self, team: str, channel: str, thread_ts: str) -> list[dict[str, Any]]:
         key = keys.pending(team, channel, thread_ts)

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from dataclasses import dataclass
 
 from bot import logs
@@ -67,10 +66,6 @@ class Watcher:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._wake.set()
-
-    def wake(self) -> None:
-        """A run was scheduled in this process: look now instead of after the idle sleep."""
         self._wake.set()
 
     async def run_forever(self) -> None:
@@ -191,7 +186,3 @@ class Watcher:
 
 def _jittered(seconds: float) -> int:
     return int(seconds * 1000 * random.uniform(0.8, 1.2))
-
-
-def elapsed_since(started: float) -> float:
-    return max(0.0, time.time() - started)

@@ -28,7 +28,7 @@ async def test_every_key_has_a_ttl(store: Store) -> None:
     await store.bind_agent("T1", "C1", "100.1", "agent-1")
     await store.watch_run(_record("run-1"), first_poll_in=5)
     await store.record_part("T1", "run-1", "text:0", "1.1")
-    await store.push_pending("T1", "C1", "100.1", {"text": "x"})
+    await store.enqueue_if_busy("T1", "C1", "100.1", {"text": "x"})
     all_keys = [k async for k in store.redis.scan_iter("ogs:*")]
     assert len(all_keys) == 8
     for key in all_keys:
