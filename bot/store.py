@@ -490,15 +490,20 @@ class Store:
 def connect(url: str | None) -> Store:
     """A store on ``url``; with no URL, an embedded in-process Redis (fakeredis with Lua)."""
     if url:
-        client = redis.Redis.from_url(
+        # The watcher polls up to 200 runs at once, each with its own Redis calls, and
+        # Slack events come in meanwhile: past ``max_connections`` a caller waits for a
+        # free connection (blocking pool) instead of failing with "Too many connections".
+        pool = redis.BlockingConnectionPool.from_url(
             url,
             decode_responses=True,
             health_check_interval=15,
             socket_connect_timeout=5,
             socket_timeout=10,
             retry_on_timeout=True,
+            max_connections=100,
+            timeout=10,
         )
-        return Store(client)
+        return Store(redis.Redis.from_pool(pool))
     import fakeredis
 
     log.warning(

@@ -147,6 +147,9 @@ class Watcher:
             except (errors.OrigamiUnreachable, errors.ServerError, errors.RateLimited) as exc:
                 log.warning("poll failed; will retry", extra={"error": type(exc).__name__})
                 return now_ms() + _jittered(self.config.error_backoff_s)
+            # The interval runs from Origami's answer, not from the end of the progress
+            # update below: a slow Slack must not stretch the poll interval.
+            answered_ms = now_ms()
             run = poll.run
             if not run.status.is_terminal:
                 interval = poll.retry_after
@@ -157,7 +160,7 @@ class Watcher:
                 except Exception:
                     # Progress is cosmetic; a Slack hiccup must not stop the watch.
                     log.warning("progress update failed", exc_info=True)
-                return now_ms() + int(interval * 1000)
+                return answered_ms + int(interval * 1000)
             # Delivery may take several Slack calls (and their 429 retries): hold the run.
             extended = await self.store.extend_lease(claim, self.config.delivery_lease_s)
             if extended is None:

@@ -1,0 +1,182 @@
+"""Figure 1: ack latency of ``POST /slack/events``, the app against a bare Bolt app.
+
+Both are processes served the same way (uvicorn, the Starlette adapter, signature
+verification with the same secret). The bench fires signed events at concurrency C in
+batches that alternate between the two targets (ABBA order, so drift hits both alike).
+Half the events are mentions that start a conversation in a new thread; half are replies
+in threads the same target's earlier mentions opened (follow-up runs, or queued behind a
+run still going). The app's real work after each ack happens during its own batches: its
+"On it" post, the Origami POST, and, as the bench shortens the first poll to 0.1 s and the
+fake's runs end at their first poll, the poll and the posted result as well. Before each
+bare batch the bench waits until the app is quiet (nothing scheduled, no CPU used), so the
+app's leftover work does not land on the bare app's figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import procs
+from bench.common import (
+    Fakes,
+    Figure,
+    emit,
+    fire,
+    flush,
+    fmt,
+    mention_body,
+    percentile,
+    reply_body,
+    scheduled,
+    signed,
+    thread_of,
+    wait_until,
+)
+
+CHANNELS = [f"C0BENCH{i:02d}" for i in range(10)]
+
+
+@dataclass(frozen=True)
+class AckConfig:
+    events: int  # per target
+    concurrency: int
+    batch: int
+    warmup: int
+
+
+QUICK = AckConfig(events=400, concurrency=8, batch=100, warmup=40)
+FULL = AckConfig(events=3000, concurrency=8, batch=100, warmup=100)
+
+
+class _Target:
+    def __init__(self, name: str, proc: procs.Proc) -> None:
+        self.name = name
+        self.proc = proc
+        self.url = f"{proc.info['url']}/slack/events"
+        self.threads: list[tuple[str, str]] = []
+        self.times: list[float] = []
+        self.batches: list[list[float]] = []
+
+    def batch(self, size: int, rng: random.Random) -> list[tuple[bytes, dict[str, str]]]:
+        """Half mentions in new threads, half replies in this target's earlier threads."""
+        bodies: list[bytes] = []
+        replies = min(size // 2, len(self.threads))
+        for channel, ts in rng.sample(self.threads, replies):
+            bodies.append(reply_body(channel, ts))
+        for _ in range(size - replies):
+            body = mention_body(rng.choice(CHANNELS))
+            self.threads.append(thread_of(body))
+            bodies.append(body)
+        rng.shuffle(bodies)
+        return [(body, signed(body)) for body in bodies]
+
+
+async def _quiet(app: procs.Proc, redis_url: str, limit_s: float = 30.0) -> None:
+    """Nothing left scheduled and the app's CPU clock stands still for 0.3 s."""
+
+    async def check() -> bool:
+        if await scheduled(redis_url):
+            return False
+        before = app.cpu()
+        await _sleep(0.3)
+        return app.cpu() - before < 0.02
+
+    await wait_until(check, limit_s)
+
+
+async def _sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def run(
+    config: AckConfig,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    out: list[Figure],
+    profile: Path | None = None,
+) -> None:
+    await flush(redis_url)
+    slack = await procs.start_fake("slack")
+    origami = await procs.start_fake("origami", "--retry-after", "1", "--polls", "0")
+    fakes = Fakes(slack, origami, http)
+    app = bare = None
+    try:
+        app = await procs.start_app(
+            slack,
+            origami,
+            redis_url,
+            http,
+            ORIGAMI_FIRST_POLL_SECONDS="0.1",
+            ORIGAMI_REQUESTS_PER_MINUTE="1000000",
+        )
+        bare = await procs.start_bare_app(slack, http)
+        targets = [_Target("app", app), _Target("bare", bare)]
+        rng = random.Random(5)
+        limits = httpx.Limits(max_connections=config.concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+            for target in targets:  # warm-up: connections, auth.test, code paths
+                await fire(client, target.url, target.batch(config.warmup, rng), 4)
+            await _quiet(app, redis_url)
+            spy = procs.start_profiler(app, profile) if profile else None
+            batches = max(1, config.events // config.batch)
+            started = time.monotonic()
+            for i in range(batches):
+                order = targets if i % 2 == 0 else targets[::-1]
+                for target in order:
+                    if target.name == "bare":
+                        await _quiet(app, redis_url)
+                    requests = target.batch(config.batch, rng)
+                    times = await fire(client, target.url, requests, config.concurrency)
+                    target.times += times
+                    target.batches.append(times)
+            wall = time.monotonic() - started
+            if spy is not None:
+                procs.stop_profiler(spy)
+            await _quiet(app, redis_url)
+        rejections = await fakes.slack_rejections()
+    finally:
+        for p in (app, bare):
+            if p is not None:
+                p.stop()
+                procs.report_errors(p)
+        fakes.stop()
+    app_t, bare_t = targets[0].times, targets[1].times
+    a50, a99 = percentile(app_t, 50) * 1000, percentile(app_t, 99) * 1000
+    b50, b99 = percentile(bare_t, 50) * 1000, percentile(bare_t, 99) * 1000
+    ratio50, ratio99 = a50 / b50, a99 / b99
+    # The same ratio per round (one app batch, one bare batch): a stall that hits one batch
+    # (2 cores, six processes) moves the pooled p99 a lot and this median little.
+    rounds = [
+        percentile(a, 99) / percentile(b, 99)
+        for a, b in zip(targets[0].batches, targets[1].batches, strict=True)
+    ]
+    n, c = len(app_t), config.concurrency
+    emit(Figure("ack-latency app p50", fmt(a50, 2), f"ms (n={n}, c={c})"), out)
+    emit(Figure("ack-latency app p99", fmt(a99, 2), f"ms (n={n}, c={c})"), out)
+    emit(Figure("ack-latency bare-bolt p50", fmt(b50, 2), f"ms (n={len(bare_t)}, c={c})"), out)
+    emit(Figure("ack-latency bare-bolt p99", fmt(b99, 2), f"ms (n={len(bare_t)}, c={c})"), out)
+    emit(Figure("ack-latency ratio p50 app/bare", fmt(ratio50, 2), "x"), out)
+    emit(
+        Figure("ack-latency ratio p99 app/bare", fmt(ratio99, 2), "x", "<= 1.10", ratio99 <= 1.10),
+        out,
+    )
+    emit(
+        Figure(
+            "ack-latency ratio p99 app/bare, median of rounds",
+            fmt(percentile(rounds, 50), 2),
+            f"x ({len(rounds)} rounds of {config.batch} events each side)",
+        ),
+        out,
+    )
+    emit(
+        Figure(
+            "ack-latency slack rule rejections", str(rejections), f"(measured for {wall:.0f} s)"
+        ),
+        out,
+    )

@@ -1,0 +1,335 @@
+"""Figures 2 and 3: how many runs one app process watches at a 1 s poll interval, and how
+soon a finished run's result is posted.
+
+For each K: fresh fakes (own processes), a fresh app (``python -m bot``, its Origami request
+budget raised out of the way), Redis flushed. K runs are then put in flight without K
+Slack events (figure 1 measures those), by doing what the app itself does when a mention
+arrives: the agent and its run are created on the fake Origami through its public API
+(``POST /agents``; each run answers ``running`` with ``Retry-After: 1`` for 10 polls, then
+``completed``), the "On it" progress message is posted to the fake Slack as the bot
+(``chat.postMessage``, the app's own ack blocks), and Redis is written with the app's own
+``Store`` calls in the app's order (``open_thread``, ``bind_agent``, ``watch_run``). First
+polls are spread uniformly over one second, as if the mentions had come in over that
+second. The app then polls each run 11 times, updating its progress message each time,
+and posts the result.
+
+Measured from the fakes' own records: per run, the gaps between consecutive polls (the
+deviation from 1 s), all Origami requests against the ideal 11 per run, and the time from
+the poll that first saw ``completed`` to the ``chat.postMessage`` carrying the result. From
+``/proc``: the app's CPU seconds over the run and its peak RSS (VmHWM); the fakes' and
+Redis' CPU too, to show whether they, rather than the app, were the bottleneck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import procs
+from bench.common import (
+    Fakes,
+    Figure,
+    emit,
+    flush,
+    fmt,
+    percentile,
+    redis_server_pid,
+    scheduled,
+    wait_until,
+)
+from bot.slack.blocks import build_ack
+from bot.store import RunRecord, connect, now_ms
+from tests.fakes.payloads import USER_ID, new_ts
+
+POLLS = 10  # running polls per run; the 11th poll sees it completed
+INTERVAL_S = 1.0
+TARGET_DEV_MS = 100.0
+TARGET_RATIO = 1.01
+TARGET_RSS_MB = 150.0
+TARGET_DELIVERY_MS = 200.0
+TEAM = "T0001"
+
+
+@dataclass(frozen=True)
+class CapacityConfig:
+    ks: tuple[int, ...]
+
+
+QUICK = CapacityConfig(ks=(100, 250))
+FULL = CapacityConfig(ks=(100, 250, 500, 1000))
+
+
+@dataclass
+class KResult:
+    k: int
+    dev_p50_ms: float
+    dev_p95_ms: float
+    ratio: float
+    cpu_s: float
+    wall_s: float
+    rss_mb: float
+    delivered: int
+    delivery_p50_ms: float
+    delivery_p95_ms: float
+    fake_slack_cpu: float
+    fake_origami_cpu: float
+    redis_cpu: float
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.delivered == self.k
+            and self.dev_p95_ms <= TARGET_DEV_MS
+            and self.ratio <= TARGET_RATIO
+            and self.rss_mb <= TARGET_RSS_MB
+        )
+
+
+async def _seed(k: int, fakes: Fakes, redis_url: str, http: httpx.AsyncClient) -> list[str]:
+    """Put K runs in flight as the app would; their run ids."""
+    origami, slack = fakes.origami.info, fakes.slack.info
+    ack = build_ack()
+    limit = asyncio.Semaphore(32)
+
+    async def one(i: int) -> RunRecord:
+        async with limit:
+            channel = f"C0CAP{i % 20:02d}"
+            thread_ts = new_ts()
+            created = await http.post(
+                f"{origami['url']}/agents",
+                json={"prompt": f"find leads, batch {i}", "name": f"bench {i}"},
+                headers={
+                    "Authorization": f"Bearer {origami['api_key']}",
+                    "Idempotency-Key": f"bench:{i}:{thread_ts}",
+                },
+            )
+            created.raise_for_status()
+            body = created.json()
+            posted = await http.post(
+                f"{slack['url']}chat.postMessage",
+                json={
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "text": ack.text,
+                    "blocks": ack.blocks,
+                },
+                headers={"Authorization": f"Bearer {slack['bot_token']}"},
+            )
+            progress_ts = str(posted.json()["ts"])
+            return RunRecord(
+                team=TEAM,
+                run_id=body["run"]["id"],
+                agent_id=body["agent"]["id"],
+                channel=channel,
+                thread_ts=thread_ts,
+                progress_ts=progress_ts,
+                user_id=USER_ID,
+                prompt=f"find leads, batch {i}",
+            )
+
+    records = await asyncio.gather(*(one(i) for i in range(k)))
+    store = connect(redis_url)
+    try:
+        rng = random.Random(k)
+        start_ms = now_ms() + 1000  # the first polls start a second from now
+        for r in records:
+            await store.open_thread(r.team, r.channel, r.thread_ts, r.user_id)
+            await store.bind_agent(r.team, r.channel, r.thread_ts, r.agent_id)
+            due_in = (start_ms - now_ms()) / 1000 + rng.uniform(0, INTERVAL_S)
+            await store.watch_run(r, first_poll_in=due_in)
+    finally:
+        await store.close()
+    return [r.run_id for r in records]
+
+
+async def measure(
+    k: int, redis_url: str, http: httpx.AsyncClient, profile: Path | None = None
+) -> KResult:
+    await flush(redis_url)
+    slack = await procs.start_fake("slack")
+    origami = await procs.start_fake(
+        "origami", "--retry-after", str(int(INTERVAL_S)), "--polls", str(POLLS)
+    )
+    fakes = Fakes(slack, origami, http)
+    app = None
+    try:
+        app = await procs.start_app(
+            slack,
+            origami,
+            redis_url,
+            http,
+            ORIGAMI_REQUESTS_PER_MINUTE="100000000",
+        )
+        redis_pid = await redis_server_pid(redis_url)
+        run_ids = await _seed(k, fakes, redis_url, http)
+        spy = procs.start_profiler(app, profile) if profile else None
+        o_start, _ = await fakes.origami_requests(10**9)
+        s_start, _ = await fakes.slack_calls(10**9)
+        cpu0 = {p.name: p.cpu() for p in (app, slack, origami)}
+        redis_cpu0 = procs.cpu_seconds(redis_pid)
+        t0 = time.monotonic()
+        # Ideal: 1 s to the first poll + 10 intervals + delivery. Bounded generously.
+        deadline = t0 + 1 + POLLS * INTERVAL_S + 2 + max(30.0, k * 0.1)
+
+        async def done() -> bool:
+            return not await scheduled(redis_url)
+
+        await wait_until(done, deadline - time.monotonic(), interval=0.25)
+        await asyncio.sleep(0.5)  # the last result's posts
+        wall = time.monotonic() - t0
+        if spy is not None:
+            procs.stop_profiler(spy)
+        cpu = {p.name: p.cpu() - cpu0[p.name] for p in (app, slack, origami)}
+        redis_cpu = procs.cpu_seconds(redis_pid) - redis_cpu0
+        rss = procs.peak_rss_mb(app.pid)
+        _, o_items = await fakes.origami_requests(o_start)
+        _, s_items = await fakes.slack_calls(s_start)
+    finally:
+        if app is not None:
+            app.stop()
+            procs.report_errors(app)
+        fakes.stop()
+
+    wanted = set(run_ids)
+    polls: dict[str, list[float]] = defaultdict(list)
+    terminal_at: dict[str, float] = {}
+    requests = 0
+    for method, path, at, status, retry_after in o_items:
+        requests += 1
+        parts = path.split("/")
+        if method == "GET" and len(parts) == 5 and parts[3] == "runs" and parts[4] in wanted:
+            run_id = parts[4]
+            polls[run_id].append(at)
+            if status == 200 and retry_after is None and run_id not in terminal_at:
+                terminal_at[run_id] = at
+    deviations = []
+    for times in polls.values():
+        times.sort()
+        deviations += [(b - a - INTERVAL_S) * 1000 for a, b in itertools.pairwise(times)]
+    result_at: dict[str, float] = {}
+    for method, at, _ch, _ts, _th, event_type, run_id, _st, _err in s_items:
+        if method == "chat.postMessage" and event_type == "origami_result" and run_id:
+            result_at.setdefault(run_id, at)
+    latencies = [(result_at[r] - terminal_at[r]) * 1000 for r in result_at if r in terminal_at]
+    return KResult(
+        k=k,
+        dev_p50_ms=percentile(deviations, 50),
+        dev_p95_ms=percentile(deviations, 95),
+        ratio=requests / (k * (POLLS + 1)),
+        cpu_s=cpu["app"],
+        wall_s=wall,
+        rss_mb=rss,
+        delivered=len(result_at),
+        delivery_p50_ms=percentile(latencies, 50),
+        delivery_p95_ms=percentile(latencies, 95),
+        fake_slack_cpu=cpu["fake-slack"],
+        fake_origami_cpu=cpu["fake-origami"],
+        redis_cpu=redis_cpu,
+    )
+
+
+async def run(
+    config: CapacityConfig,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    out: list[Figure],
+    profile_dir: Path | None = None,
+) -> list[KResult]:
+    results: list[KResult] = []
+    for k in config.ks:
+        profile = profile_dir / f"app-K{k}.txt" if profile_dir else None
+        r = await measure(k, redis_url, http, profile)
+        if profile is not None:
+            print(f"  (py-spy collapsed stacks of the app: {profile})", flush=True)
+        results.append(r)
+        tag = f"[K={k}]"
+        emit(
+            Figure(f"watcher poll-interval deviation p50 {tag}", fmt(r.dev_p50_ms), "ms", "", None),
+            out,
+        )
+        emit(
+            Figure(
+                f"watcher poll-interval deviation p95 {tag}",
+                fmt(r.dev_p95_ms),
+                "ms",
+                f"<= {TARGET_DEV_MS:.0f}",
+                r.dev_p95_ms <= TARGET_DEV_MS,
+            ),
+            out,
+        )
+        emit(
+            Figure(
+                f"watcher origami requests/ideal {tag}",
+                fmt(r.ratio, 3),
+                "x",
+                f"<= {TARGET_RATIO}",
+                r.ratio <= TARGET_RATIO,
+            ),
+            out,
+        )
+        emit(
+            Figure(
+                f"watcher app CPU {tag}",
+                fmt(r.cpu_s, 1),
+                f"s over {r.wall_s:.1f} s wall ({100 * r.cpu_s / r.wall_s:.0f}% of a core; "
+                f"fake slack {100 * r.fake_slack_cpu / r.wall_s:.0f}%, "
+                f"fake origami {100 * r.fake_origami_cpu / r.wall_s:.0f}%, "
+                f"redis {100 * r.redis_cpu / r.wall_s:.0f}%)",
+            ),
+            out,
+        )
+        emit(
+            Figure(
+                f"watcher app peak RSS {tag}",
+                fmt(r.rss_mb),
+                "MB",
+                f"<= {TARGET_RSS_MB:.0f}",
+                r.rss_mb <= TARGET_RSS_MB,
+            ),
+            out,
+        )
+        emit(
+            Figure(
+                f"watcher results delivered {tag}",
+                str(r.delivered),
+                f"of {k}",
+                str(k),
+                r.delivered == k,
+            ),
+            out,
+        )
+        emit(
+            Figure(f"delivery latency p50 {tag}", fmt(r.delivery_p50_ms), "ms", "", None),
+            out,
+        )
+        emit(
+            Figure(
+                f"delivery latency p95 {tag}",
+                fmt(r.delivery_p95_ms),
+                "ms",
+                f"<= {TARGET_DELIVERY_MS:.0f}",
+                r.delivery_p95_ms <= TARGET_DELIVERY_MS,
+            ),
+            out,
+        )
+    held = [r.k for r in results if r.holds]
+    best = max(held) if held else 0
+    tried = "/".join(str(k) for k in config.ks)
+    emit(
+        Figure(
+            "watcher capacity (largest K held)",
+            str(best),
+            f"runs at 1 s polls (tried K={tried})",
+            ">= 1000",
+            best >= 1000,
+        ),
+        out,
+    )
+    return results

@@ -1,0 +1,153 @@
+"""The test fakes served in a process of their own, with a small control API for the bench.
+
+``python -m bench.fakeserver slack`` or ``... origami --retry-after 1 --polls 10`` prints
+one JSON line (``url``, ``control_url``, the token or key) and serves until SIGTERM. Its
+own process keeps the fakes' CPU out of the app's and the load generator's. The control
+API (loopback only) exposes what the fakes record, through their public methods:
+
+- ``GET /calls?since=N`` (slack): the Web API calls from index N on, compactly;
+- ``GET /requests?since=N`` (origami): the API requests from index N on, compactly;
+- ``POST /script`` (origami): ``{"polls": int|null, "status": str}`` for every next run;
+- ``POST /finish`` (origami): ``{"run_ids": [...]}`` ends those runs now;
+- ``GET /health``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.origami import FakeOrigami, RunScript
+from tests.fakes.slack import FakeSlack
+
+BOT_TOKEN = "xoxb-bench-token"
+API_KEY = "og_live_" + "b" * 40
+
+
+def _slack_control(fake: FakeSlack) -> web.Application:
+    async def calls(request: web.Request) -> web.Response:
+        since = int(request.query.get("since", "0"))
+        recorded = fake.calls()
+        items: list[list[Any]] = []
+        for call in recorded[since:]:
+            meta = call.args.get("metadata")
+            event_type = meta.get("event_type") if isinstance(meta, dict) else None
+            payload = meta.get("event_payload") if isinstance(meta, dict) else None
+            run_id = payload.get("run_id") if isinstance(payload, dict) else None
+            response = call.response or {}
+            items.append(
+                [
+                    call.method,
+                    call.timestamp,
+                    call.args.get("channel"),
+                    call.args.get("ts") or response.get("ts"),
+                    call.args.get("thread_ts"),
+                    event_type,
+                    run_id,
+                    call.status,
+                    response.get("error"),
+                ]
+            )
+        return web.json_response(
+            {"total": len(recorded), "items": items, "rejections": len(fake.rejections)}
+        )
+
+    app = web.Application()
+    app.router.add_get("/calls", calls)
+    app.router.add_get("/health", _health)
+    return app
+
+
+def _origami_control(fake: FakeOrigami) -> web.Application:
+    async def requests(request: web.Request) -> web.Response:
+        since = int(request.query.get("since", "0"))
+        recorded = fake.requests()
+        items = [
+            [
+                r.method,
+                r.path,
+                r.time,
+                r.status,
+                r.response_headers.get("Retry-After"),
+            ]
+            for r in recorded[since:]
+        ]
+        return web.json_response({"total": len(recorded), "items": items})
+
+    async def script(request: web.Request) -> web.Response:
+        body = await request.json()
+        fake.default_script = RunScript(
+            status=str(body.get("status", "completed")), polls=body.get("polls")
+        )
+        return _ok()
+
+    async def finish(request: web.Request) -> web.Response:
+        body = await request.json()
+        for run_id in body.get("run_ids", []):
+            fake.finish(str(run_id))
+        return _ok()
+
+    app = web.Application()
+    app.router.add_get("/requests", requests)
+    app.router.add_post("/script", script)
+    app.router.add_post("/finish", finish)
+    app.router.add_get("/health", _health)
+    return app
+
+
+def _ok() -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _health(request: web.Request) -> web.Response:
+    return _ok()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    info: dict[str, Any]
+    if args.kind == "slack":
+        slack = FakeSlack(bot_token=BOT_TOKEN)
+        await slack.start()
+        control = _slack_control(slack)
+        info = {"url": slack.api_url, "bot_token": BOT_TOKEN}
+        stopper = slack.stop
+    else:
+        origami = FakeOrigami(api_key=API_KEY, retry_after=args.retry_after)
+        origami.default_script = RunScript(polls=args.polls)
+        await origami.start()
+        control = _origami_control(origami)
+        info = {"url": origami.url, "api_key": API_KEY}
+        stopper = origami.stop
+    runner = web.AppRunner(control, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    info["control_url"] = f"http://127.0.0.1:{port}"
+    print(json.dumps(info), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await stopper()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a test fake with a bench control API.")
+    parser.add_argument("kind", choices=["slack", "origami"])
+    parser.add_argument("--retry-after", default="1", help="origami: Retry-After while running")
+    parser.add_argument("--polls", type=int, default=0, help="origami: running polls per run")
+    asyncio.run(_serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
