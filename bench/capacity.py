@@ -8,7 +8,7 @@ arrives: the agent and its run are created on the fake Origami through its publi
 (``POST /agents``; each run answers ``running`` with ``Retry-After: 1`` for 10 polls, then
 ``completed``), the "On it" progress message is posted to the fake Slack as the bot
 (``chat.postMessage``, the app's own ack blocks), and Redis is written with the app's own
-``Store`` calls in the app's order (``open_thread``, ``bind_agent``, ``watch_run``). First
+``Store`` call the app makes once Origami took the prompt (``Store.started``). First
 polls are spread uniformly over one second, as if the mentions had come in over that
 second. The app then polls each run 11 times, updating its progress message each time,
 and posts the result.
@@ -140,10 +140,10 @@ async def _seed(k: int, fakes: Fakes, redis_url: str, http: httpx.AsyncClient) -
         rng = random.Random(k)
         start_ms = now_ms() + 1000  # the first polls start a second from now
         for r in records:
-            await store.open_thread(r.team, r.channel, r.thread_ts, r.user_id)
-            await store.bind_agent(r.team, r.channel, r.thread_ts, r.agent_id)
             due_in = (start_ms - now_ms()) / 1000 + rng.uniform(0, INTERVAL_S)
-            await store.watch_run(r, first_poll_in=due_in)
+            # What the app writes once Origami took a mention's prompt (the kept prompt it
+            # drops does not exist here).
+            await store.started(r, due_in, new_agent=True, deferred_id=f"bench-{r.run_id}")
     finally:
         await store.close()
     return [r.run_id for r in records]

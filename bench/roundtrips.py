@@ -17,7 +17,7 @@ look 1).
 Steps, app A (first poll 60 s, so no poll mixes in): mentions that start a conversation;
 replies in those threads while their runs go (queued); replies in threads whose agent is
 idle (a follow-up run; the idle threads are seeded as a delivered run leaves them: agent
-created on the fake through its API, its run finished, ``open_thread`` + ``bind_agent``);
+created on the fake through its API, its run finished, ``bind_agent``);
 replies in threads the app has never seen (ignored); Slack's retries of the mentions
 (dropped as duplicates). App B (first poll 1 s): S whole conversations (mention, 10 running
 polls at ``Retry-After: 1``, the result); per poll counted in the window where every run is
@@ -52,7 +52,7 @@ from bench.common import (
 )
 from bench.redisproxy import CountingProxy, RoundTrip
 from bot.store import connect
-from tests.fakes.payloads import USER_ID, new_ts
+from tests.fakes.payloads import new_ts
 
 TARGET_RT = 3.0
 TEAM = "T0001"
@@ -222,7 +222,6 @@ async def _seed_idle_threads(
             )
             body = created.json()
             runs.append(body["run"]["id"])
-            await store.open_thread(TEAM, channel, thread_ts, USER_ID)
             await store.bind_agent(TEAM, channel, thread_ts, body["agent"]["id"])
             threads.append((channel, thread_ts))
         await fakes.finish(runs)

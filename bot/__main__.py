@@ -37,9 +37,10 @@ def main() -> None:
 async def serve(settings: Settings) -> None:
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     store = connect(redis_url)
+    budget = SharedBudget(store, settings.origami_requests_per_minute)
     origami = OrigamiClient(
         build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value()),
-        gate=SharedBudget(store, settings.origami_requests_per_minute),
+        gate=budget,
     )
     slack = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     presenter = SlackPresenter(slack)
@@ -51,8 +52,15 @@ async def serve(settings: Settings) -> None:
             first_poll_s=settings.origami_first_poll_seconds,
             transient_retry_s=settings.origami_retry_seconds,
         ),
+        budget=budget.rule,
     )
-    watcher = Watcher(store, origami, bridge, WatcherConfig(lease_s=settings.watcher_lease_seconds))
+    watcher = Watcher(
+        store,
+        origami,
+        bridge,
+        WatcherConfig(lease_s=settings.watcher_lease_seconds),
+        budget=budget.rule,
+    )
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )

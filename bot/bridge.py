@@ -25,7 +25,7 @@ from bot.origami import errors
 from bot.origami.client import OrigamiClient, idempotency_key
 from bot.origami.models import CreatedAgent, PendingQuestion, Run, RunStatus, Table
 from bot.problems import Problem, ProblemKind, problem_from_error
-from bot.store import Deferred, QuestionSet, RunRecord, Store
+from bot.store import BudgetRule, Deferred, QuestionSet, RunRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,11 @@ class Note:
 class Presenter(Protocol):
     """Shows things in a Slack thread; the Slack implementation is ``bot.slack.presenter``."""
 
-    async def acknowledge(self, thread: ThreadRef) -> str: ...
+    async def acknowledge(self, thread: ThreadRef, cause: str) -> str:
+        """Say the app is on it; the message is marked with ``cause`` (see below)."""
+
+    async def find_acknowledgement(self, thread: ThreadRef, cause: str) -> str | None:
+        """The acknowledgement already posted for ``cause``, if any (crash recovery)."""
 
     async def usage_hint(self, thread: ThreadRef) -> None: ...
 
@@ -178,49 +182,86 @@ class Bridge:
         origami: OrigamiClient,
         presenter: Presenter,
         config: BridgeConfig | None = None,
+        *,
+        budget: BudgetRule | None = None,
     ) -> None:
         self.store = store
         self.origami = origami
         self.presenter = presenter
         self.config = config or BridgeConfig()
+        # Set when the Origami client's gate is the shared budget: a prompt's first POST
+        # then takes its slot in the same Redis step that keeps the prompt.
+        self.budget = budget
 
     # -- conversations ------------------------------------------------------------------
 
     async def start_conversation(self, thread: ThreadRef, prompt: Prompt) -> None:
-        """A mention (or a top-level DM): a new agent for this thread."""
+        """A mention (or a DM): a new agent for this thread, or its next run if it has one."""
+        await self.on_prompt(thread, prompt, may_start=True)
+
+    async def follow_up(
+        self,
+        thread: ThreadRef,
+        prompt: Prompt,
+        *,
+        once_kept: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """A reply, an answer, a next step: the next run of the thread's agent. Nothing
+        happens in a thread that has no agent."""
+        await self.on_prompt(thread, prompt, may_start=False, once_kept=once_kept)
+
+    async def on_prompt(
+        self,
+        thread: ThreadRef,
+        prompt: Prompt,
+        *,
+        may_start: bool,
+        once_kept: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Send a person's prompt (or queue it behind the thread's run), exactly once.
+
+        The prompt is kept in Redis from the first step (``Store.begin_prompt``), before
+        anything is posted to Slack or Origami: if this process dies anywhere after that,
+        any process finds the kept prompt once ``hold_s`` has passed and sends it under the
+        same Idempotency-Key, so Origami replays its first answer instead of starting a
+        second run. Three Redis round trips in all: the event claim, this, ``started``.
+
+        ``once_kept`` runs as soon as the prompt is safe in Redis (a clicked button shows
+        its choice then, not after Origami answers).
+        """
         if not prompt.text.strip():
-            await self.presenter.usage_hint(thread)
+            if once_kept is not None:
+                await once_kept()
+            # Rare (a mention alone, a file without words): one more read, so that a thread
+            # that is not ours gets no hint.
+            if may_start or await self.store.get_thread(
+                thread.team, thread.channel, thread.thread_ts
+            ):
+                await self.presenter.usage_hint(thread)
             return
-        if not await self.store.open_thread(
-            thread.team, thread.channel, thread.thread_ts, prompt.user_id
-        ):
-            # The thread already has an agent, or is getting one: this is a follow-up.
-            await self.follow_up(thread, prompt)
+        begun = await self.store.begin_prompt(
+            self._kept(thread, prompt, kind="", agent_id="", ack_ts="", tries=0),
+            may_start=may_start,
+            hold_s=self.config.hold_s,
+            budget=self.budget,
+        )
+        if once_kept is not None:
+            await once_kept()
+        if begun.outcome == "unknown":
             return
         if prompt.has_files:
             await self.presenter.attachments_note(thread)
-        # Crash window (README, "Windows that stay open"): the Slack message is claimed
-        # and acked, but until `_post_prompt` keeps the prompt in Redis (one Slack post
-        # later, typically < 300 ms) a killed process would lose it.
-        ack_ts = await self.presenter.acknowledge(thread)
-        await self._create(thread, prompt, ack_ts)
-
-    async def _create(self, thread: ThreadRef, prompt: Prompt, ack_ts: str) -> None:
-        await self._post_prompt(thread, prompt, "start", "", ack_ts)
-
-    async def _post_prompt(
-        self, thread: ThreadRef, prompt: Prompt, kind: str, agent_id: str, ack_ts: str
-    ) -> None:
-        """Send a prompt, kept in Redis until Origami's answer is recorded.
-
-        If this process dies mid-way (after the POST, before the run is watched), any
-        process finds the kept prompt once ``hold_s`` has passed and sends it again under
-        the same Idempotency-Key: Origami replays its first answer, so the run is picked
-        up, not started twice.
-        """
-        await self._keep(thread, prompt, kind, agent_id, ack_ts, 0, self.config.hold_s)
-        if await self._submit(thread, prompt, kind, agent_id, ack_ts, tries=0) is None:
-            await self.store.drop_deferred(thread.team, _deferred_id(prompt))
+        if begun.outcome == "queued":
+            await self.presenter.queued(thread, begun.position, _stoppable(begun.active_run), None)
+            log.info("prompt queued", extra={"position": begun.position})
+            return
+        if begun.agent_id:
+            logs.bind(agent=begun.agent_id)
+        ack_ts = await self.presenter.acknowledge(thread, prompt.cause)
+        admitted = self.budget is not None and begun.budget_wait_ms == 0
+        await self._submit(
+            thread, prompt, begun.outcome, begun.agent_id, ack_ts, tries=0, admitted=admitted
+        )
 
     async def _abandon_start(self, thread: ThreadRef) -> None:
         """The agent could not be created: free the thread, and say so for anything that
@@ -232,45 +273,16 @@ class Bridge:
                 thread, Problem(ProblemKind.NOT_SENT, detail=str(len(waiting)))
             )
 
-    async def follow_up(self, thread: ThreadRef, prompt: Prompt) -> None:
-        """A reply in a thread that has an agent: the next run of that agent."""
-        state = await self.store.get_thread(thread.team, thread.channel, thread.thread_ts)
-        if state is None:
-            return
-        if not prompt.text.strip():
-            await self.presenter.usage_hint(thread)
-            return
-        if prompt.has_files:
-            await self.presenter.attachments_note(thread)
-        position = await self.store.enqueue_if_busy(
-            thread.team, thread.channel, thread.thread_ts, _pending_item(prompt)
-        )
-        if position:
-            await self.presenter.queued(thread, position, _stoppable(state.active_run), None)
-            log.info("prompt queued", extra={"position": position})
-            return
-        agent_id = state.agent_id
-        if agent_id is None:
-            # The agent was bound after our first read (enqueue saw it): read it again.
-            fresh = await self.store.get_thread(thread.team, thread.channel, thread.thread_ts)
-            agent_id = fresh.agent_id if fresh else None
-        if agent_id is None:
-            log.warning("thread lost its agent while a reply came in; reply not sent")
-            await self.presenter.problem(thread, Problem(ProblemKind.NOT_SENT, detail="1"))
-            return
-        await self._send(thread, agent_id, prompt)
-
-    async def _send(
-        self, thread: ThreadRef, agent_id: str, prompt: Prompt, ack_ts: str | None = None
-    ) -> None:
-        """Send a follow-up run now (or keep it for later, or queue it behind a busy agent)."""
-        logs.bind(agent=agent_id)
-        if ack_ts is None:
-            ack_ts = await self.presenter.acknowledge(thread)
-        await self._post_prompt(thread, prompt, "follow", agent_id, ack_ts)
-
     async def _submit(
-        self, thread: ThreadRef, prompt: Prompt, kind: str, agent_id: str, ack_ts: str, tries: int
+        self,
+        thread: ThreadRef,
+        prompt: Prompt,
+        kind: str,
+        agent_id: str,
+        ack_ts: str,
+        tries: int,
+        *,
+        admitted: bool = False,
     ) -> float | None:
         """POST a prompt to Origami: create the agent (``start``) or run it (``follow``).
 
@@ -283,12 +295,15 @@ class Bridge:
         try:
             if kind == "start":
                 created = await self.origami.create_agent(
-                    prompt.text, idempotency_key=prompt.key("start"), name=_agent_name(prompt.text)
+                    prompt.text,
+                    idempotency_key=prompt.key("start"),
+                    name=_agent_name(prompt.text),
+                    admitted=admitted,
                 )
                 run = created.run
             else:
                 run = await self.origami.send_run(
-                    agent_id, prompt.text, idempotency_key=prompt.key("run")
+                    agent_id, prompt.text, idempotency_key=prompt.key("run"), admitted=admitted
                 )
         except errors.ConcurrencyLimited as exc:
             # Refused, and the refusal is stored under the key: the next try needs a new one.
@@ -333,10 +348,23 @@ class Bridge:
         # replays Origami's answer under the same key.
         if created is not None:
             logs.bind(agent=created.agent.id)
-            await self.store.bind_agent(
-                thread.team, thread.channel, thread.thread_ts, created.agent.id
-            )
-        await self._watch(thread, run, ack_ts, prompt)
+        record = RunRecord(
+            team=thread.team,
+            run_id=run.id,
+            agent_id=created.agent.id if created is not None else run.agent_id,
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            progress_ts=ack_ts,
+            user_id=prompt.user_id,
+            prompt=prompt.text,
+        )
+        await self.store.started(
+            record,
+            self.config.first_poll_s,
+            new_agent=created is not None,
+            deferred_id=_deferred_id(prompt),
+        )
+        logs.bind(run=run.id)
         if kind == "start":
             log.info("conversation started")
         return None
@@ -355,6 +383,7 @@ class Bridge:
             await self._abandon_start(thread)
         else:
             await self._release(thread, _deferred_marker(prompt))
+        await self.store.drop_deferred(thread.team, _deferred_id(prompt))
 
     async def _keep(
         self,
@@ -366,7 +395,14 @@ class Bridge:
         tries: int,
         retry_in: float,
     ) -> None:
-        item = Deferred(
+        item = self._kept(thread, prompt, kind=kind, agent_id=agent_id, ack_ts=ack_ts, tries=tries)
+        await self.store.defer(item, retry_in)
+
+    @staticmethod
+    def _kept(
+        thread: ThreadRef, prompt: Prompt, *, kind: str, agent_id: str, ack_ts: str, tries: int
+    ) -> Deferred:
+        return Deferred(
             id=_deferred_id(prompt),
             kind=kind,
             team=thread.team,
@@ -380,7 +416,6 @@ class Bridge:
             tries=tries,
             ack_ts=ack_ts,
         )
-        await self.store.defer(item, retry_in)
 
     async def resend(self, item: Deferred) -> float | None:
         """Try a kept prompt again; seconds until the next try, or None when settled."""
@@ -389,26 +424,14 @@ class Bridge:
             text=item.text, user_id=item.user_id, cause=item.cause, attempt=item.attempt
         )
         with logs.context(team=item.team, channel=item.channel, thread=item.thread_ts):
-            retry_in = await self._submit(
-                thread, prompt, item.kind, item.agent_id, item.ack_ts, item.tries
-            )
-        if retry_in is None:
-            await self.store.drop_deferred(item.team, item.id)
-        return retry_in
-
-    async def _watch(self, thread: ThreadRef, run: Run, ack_ts: str, prompt: Prompt) -> None:
-        record = RunRecord(
-            team=thread.team,
-            run_id=run.id,
-            agent_id=run.agent_id,
-            channel=thread.channel,
-            thread_ts=thread.thread_ts,
-            progress_ts=ack_ts,
-            user_id=prompt.user_id,
-            prompt=prompt.text,
-        )
-        await self.store.watch_run(record, self.config.first_poll_s)
-        logs.bind(run=run.id)
+            ack_ts = item.ack_ts
+            if not ack_ts:
+                # Kept, then the process died before Origami's answer was recorded: its
+                # acknowledgement may or may not be in the thread already.
+                ack_ts = await self.presenter.find_acknowledgement(
+                    thread, item.cause
+                ) or await self.presenter.acknowledge(thread, item.cause)
+            return await self._submit(thread, prompt, item.kind, item.agent_id, ack_ts, item.tries)
 
     async def _report(
         self, thread: ThreadRef, exc: BaseException, message_ts: str | None, *, agent_call: bool
@@ -424,9 +447,8 @@ class Bridge:
 
     # -- watching -------------------------------------------------------------------------
 
-    async def show_progress(self, record: RunRecord, run: Run) -> None:
+    async def show_progress(self, record: RunRecord, run: Run, queued: int = 0) -> None:
         thread = ThreadRef(record.team, record.channel, record.thread_ts)
-        queued = await self.store.pending_count(record.team, record.channel, record.thread_ts)
         await self.presenter.progress(
             thread,
             record.progress_ts,
@@ -504,16 +526,13 @@ class Bridge:
         )
         if not items:
             return
-        state = await self.store.get_thread(thread.team, thread.channel, thread.thread_ts)
-        if state is None or state.agent_id is None:
-            return
         text = "\n\n".join(str(i["text"]) for i in items)
         prompt = Prompt(
             text=text,
             user_id=str(items[-1].get("user_id", "")),
             cause="queued:" + ",".join(str(i.get("cause", "")) for i in items),
         )
-        await self._send(thread, state.agent_id, prompt)
+        await self.follow_up(thread, prompt)
 
     async def watch_failed(self, record: RunRecord, exc: BaseException) -> None:
         """The run can no longer be polled (its agent or run is gone in Origami)."""
@@ -574,13 +593,20 @@ class Bridge:
             return
         questions = [PendingQuestion.model_validate(q) for q in qs.questions]
         views = _answer_views(qs)
-        await self.presenter.questions(thread, run_id, questions, views, qs.message_ts, closed=True)
+
+        async def close() -> None:
+            await self.presenter.questions(
+                thread, run_id, questions, views, qs.message_ts, closed=True
+            )
+
         prompt = Prompt(
             text=_combine_answers(questions, views),
             user_id=user_id,
             cause=f"answers:{run_id}",
         )
-        await self.follow_up(thread, prompt)
+        # The prompt is kept before the message changes, so a crash in between loses
+        # nothing (the answers are marked sent already).
+        await self.follow_up(thread, prompt, once_kept=close)
 
     async def continue_run(self, thread: ThreadRef, run_id: str, user_id: str, ack_ts: str) -> None:
         await self._one_shot(
@@ -619,8 +645,13 @@ class Bridge:
         if not await self.store.claim_action(thread.team, cause):
             await self.presenter.note(thread, user_id, Note.ALREADY_DONE)
             return
-        await self.presenter.choice_made(thread, message_ts, user_id, label)
-        await self.follow_up(thread, Prompt(text=text, user_id=user_id, cause=cause))
+
+        async def show_choice() -> None:
+            await self.presenter.choice_made(thread, message_ts, user_id, label)
+
+        await self.follow_up(
+            thread, Prompt(text=text, user_id=user_id, cause=cause), once_kept=show_choice
+        )
 
     async def stop(self, thread: ThreadRef, run_id: str, user_id: str, message_ts: str) -> None:
         record = await self.store.get_run(thread.team, run_id)

@@ -111,5 +111,20 @@ def split_schedule_member(member: str) -> tuple[str, str]:
     return team, run_id
 
 
+# The same names as ``run`` and ``pending`` above, built inside the watcher's claim script,
+# which finds a run's record and its thread's queue from the schedule member alone. That
+# script reads keys it was not handed in KEYS: fine on one Redis (this app's deployment),
+# not on a Redis Cluster. ``tests/integration/test_store.py`` checks both agree.
+LUA_KEY_FNS = f"""
+local function part(v) return (string.gsub(v, ':', '_')) end
+local function run_key(team_part, run_id)
+  return '{PREFIX}:' .. team_part .. ':run:' .. part(run_id)
+end
+local function pending_key(team_part, channel, thread_ts)
+  return '{PREFIX}:' .. team_part .. ':pending:' .. part(channel) .. ':' .. part(thread_ts)
+end
+"""
+
+
 def seconds(ttl: timedelta) -> int:
     return int(ttl.total_seconds())

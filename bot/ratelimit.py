@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from bot import keys
 from bot.origami.client import Priority
-from bot.store import Store, now_ms
+from bot.store import TAKE_SLOTS_FN, BudgetRule, Store, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +25,14 @@ WINDOW_MS = 60_000
 
 # Take one slot if the window has room below ``limit``; otherwise return how long (ms)
 # until the oldest entry leaves the window and a slot frees up.
-_TAKE_LUA = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local used = redis.call('ZCARD', KEYS[1])
-if used < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window * 2)
-  return 0
-end
-local nth = redis.call('ZRANGE', KEYS[1], used - limit, used - limit, 'WITHSCORES')
-local wait = tonumber(nth[2]) + window - now
-if wait < 1 then wait = 1 end
+_TAKE_LUA = (
+    TAKE_SLOTS_FN
+    + """
+local _, wait = take_slots(
+  KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), 1, ARGV[4])
 return wait
 """
+)
 
 
 class SharedBudget:
@@ -57,6 +49,11 @@ class SharedBudget:
         self.per_minute = per_minute
         # At least one slot a minute is kept for people, whatever the budget.
         self.poll_limit = max(1, per_minute - max(1, int(per_minute * user_reserve)))
+        # For the scripts that take a slot as part of a larger step (a person's prompt
+        # kept and admitted at once; a batch of polls claimed with their slots).
+        self.rule = BudgetRule(
+            per_minute=per_minute, poll_limit=self.poll_limit, window_ms=WINDOW_MS
+        )
         self._take = store.redis.register_script(_TAKE_LUA)
         self._sleep = sleep
         self.waited_s = 0.0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -26,18 +27,78 @@ from bot import keys
 
 log = logging.getLogger(__name__)
 
-# Claim: move every due member to the end of its lease and return them with that lease.
-_CLAIM_LUA = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local lease = tonumber(ARGV[1]) + tonumber(ARGV[2])
-for _, member in ipairs(due) do
-  redis.call('ZADD', KEYS[1], lease, member)
+# Take up to ``n`` slots of the shared Origami request budget (a sliding window of
+# ``window`` ms holding at most ``limit`` requests). Returns the slots taken and, when fewer
+# than ``n``, how long (ms) until the oldest entry leaves the window and a slot frees up.
+# A negative limit means no budget is kept (tests, one-off tools).
+TAKE_SLOTS_FN = """
+local function take_slots(key, now, window, limit, n, member)
+  if limit < 0 then return n, 0 end
+  if n <= 0 then return 0, 0 end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local used = redis.call('ZCARD', key)
+  local taken = math.min(math.max(limit - used, 0), n)
+  for i = 1, taken do
+    redis.call('ZADD', key, now, member .. ':' .. i)
+  end
+  if taken > 0 then redis.call('PEXPIRE', key, window * 2) end
+  if taken == n then return taken, 0 end
+  local nth = redis.call('ZRANGE', key, used + taken - limit, used + taken - limit, 'WITHSCORES')
+  local wait = 1
+  if nth[2] then wait = math.max(1, tonumber(nth[2]) + window - now) end
+  return taken, wait
 end
-return {lease, due}
 """
+
+# Claim: move due members to the end of a lease and return them, in one round trip, with
+# what polling them needs: each run's record and the length of its thread's queue (for the
+# progress line). Also returned: the earliest due time left (so an idle loop knows when to
+# look again without asking) and, when the request budget held runs back, how long until
+# it has room. Each run claimed takes its poll's budget slot here; prompts kept for a retry
+# (``@defer-`` members) take theirs when they are sent.
+_CLAIM_LUA = (
+    keys.LUA_KEY_FNS
+    + TAKE_SLOTS_FN
+    + """
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local runs = 0
+for _, member in ipairs(due) do
+  if not string.find(member, ':@defer-', 1, true) then runs = runs + 1 end
+end
+local taken, wait = take_slots(KEYS[2], now, tonumber(ARGV[4]), tonumber(ARGV[5]), runs, ARGV[6])
+local lease = now + tonumber(ARGV[2])
+local claimed, records, queued = {}, {}, {}
+for _, member in ipairs(due) do
+  local deferred = string.find(member, ':@defer-', 1, true)
+  if deferred or taken > 0 then
+    redis.call('ZADD', KEYS[1], lease, member)
+    claimed[#claimed + 1] = member
+    local record, waiting = {}, 0
+    if not deferred then
+      taken = taken - 1
+      local team_part, run_id = string.match(member, '^([^:]*):(.*)$')
+      record = redis.call('HGETALL', run_key(team_part, run_id))
+      local fields = {}
+      for i = 1, #record, 2 do fields[record[i]] = record[i + 1] end
+      if fields['channel'] and fields['thread_ts'] then
+        waiting = redis.call('LLEN', pending_key(team_part, fields['channel'], fields['thread_ts']))
+      end
+    end
+    records[#records + 1] = record
+    queued[#queued + 1] = waiting
+  end
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local next_due = -1
+if first[2] then next_due = tonumber(first[2]) end
+return {lease, claimed, records, queued, next_due, wait}
+"""
+)
 
 # Reschedule (or drop, when the new score is '-') each member still held under the
 # caller's lease; a member someone else re-claimed after our lease ran out is left alone.
+# Returns how many changed and the earliest due time left.
 _SETTLE_LUA = """
 local done = 0
 for i = 1, #ARGV, 3 do
@@ -53,7 +114,10 @@ for i = 1, #ARGV, 3 do
   end
 end
 redis.call('EXPIRE', KEYS[1], tonumber(KEYS[2]))
-return done
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local next_due = -1
+if first[2] then next_due = tonumber(first[2]) end
+return {done, next_due}
 """
 
 # Record one answer to one question, unless it is already answered or the answers were
@@ -64,19 +128,8 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 return 1
 """
 
-# Queue a prompt behind the thread's active run (or its agent being created). Atomic with
-# release below, so a prompt is never pushed just after the queue was drained.
-_ENQUEUE_IF_BUSY_LUA = """
-local busy = redis.call('HEXISTS', KEYS[1], 'active_run') == 1
-if not busy and redis.call('HEXISTS', KEYS[1], 'agent_id') == 1 then
-  return 0
-end
-local n = redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[2]))
-return n
-"""
-
-# The run ended: mark the thread idle and hand back everything queued behind it.
+# The run ended: mark the thread idle and hand back everything queued behind it. Atomic
+# with the begin script, so a prompt is never queued just after the queue was drained.
 _RELEASE_LUA = """
 if redis.call('HGET', KEYS[1], 'active_run') ~= ARGV[1] then return {} end
 redis.call('HDEL', KEYS[1], 'active_run')
@@ -84,6 +137,49 @@ local items = redis.call('LRANGE', KEYS[2], 0, -1)
 redis.call('DEL', KEYS[2])
 return items
 """
+
+
+# A person's prompt arrives in a thread: decide, atomically, what it is and keep it.
+#   unknown  the thread has no agent and the prompt may not start one: nothing written;
+#   queued   the thread is busy (a run, a kept prompt, or its agent being created): the
+#            prompt joins the thread's queue;
+#   start    the thread is new: this prompt opens it (its starter) and will create the agent;
+#   follow   the thread's agent is idle: this prompt will be its next run.
+# For start and follow the prompt is kept (``Deferred``, scheduled ``hold`` ms ahead, so any
+# process sends it again if this one dies before Origami's answer is recorded), the thread
+# is marked busy with it, and the POST's slot of the request budget is taken: one round
+# trip for all of it.
+_BEGIN_LUA = (
+    TAKE_SLOTS_FN
+    + """
+local t = redis.call('HMGET', KEYS[1], 'agent_id', 'active_run', 'starter')
+local agent, active, starter = t[1], t[2], t[3]
+if agent == '' then agent = false end
+local kind
+if not agent and not starter then
+  if ARGV[1] ~= '1' then return {'unknown', '', 0, ''} end
+  redis.call('HSET', KEYS[1], 'starter', ARGV[2])
+  kind = 'start'
+elseif active or not agent then
+  local n = redis.call('RPUSH', KEYS[2], ARGV[4])
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+  return {'queued', '', n, active or ''}
+else
+  kind = 'follow'
+end
+redis.call('HSET', KEYS[1], 'active_run', ARGV[6])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+local fields = {'kind', kind, 'agent_id', agent or ''}
+for i = 14, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[3], unpack(fields))
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
+redis.call('ZADD', KEYS[4], tonumber(ARGV[8]), ARGV[7])
+redis.call('EXPIRE', KEYS[4], tonumber(ARGV[9]))
+local _, wait = take_slots(
+  KEYS[5], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), 1, ARGV[13])
+return {kind, agent or '', wait, ''}
+"""
+)
 
 
 def now_ms() -> int:
@@ -207,6 +303,37 @@ class QuestionSet:
     sent: bool
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetRule:
+    """The shared Origami request budget, for scripts that take its slots themselves."""
+
+    per_minute: int  # what a person's POST may use
+    poll_limit: int  # what polls may use (the rest is kept for people)
+    window_ms: int = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBatch:
+    """What one claim call handed this process: the runs, and when to look again."""
+
+    claims: list[Claim]
+    records: list[RunRecord | None]  # the run's record (None for a kept prompt, or expired)
+    queued: list[int]  # prompts queued behind each run
+    next_due_ms: int | None
+    budget_wait_ms: int  # > 0 when the request budget held due runs back
+
+
+@dataclass(frozen=True, slots=True)
+class Begun:
+    """What ``Store.begin_prompt`` made of a prompt (see ``_BEGIN_LUA``)."""
+
+    outcome: str  # "unknown" | "queued" | "start" | "follow"
+    agent_id: str
+    position: int  # place in the queue ("queued")
+    active_run: str | None  # what the thread is busy with ("queued")
+    budget_wait_ms: int  # 0 when the POST's budget slot was taken
+
+
 class Store:
     def __init__(self, client: redis.Redis, *, embedded: bool = False) -> None:
         self.redis = client
@@ -214,8 +341,8 @@ class Store:
         self._claim = client.register_script(_CLAIM_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
         self._answer = client.register_script(_ANSWER_LUA)
-        self._enqueue = client.register_script(_ENQUEUE_IF_BUSY_LUA)
         self._release = client.register_script(_RELEASE_LUA)
+        self._begin = client.register_script(_BEGIN_LUA)
 
     async def _hgetall(self, key: str) -> dict[str, str]:
         # decode_responses=True: every reply is str, which redis-py's types cannot express.
@@ -256,26 +383,12 @@ class Store:
             starter=data.get("starter") or None,
         )
 
-    async def open_thread(self, team: str, channel: str, thread_ts: str, user_id: str) -> bool:
-        """Reserve a thread for a new agent; False when the thread already has one (or is
-        getting one), so two mentions racing in one thread create one agent."""
-        key = keys.thread(team, channel, thread_ts)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "starter", user_id)
-            pipe.expire(key, keys.seconds(keys.THREAD_TTL))
-            created, _ = await pipe.execute()
-        return bool(created)
-
     async def forget_thread(self, team: str, channel: str, thread_ts: str) -> None:
         await self.redis.delete(keys.thread(team, channel, thread_ts))
 
     async def bind_agent(self, team: str, channel: str, thread_ts: str, agent_id: str) -> None:
-        tkey = keys.thread(team, channel, thread_ts)
-        ttl = keys.seconds(keys.THREAD_TTL)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(tkey, "agent_id", agent_id)
-            pipe.expire(tkey, ttl)
-            pipe.set(keys.agent(team, agent_id), f"{channel}:{thread_ts}", ex=ttl)
+            _bind(pipe, team, channel, thread_ts, agent_id)
             await pipe.execute()
 
     async def thread_of_agent(self, team: str, agent_id: str) -> tuple[str, str] | None:
@@ -289,21 +402,72 @@ class Store:
 
     async def watch_run(self, record: RunRecord, first_poll_in: float) -> None:
         """Save a run, mark it the thread's active run and schedule its first poll."""
-        rkey = keys.run(record.team, record.run_id)
-        tkey = keys.thread(record.team, record.channel, record.thread_ts)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(rkey, mapping=cast(Any, record.to_hash()))
-            pipe.expire(rkey, keys.seconds(keys.RUN_TTL))
-            pipe.hset(tkey, "active_run", record.run_id)
-            pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
-            pipe.zadd(
+            _watch(pipe, record, first_poll_in)
+            await pipe.execute()
+
+    async def begin_prompt(
+        self,
+        item: Deferred,
+        *,
+        may_start: bool,
+        hold_s: float,
+        budget: BudgetRule | None,
+    ) -> Begun:
+        """Queue, keep or ignore a person's prompt in one round trip (``_BEGIN_LUA``).
+
+        ``item.kind`` and ``item.agent_id`` are decided here, from the thread."""
+        tkey = keys.thread(item.team, item.channel, item.thread_ts)
+        pkey = keys.pending(item.team, item.channel, item.thread_ts)
+        now = now_ms()
+        fields: list[str] = []
+        for name, value in item.to_hash().items():
+            if name not in ("kind", "agent_id"):
+                fields += [name, value]
+        pending = json.dumps({"text": item.text, "user_id": item.user_id, "cause": item.cause})
+        outcome, agent_id, number, active = await self._begin(
+            keys=[
+                tkey,
+                pkey,
+                keys.deferred(item.team, item.id),
                 keys.schedule(),
-                {
-                    keys.schedule_member(record.team, record.run_id): now_ms()
-                    + int(first_poll_in * 1000)
-                },
-            )
-            pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
+                keys.origami_budget(),
+            ],
+            args=[
+                "1" if may_start else "0",
+                item.user_id,
+                str(keys.seconds(keys.THREAD_TTL)),
+                pending,
+                str(keys.seconds(keys.PENDING_TTL)),
+                item.marker,
+                keys.schedule_member(item.team, item.marker),
+                str(now + int(hold_s * 1000)),
+                str(keys.seconds(keys.SCHEDULE_TTL)),
+                str(now),
+                *_budget_args(budget, user=True),
+                uuid.uuid4().hex,
+                *fields,
+            ],
+        )
+        queued = outcome == "queued"
+        return Begun(
+            outcome=str(outcome),
+            agent_id=str(agent_id),
+            position=int(number) if queued else 0,
+            active_run=str(active) or None,
+            budget_wait_ms=0 if queued else int(number),
+        )
+
+    async def started(
+        self, record: RunRecord, first_poll_in: float, *, new_agent: bool, deferred_id: str
+    ) -> None:
+        """Origami took a kept prompt: bind the new agent to its thread (and back), watch
+        the run, and drop the kept prompt, all at once (one MULTI, one round trip)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if new_agent:
+                _bind(pipe, record.team, record.channel, record.thread_ts, record.agent_id)
+            _watch(pipe, record, first_poll_in)
+            _drop_deferred(pipe, record.team, deferred_id)
             await pipe.execute()
 
     async def defer(self, item: Deferred, retry_in: float) -> None:
@@ -326,59 +490,67 @@ class Store:
         return Deferred.from_hash(data) if data else None
 
     async def drop_deferred(self, team: str, deferred_id: str) -> None:
-        member = keys.schedule_member(team, keys.DEFERRED_MARK + deferred_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.deferred(team, deferred_id))
-            pipe.zrem(keys.schedule(), member)
+            _drop_deferred(pipe, team, deferred_id)
             await pipe.execute()
 
     async def get_run(self, team: str, run_id: str) -> RunRecord | None:
         data = await self._hgetall(keys.run(team, run_id))
         return RunRecord.from_hash(data) if data else None
 
-    async def get_runs(self, claims: Sequence[Claim]) -> list[RunRecord | None]:
-        if not claims:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for claim in claims:
-                pipe.hgetall(keys.run(claim.team, claim.run_id))
-            rows = await pipe.execute()
-        return [RunRecord.from_hash(row) if row else None for row in rows]
-
     async def set_run_fields(self, team: str, run_id: str, fields: Mapping[str, str]) -> None:
         await self.redis.hset(keys.run(team, run_id), mapping=cast(Any, dict(fields)))
 
-    async def claim_due(self, *, lease: float, limit: int, now: int | None = None) -> list[Claim]:
+    async def claim_due(
+        self,
+        *,
+        lease: float,
+        limit: int,
+        now: int | None = None,
+        budget: BudgetRule | None = None,
+    ) -> ClaimBatch:
+        """Claim up to ``limit`` due members for ``lease`` seconds (see ``_CLAIM_LUA``)."""
         t = now_ms() if now is None else now
-        lease_ms, members = await self._claim(
-            keys=[keys.schedule()], args=[str(t), str(int(lease * 1000)), str(limit)]
+        lease_ms, members, records, queued, next_due, wait = await self._claim(
+            keys=[keys.schedule(), keys.origami_budget()],
+            args=[
+                str(t),
+                str(int(lease * 1000)),
+                str(limit),
+                *_budget_args(budget, user=False),
+                uuid.uuid4().hex,
+            ],
         )
         claims = []
         for member in members:
             team, run_id = keys.split_schedule_member(str(member))
             claims.append(Claim(team=team, run_id=run_id, lease_ms=int(lease_ms)))
-        return claims
+        return ClaimBatch(
+            claims=claims,
+            records=[_record_from_flat(r) for r in records],
+            queued=[int(n) for n in queued],
+            next_due_ms=None if int(next_due) < 0 else int(next_due),
+            budget_wait_ms=int(wait),
+        )
 
-    async def settle(self, outcomes: Sequence[tuple[Claim, int | None]]) -> int:
+    async def settle(self, outcomes: Sequence[tuple[Claim, int | None]]) -> tuple[int, int | None]:
         """Reschedule each claimed run to its new due time (epoch ms), or drop it from the
-        schedule (``None``), in one round trip; only runs still under our lease change."""
+        schedule (``None``), in one round trip; only runs still under our lease change.
+        Returns how many changed and the earliest due time left."""
         if not outcomes:
-            return 0
+            return 0, None
         args: list[str] = []
         for claim, due in outcomes:
             args += [claim.member, str(claim.lease_ms), "-" if due is None else str(due)]
-        done = await self._settle(
+        done, next_due = await self._settle(
             keys=[keys.schedule(), str(keys.seconds(keys.SCHEDULE_TTL))], args=args
         )
-        return int(done)
+        return int(done), None if int(next_due) < 0 else int(next_due)
 
     async def extend_lease(self, claim: Claim, lease: float) -> Claim | None:
         """Hold a run longer (a slow delivery); None when the lease was already lost."""
         new_lease = now_ms() + int(lease * 1000)
-        done = await self._settle(
-            keys=[keys.schedule(), str(keys.seconds(keys.SCHEDULE_TTL))],
-            args=[claim.member, str(claim.lease_ms), str(new_lease)],
-        )
+        done, _ = await self.settle([(claim, new_lease)])
         return Claim(claim.team, claim.run_id, new_lease) if done else None
 
     async def scheduled_count(self) -> int:
@@ -452,16 +624,6 @@ class Store:
 
     # -- prompts waiting to be sent -------------------------------------------------------
 
-    async def enqueue_if_busy(
-        self, team: str, channel: str, thread_ts: str, item: Mapping[str, Any]
-    ) -> int:
-        """Queue ``item`` if the thread is busy; its queue position, or 0 when idle."""
-        result = await self._enqueue(
-            keys=[keys.thread(team, channel, thread_ts), keys.pending(team, channel, thread_ts)],
-            args=[json.dumps(dict(item)), str(keys.seconds(keys.PENDING_TTL))],
-        )
-        return int(result)
-
     async def release_thread(
         self, team: str, channel: str, thread_ts: str, run_id: str
     ) -> list[dict[str, Any]]:
@@ -483,8 +645,44 @@ class Store:
             items, _ = await pipe.execute()
         return [json.loads(x) for x in items]
 
-    async def pending_count(self, team: str, channel: str, thread_ts: str) -> int:
-        return int(await self.redis.llen(keys.pending(team, channel, thread_ts)))
+
+def _bind(pipe: Any, team: str, channel: str, thread_ts: str, agent_id: str) -> None:
+    tkey = keys.thread(team, channel, thread_ts)
+    ttl = keys.seconds(keys.THREAD_TTL)
+    pipe.hset(tkey, "agent_id", agent_id)
+    pipe.expire(tkey, ttl)
+    pipe.set(keys.agent(team, agent_id), f"{channel}:{thread_ts}", ex=ttl)
+
+
+def _watch(pipe: Any, record: RunRecord, first_poll_in: float) -> None:
+    rkey = keys.run(record.team, record.run_id)
+    tkey = keys.thread(record.team, record.channel, record.thread_ts)
+    pipe.hset(rkey, mapping=record.to_hash())
+    pipe.expire(rkey, keys.seconds(keys.RUN_TTL))
+    pipe.hset(tkey, "active_run", record.run_id)
+    pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
+    due = now_ms() + int(first_poll_in * 1000)
+    pipe.zadd(keys.schedule(), {keys.schedule_member(record.team, record.run_id): due})
+    pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
+
+
+def _drop_deferred(pipe: Any, team: str, deferred_id: str) -> None:
+    pipe.delete(keys.deferred(team, deferred_id))
+    pipe.zrem(keys.schedule(), keys.schedule_member(team, keys.DEFERRED_MARK + deferred_id))
+
+
+def _budget_args(budget: BudgetRule | None, *, user: bool) -> list[str]:
+    """Window and limit for ``take_slots``; a limit of -1 takes no slot (no budget kept)."""
+    if budget is None:
+        return ["60000", "-1"]
+    return [str(budget.window_ms), str(budget.per_minute if user else budget.poll_limit)]
+
+
+def _record_from_flat(flat: Sequence[str]) -> RunRecord | None:
+    if not flat:
+        return None
+    data = dict(zip(flat[::2], flat[1::2], strict=True))
+    return RunRecord.from_hash(data) if "run_id" in data else None
 
 
 def connect(url: str | None) -> Store:

@@ -21,7 +21,7 @@ from bot import logs
 from bot.bridge import Bridge
 from bot.origami import errors
 from bot.origami.client import OrigamiClient
-from bot.store import Claim, RunRecord, Store, now_ms
+from bot.store import BudgetRule, Claim, RunRecord, Store, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,11 @@ class Watcher:
         origami: OrigamiClient,
         bridge: Bridge,
         config: WatcherConfig | None = None,
+        *,
+        budget: BudgetRule | None = None,
     ) -> None:
+        # With the shared budget, each claim takes its polls' slots (no round trip a poll).
+        self.budget = budget
         self.store = store
         self.origami = origami
         self.bridge = bridge
@@ -62,6 +66,9 @@ class Watcher:
         # Outcomes that could not be written (Redis down): written first thing once Redis
         # is back, so the runs are polled again at once rather than when their lease ends.
         self._unsettled: list[tuple[Claim, int | None]] = []
+        # When the schedule says something is next due (from the last claim or settle);
+        # None: unknown, look again after ``idle_s``.
+        self._next_due_ms: int | None = None
         self.polls = 0
 
     def stop(self) -> None:
@@ -72,36 +79,51 @@ class Watcher:
         log.info("watcher started")
         while not self._stopping.is_set():
             try:
-                handled = await self.tick()
+                await self.tick()
             except Exception:
                 # Redis down or a bug: log, wait, go on; state in Redis is untouched.
                 log.exception("watcher loop failed; retrying")
-                handled = 0
-            if handled == 0:
+                self._next_due_ms = None
+            # Straight on only when more is due already (a batch left some behind).
+            if self._next_due_ms is None or self._next_due_ms > now_ms():
                 await self._idle()
         log.info("watcher stopped")
 
     async def _idle(self) -> None:
+        # The last claim or settle said when the next run is due: no Redis call to ask.
+        # A run scheduled since then by this process wakes the loop (``wake``); one
+        # scheduled by another process is noticed within ``idle_s``.
         timeout = self.config.idle_s
-        with contextlib.suppress(Exception):
-            due = await self.store.next_due_ms()
-            if due is not None:
-                timeout = min(timeout, max(0.0, (due - now_ms()) / 1000))
+        if self._next_due_ms is not None:
+            # +1 ms: waking a hair early would cost a claim that finds nothing.
+            timeout = min(timeout, max(0.0, (self._next_due_ms - now_ms() + 1) / 1000))
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def tick(self) -> int:
-        """Claim what is due, poll it, settle it. Returns how many runs were handled."""
+        """Claim what is due, poll it, settle it. Returns how many runs were handled.
+
+        Two Redis round trips a batch, whatever its size: the claim (which also returns
+        the runs' records and takes their budget slots) and the settle."""
         if self._unsettled:
             await self.store.settle(self._unsettled)
             self._unsettled = []
-        claims = await self.store.claim_due(lease=self.config.lease_s, limit=self.config.batch)
+        batch = await self.store.claim_due(
+            lease=self.config.lease_s, limit=self.config.batch, budget=self.budget
+        )
+        self._next_due_ms = batch.next_due_ms
+        if batch.budget_wait_ms:
+            # Due runs were held back for the request budget: look again when it has room.
+            self._next_due_ms = now_ms() + batch.budget_wait_ms
+        claims = batch.claims
         if not claims:
             return 0
-        records = await self.store.get_runs(claims)
         results = await asyncio.gather(
-            *(self._handle(c, r) for c, r in zip(claims, records, strict=True)),
+            *(
+                self._handle(c, r, q)
+                for c, r, q in zip(claims, batch.records, batch.queued, strict=True)
+            ),
             return_exceptions=True,
         )
         outcomes: list[tuple[Claim, int | None]] = []
@@ -116,13 +138,15 @@ class Watcher:
             else:
                 outcomes.append((claim, result))
         try:
-            await self.store.settle(outcomes)
+            _, next_due = await self.store.settle(outcomes)
         except Exception:
             self._unsettled = outcomes
             raise
+        if not batch.budget_wait_ms:
+            self._next_due_ms = next_due
         return len(claims)
 
-    async def _handle(self, claim: Claim, record: RunRecord | None) -> int | None:
+    async def _handle(self, claim: Claim, record: RunRecord | None, queued: int) -> int | None:
         """Poll one run; the epoch ms of its next poll, or None when it is done."""
         if claim.deferred_id is not None:
             return await self._resend(claim, claim.deferred_id)
@@ -140,7 +164,9 @@ class Watcher:
             )
             self.polls += 1
             try:
-                poll = await self.origami.get_run(record.agent_id, record.run_id)
+                poll = await self.origami.get_run(
+                    record.agent_id, record.run_id, admitted=self.budget is not None
+                )
             except errors.NotFound as exc:
                 await self.bridge.watch_failed(record, exc)
                 return None
@@ -156,7 +182,7 @@ class Watcher:
                 if interval is None:
                     interval = self.config.default_interval_s
                 try:
-                    await self.bridge.show_progress(record, run)
+                    await self.bridge.show_progress(record, run, queued)
                 except Exception:
                     # Progress is cosmetic; a Slack hiccup must not stop the watch.
                     log.warning("progress update failed", exc_info=True)

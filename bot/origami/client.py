@@ -151,24 +151,42 @@ class OrigamiClient:
 
     # -- agents and runs -------------------------------------------------------------
 
+    # ``admitted=True``: the caller already took this request's slot of the request budget
+    # (as part of a larger Redis step); retries still ask the gate.
+
     async def create_agent(
-        self, prompt: str, *, idempotency_key: str, name: str | None = None
+        self,
+        prompt: str,
+        *,
+        idempotency_key: str,
+        name: str | None = None,
+        admitted: bool = False,
     ) -> CreatedAgent:
         body: dict[str, Any] = {"prompt": check_prompt(prompt)}
         if name:
             body["name"] = name[:80]
-        data = await self._json("POST", "agents", json=body, key=idempotency_key)
+        data = await self._json("POST", "agents", json=body, key=idempotency_key, admitted=admitted)
         return CreatedAgent.model_validate(data)
 
-    async def send_run(self, agent_id: str, prompt: str, *, idempotency_key: str) -> Run:
+    async def send_run(
+        self, agent_id: str, prompt: str, *, idempotency_key: str, admitted: bool = False
+    ) -> Run:
         body = {"prompt": check_prompt(prompt)}
-        data = await self._json("POST", f"agents/{agent_id}/runs", json=body, key=idempotency_key)
+        data = await self._json(
+            "POST", f"agents/{agent_id}/runs", json=body, key=idempotency_key, admitted=admitted
+        )
         return Run.model_validate(data["run"])
 
-    async def get_run(self, agent_id: str, run_id: str, *, include_stats: bool = True) -> Poll:
+    async def get_run(
+        self, agent_id: str, run_id: str, *, include_stats: bool = True, admitted: bool = False
+    ) -> Poll:
         params = {"include": "stats"} if include_stats else None
         response = await self._request(
-            "GET", f"agents/{agent_id}/runs/{run_id}", params=params, priority=Priority.POLL
+            "GET",
+            f"agents/{agent_id}/runs/{run_id}",
+            params=params,
+            priority=Priority.POLL,
+            admitted=admitted,
         )
         run = Run.model_validate(_body(response))
         retry_after = parse_retry_after(response.headers)
@@ -213,9 +231,16 @@ class OrigamiClient:
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         key: str | None = None,
+        admitted: bool = False,
     ) -> dict[str, Any]:
         response = await self._request(
-            method, path, json=json, params=params, key=key, priority=Priority.USER
+            method,
+            path,
+            json=json,
+            params=params,
+            key=key,
+            priority=Priority.USER,
+            admitted=admitted,
         )
         return _body(response)
 
@@ -229,6 +254,7 @@ class OrigamiClient:
         params: dict[str, str] | None = None,
         key: str | None = None,
         accept: str | None = None,
+        admitted: bool = False,
     ) -> httpx.Response:
         headers: dict[str, str] = {}
         if method == "POST":
@@ -242,7 +268,8 @@ class OrigamiClient:
         attempt = 0
         while True:
             attempt += 1
-            await self._gate.acquire(priority)
+            if attempt > 1 or not admitted:
+                await self._gate.acquire(priority)
             try:
                 response = await self._http.request(
                     method, path, json=json, params=params, headers=headers

@@ -59,8 +59,17 @@ class SlackPresenter:
 
     # -- the Presenter port -------------------------------------------------------------
 
-    async def acknowledge(self, thread: ThreadRef) -> str:
-        return await self._post(thread, blocks.build_ack())
+    async def acknowledge(self, thread: ThreadRef, cause: str) -> str:
+        return await self._post(
+            thread,
+            blocks.build_ack(),
+            # Lets a process recovering a kept prompt find this message instead of
+            # posting a second one.
+            metadata={"event_type": "origami_ack", "event_payload": {"cause": cause}},
+        )
+
+    async def find_acknowledgement(self, thread: ThreadRef, cause: str) -> str | None:
+        return await self._find_marked(thread, "origami_ack", {"cause": cause})
 
     async def usage_hint(self, thread: ThreadRef) -> None:
         await self._post(thread, blocks.build_usage_hint())
@@ -108,7 +117,9 @@ class SlackPresenter:
             intent = f"intent:{part}"
             if intent in posted:
                 # A process died between posting this part and recording it: look for it.
-                found = await self._find_result_part(thread, run.id, index)
+                found = await self._find_marked(
+                    thread, "origami_result", {"run_id": run.id, "part": index}
+                )
                 if found is not None:
                     await record(part, found)
                     continue
@@ -126,8 +137,10 @@ class SlackPresenter:
             )
             await record(part, ts)
 
-    async def _find_result_part(self, thread: ThreadRef, run_id: str, part: int) -> str | None:
-        """The ts of a result part already in the thread (found by its metadata), if any."""
+    async def _find_marked(
+        self, thread: ThreadRef, event_type: str, match: dict[str, Any]
+    ) -> str | None:
+        """The ts of a message of ours in the thread whose metadata matches, if any."""
         cursor = None
         for _ in range(20):  # 20 pages of 200: far more than one thread holds in practice
             response = await self.client.conversations_replies(
@@ -140,10 +153,8 @@ class SlackPresenter:
             for message in response.get("messages") or []:
                 meta = message.get("metadata") or {}
                 payload = meta.get("event_payload") or {}
-                if (
-                    meta.get("event_type") == "origami_result"
-                    and payload.get("run_id") == run_id
-                    and payload.get("part") == part
+                if meta.get("event_type") == event_type and all(
+                    payload.get(k) == v for k, v in match.items()
                 ):
                     return str(message["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")

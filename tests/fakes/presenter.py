@@ -30,10 +30,18 @@ class RecordingPresenter:
     def of(self, what: str) -> list[Shown]:
         return [s for s in self.shown if s.what == what]
 
-    async def acknowledge(self, thread: ThreadRef) -> str:
+    async def acknowledge(self, thread: ThreadRef, cause: str) -> str:
         ts = self._next_ts()
-        self.shown.append(Shown("acknowledge", thread, {"ts": ts}))
+        self.shown.append(Shown("acknowledge", thread, {"ts": ts, "cause": cause}))
         return ts
+
+    async def find_acknowledgement(self, thread: ThreadRef, cause: str) -> str | None:
+        for shown in self.shown:
+            if (shown.what, shown.thread) == ("acknowledge", thread) and (
+                shown.data["cause"] == cause
+            ):
+                return str(shown.data["ts"])
+        return None
 
     async def usage_hint(self, thread: ThreadRef) -> None:
         self.shown.append(Shown("usage_hint", thread))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -299,22 +300,48 @@ class _Died(Exception):
     """Stands for the process dying at this point."""
 
 
+async def test_crash_before_the_acknowledgement_loses_nothing(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h.bridge.config = BridgeConfig(first_poll_s=0.05, hold_s=0.2)
+    h.fake.script(RunScript(polls=1, text="Recovered"))
+    real_ack = h.presenter.acknowledge
+    calls = 0
+
+    async def die_first(thread: ThreadRef, cause: str) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise _Died  # the message was claimed and its prompt kept; nothing else
+        return await real_ack(thread, cause)
+
+    monkeypatch.setattr(h.presenter, "acknowledge", die_first)
+    with pytest.raises(_Died):
+        await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    assert h.fake.requests("POST", "/agents") == []
+    await h.drive(lambda: bool(h.presenter.of("result")))
+    assert len(h.fake.requests("POST", "/agents")) == 1
+    assert len(h.presenter.of("acknowledge")) == 1
+    assert h.presenter.of("result")[0].data["run"].response.text == "Recovered"
+    assert await h.store.scheduled_count() == 0
+
+
 async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothing(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h.bridge.config = BridgeConfig(first_poll_s=0.05, hold_s=0.2)
     h.fake.script(RunScript(polls=1, text="Recovered"))
-    real_bind = h.store.bind_agent
+    real_started = h.store.started
     calls = 0
 
-    async def bind_then_die(*args: str) -> None:
+    async def die_before_saving(*args: Any, **kwargs: Any) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise _Died  # Origami made the agent; the mapping was never saved
-        await real_bind(*args)
+        await real_started(*args, **kwargs)
 
-    monkeypatch.setattr(h.store, "bind_agent", bind_then_die)
+    monkeypatch.setattr(h.store, "started", die_before_saving)
     with pytest.raises(_Died):
         await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
     # Another process (here: the same watcher) finds the kept prompt and finishes the job.

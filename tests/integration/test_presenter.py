@@ -62,6 +62,16 @@ async def test_a_part_posted_but_not_recorded_is_found_not_posted_again(slack: F
     assert posted["result:0"] == results[0]["ts"]
 
 
+async def test_an_acknowledgement_is_found_by_its_cause(slack: FakeSlack) -> None:
+    presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
+    thread_ts = new_ts()
+    slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
+    thread = ThreadRef("T0001", CHANNEL_ID, thread_ts)
+    ts = await presenter.acknowledge(thread, f"{CHANNEL_ID}:{thread_ts}")
+    assert await presenter.find_acknowledgement(thread, f"{CHANNEL_ID}:{thread_ts}") == ts
+    assert await presenter.find_acknowledgement(thread, "another message") is None
+
+
 async def test_a_failed_result_post_is_retried_by_the_watcher_not_lost(
     slack: FakeSlack, store: object
 ) -> None:

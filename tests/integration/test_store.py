@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from bot import keys
-from bot.store import RunRecord, Store, now_ms
+from bot.store import Begun, BudgetRule, Deferred, RunRecord, Store, now_ms
 
 
 def _record(run_id: str, team: str = "T1") -> RunRecord:
@@ -21,16 +22,40 @@ def _record(run_id: str, team: str = "T1") -> RunRecord:
     )
 
 
+def _kept(cause: str, user: str = "U1", thread_ts: str = "100.1") -> Deferred:
+    return Deferred(
+        id=cause.replace(":", "-"),
+        kind="",
+        team="T1",
+        channel="C1",
+        thread_ts=thread_ts,
+        agent_id="",
+        text=f"prompt of {cause}",
+        user_id=user,
+        cause=cause,
+        attempt=1,
+        tries=0,
+        ack_ts="",
+    )
+
+
+async def _begin(
+    store: Store, cause: str, *, may_start: bool = True, budget: BudgetRule | None = None
+) -> Begun:
+    return await store.begin_prompt(_kept(cause), may_start=may_start, hold_s=90, budget=budget)
+
+
 async def test_every_key_has_a_ttl(store: Store) -> None:
     await store.claim_event("T1", "msg:C1:1.0")
     await store.claim_action("T1", "continue:run-1")
-    await store.open_thread("T1", "C1", "100.1", "U1")
-    await store.bind_agent("T1", "C1", "100.1", "agent-1")
-    await store.watch_run(_record("run-1"), first_poll_in=5)
+    await _begin(store, "C1:100.1", budget=BudgetRule(per_minute=10, poll_limit=9))
+    await store.started(_record("run-1"), 5, new_agent=True, deferred_id="C1-100.1")
     await store.record_part("T1", "run-1", "text:0", "1.1")
-    await store.enqueue_if_busy("T1", "C1", "100.1", {"text": "x"})
+    await _begin(store, "C1:100.2")  # queued behind run-1
+    await _begin(store, "C1:100.3", may_start=False)
     all_keys = [k async for k in store.redis.scan_iter("ogs:*")]
-    assert len(all_keys) == 8
+    # event, action, thread, agent, run, schedule, delivery, pending, budget
+    assert len(all_keys) == 9
     for key in all_keys:
         ttl = await store.redis.ttl(key)
         assert ttl > 0, key
@@ -41,11 +66,52 @@ async def test_claim_event_is_first_one_wins(store: Store) -> None:
     assert results.count(True) == 1
 
 
-async def test_open_thread_once(store: Store) -> None:
-    assert await store.open_thread("T1", "C1", "1.0", "U1") is True
-    assert await store.open_thread("T1", "C1", "1.0", "U2") is False
-    state = await store.get_thread("T1", "C1", "1.0")
-    assert state is not None and state.starter == "U1" and state.agent_id is None
+async def test_begin_prompt_decides_start_follow_queue_or_nothing(store: Store) -> None:
+    # A reply in a thread without an agent: nothing written.
+    assert (await _begin(store, "C1:0.5", may_start=False)).outcome == "unknown"
+    assert [k async for k in store.redis.scan_iter("ogs:*")] == []
+    # Two mentions racing in a new thread: one starts it, the other queues behind it.
+    first, second = await asyncio.gather(_begin(store, "C1:1.0"), _begin(store, "C1:1.1"))
+    assert sorted([first.outcome, second.outcome]) == ["queued", "start"]
+    state = await store.get_thread("T1", "C1", "100.1")
+    assert state is not None and state.agent_id is None
+    assert state.active_run is not None and state.active_run.startswith(keys.DEFERRED_MARK)
+    # The starter's prompt is kept, and due again only after the hold.
+    starter = first if first.outcome == "start" else second
+    kept_id = "C1-1.0" if starter is first else "C1-1.1"
+    kept = await store.get_deferred("T1", kept_id)
+    assert kept is not None and kept.kind == "start" and kept.text.startswith("prompt of")
+    due = await store.next_due_ms()
+    assert due is not None and due > now_ms() + 80_000
+    # Origami took it: the agent is bound, the run watched, the kept prompt gone.
+    await store.started(_record("run-1"), 5, new_agent=True, deferred_id=kept_id)
+    assert await store.get_deferred("T1", kept_id) is None
+    assert await store.thread_of_agent("T1", "agent-1") == ("C1", "100.1")
+    busy = await _begin(store, "C1:2.0", may_start=False)
+    assert (busy.outcome, busy.position, busy.active_run) == ("queued", 2, "run-1")
+    queued = await store.release_thread("T1", "C1", "100.1", "run-1")
+    assert len(queued) == 2
+    # Idle with an agent: a follow-up on that agent, kept the same way.
+    follow = await _begin(store, "C1:3.0", may_start=False)
+    assert (follow.outcome, follow.agent_id) == ("follow", "agent-1")
+    kept = await store.get_deferred("T1", "C1-3.0")
+    assert kept is not None and kept.kind == "follow" and kept.agent_id == "agent-1"
+
+
+async def test_begin_prompt_takes_a_budget_slot_for_its_post(store: Store) -> None:
+    rule = BudgetRule(per_minute=2, poll_limit=1)
+    await store.bind_agent("T1", "C1", "100.1", "agent-1")
+    await store.bind_agent("T1", "C1", "100.2", "agent-2")
+    await store.bind_agent("T1", "C1", "100.3", "agent-3")
+    waits = []
+    for ts in ("100.1", "100.2", "100.3"):
+        begun = await store.begin_prompt(
+            _kept(f"C1:{ts}", thread_ts=ts), may_start=False, hold_s=90, budget=rule
+        )
+        assert begun.outcome == "follow"
+        waits.append(begun.budget_wait_ms)
+    # Two slots a minute: the third waits about a minute for the first to leave.
+    assert waits[:2] == [0, 0] and 55_000 < waits[2] <= 60_000
 
 
 async def test_claim_due_takes_each_run_once_and_leases_it(store: Store) -> None:
@@ -55,42 +121,62 @@ async def test_claim_due_takes_each_run_once_and_leases_it(store: Store) -> None
     batches = await asyncio.gather(
         *(store.claim_due(lease=30, limit=10, now=now) for _ in range(4))
     )
-    claimed = [c.run_id for batch in batches for c in batch]
+    claimed = [c.run_id for batch in batches for c in batch.claims]
     assert sorted(claimed) == [f"run-{i}" for i in range(5)]
     # Under lease: nobody else sees them until it runs out.
-    assert await store.claim_due(lease=30, limit=10, now=now + 29_000) == []
+    assert (await store.claim_due(lease=30, limit=10, now=now + 29_000)).claims == []
     again = await store.claim_due(lease=30, limit=10, now=now + 30_001)
-    assert len(again) == 5
+    assert len(again.claims) == 5
+
+
+async def test_claim_returns_records_queue_lengths_and_next_due(store: Store) -> None:
+    await store.bind_agent("T1", "C1", "100.1", "agent-1")
+    await store.watch_run(_record("run-1"), first_poll_in=0)
+    await store.watch_run(_record("run-2", team="T:2"), first_poll_in=60)
+    await _begin(store, "C1:5.0", may_start=False)
+    await _begin(store, "C1:6.0", may_start=False)
+    batch = await store.claim_due(lease=90, limit=10, now=now_ms() + 10)
+    assert [c.run_id for c in batch.claims] == ["run-1"]
+    (record,) = batch.records
+    assert record is not None
+    assert replace(record, started_at=0) == replace(_record("run-1"), started_at=0)
+    assert batch.queued == [2]
+    # run-2 (a team id with ':' in it: the script builds the same key names) is next.
+    assert batch.next_due_ms is not None and batch.next_due_ms > now_ms() + 50_000
+    later = await store.claim_due(lease=30, limit=10, now=now_ms() + 61_000)
+    assert later.records[0] is not None and later.records[0].team == "T:2"
+
+
+async def test_claim_takes_poll_slots_and_holds_back_what_the_budget_refuses(
+    store: Store,
+) -> None:
+    rule = BudgetRule(per_minute=4, poll_limit=3)
+    for i in range(5):
+        await store.watch_run(_record(f"run-{i}"), first_poll_in=0)
+    batch = await store.claim_due(lease=30, limit=10, now=now_ms() + 10, budget=rule)
+    assert len(batch.claims) == 3
+    assert 55_000 < batch.budget_wait_ms <= 60_000
+    # The last slot is kept for people: a poll batch finds no room, a prompt does.
+    assert (await store.claim_due(lease=30, limit=10, budget=rule)).claims == []
+    await store.bind_agent("T1", "C1", "100.9", "agent-9")
+    begun = await store.begin_prompt(
+        _kept("C1:100.9", thread_ts="100.9"), may_start=False, hold_s=90, budget=rule
+    )
+    assert begun.budget_wait_ms == 0
 
 
 async def test_settle_only_touches_runs_still_under_our_lease(store: Store) -> None:
     await store.watch_run(_record("run-1"), first_poll_in=0)
     now = now_ms() + 10
-    (mine,) = await store.claim_due(lease=1, limit=10, now=now)
+    (mine,) = (await store.claim_due(lease=1, limit=10, now=now)).claims
     # Our lease ran out and another process took the run.
-    (theirs,) = await store.claim_due(lease=30, limit=10, now=now + 2_000)
-    assert await store.settle([(mine, None)]) == 0
+    (theirs,) = (await store.claim_due(lease=30, limit=10, now=now + 2_000)).claims
+    assert await store.settle([(mine, None)]) == (0, now + 2_000 + 30_000)
     assert await store.scheduled_count() == 1
-    assert await store.settle([(theirs, now + 50_000)]) == 1
-    assert await store.next_due_ms() == now + 50_000
-    (later,) = await store.claim_due(lease=30, limit=10, now=now + 50_000)
-    assert await store.settle([(later, None)]) == 1
+    assert await store.settle([(theirs, now + 50_000)]) == (1, now + 50_000)
+    (later,) = (await store.claim_due(lease=30, limit=10, now=now + 50_000)).claims
+    assert await store.settle([(later, None)]) == (1, None)
     assert await store.scheduled_count() == 0
-
-
-async def test_queue_behind_active_run_and_release(store: Store) -> None:
-    await store.open_thread("T1", "C1", "100.1", "U1")
-    # Agent still being created: queue.
-    assert await store.enqueue_if_busy("T1", "C1", "100.1", {"text": "a"}) == 1
-    await store.bind_agent("T1", "C1", "100.1", "agent-1")
-    await store.watch_run(_record("run-1"), first_poll_in=5)
-    assert await store.enqueue_if_busy("T1", "C1", "100.1", {"text": "b"}) == 2
-    assert await store.release_thread("T1", "C1", "100.1", "other-run") == []
-    items = await store.release_thread("T1", "C1", "100.1", "run-1")
-    assert [i["text"] for i in items] == ["a", "b"]
-    # Idle now: nothing is queued, the caller sends.
-    assert await store.enqueue_if_busy("T1", "C1", "100.1", {"text": "c"}) == 0
-    assert await store.pending_count("T1", "C1", "100.1") == 0
 
 
 async def test_answers_are_recorded_once_and_sent_once(store: Store) -> None:

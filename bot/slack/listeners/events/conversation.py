@@ -27,11 +27,9 @@ async def handle_user_message(
         has_files=payloads.has_files(event),
     )
     mentioned = mentioned or payloads.mentions(text, bot_user_id)
-    in_thread = event.get("thread_ts") is not None
-    if in_thread:
-        state = await bridge.store.get_thread(thread.team, thread.channel, thread.thread_ts)
-        if state is not None:
-            await bridge.follow_up(thread, prompt)
-            return
-    if mentioned or payloads.is_direct_message(event):
-        await bridge.start_conversation(thread, prompt)
+    may_start = mentioned or payloads.is_direct_message(event)
+    if event.get("thread_ts") is None and not may_start:
+        return  # a channel message that is not for us
+    # In a thread with an agent this is its next run (mentioned or not); elsewhere a
+    # mention or a DM starts one. One Redis step decides, atomically.
+    await bridge.on_prompt(thread, prompt, may_start=may_start)
