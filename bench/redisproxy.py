@@ -66,7 +66,7 @@ class _RespReader:
             start = end + 2
             if len(buf) < start + size + 2:
                 return None
-            if len(args) < 4:
+            if len(args) < 6:  # name, and enough to tell scripts apart by their keys
                 args.append(bytes(buf[start : start + min(size, 200)]).decode(errors="replace"))
             pos = start + size + 2
         del buf[:pos]

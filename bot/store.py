@@ -691,10 +691,12 @@ def connect(url: str | None) -> Store:
         # The watcher polls up to 200 runs at once, each with its own Redis calls, and
         # Slack events come in meanwhile: past ``max_connections`` a caller waits for a
         # free connection (blocking pool) instead of failing with "Too many connections".
+        # No periodic health check: it costs a PING round trip on a connection that sat
+        # idle, and the pool already replaces a connection the server closed (it checks
+        # each one for EOF as it hands it out).
         pool = redis.BlockingConnectionPool.from_url(
             url,
             decode_responses=True,
-            health_check_interval=15,
             socket_connect_timeout=5,
             socket_timeout=10,
             retry_on_timeout=True,
