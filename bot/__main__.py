@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
@@ -42,7 +43,10 @@ async def serve(settings: Settings) -> None:
         build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value()),
         gate=budget,
     )
-    slack = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    slack_session = aiohttp.ClientSession()
+    slack = build_web_client(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_session
+    )
     presenter = SlackPresenter(slack)
     bridge = Bridge(
         store,
@@ -81,6 +85,7 @@ async def serve(settings: Settings) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(watcher_task, timeout=10)
         await origami.aclose()
+        await slack_session.close()
         await store.close()
         log.info("stopped")
 

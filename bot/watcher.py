@@ -1,12 +1,17 @@
 """The watcher: polls every run in flight until it ends, then hands it to the bridge.
 
 Runs in flight live in Redis, in a sorted set scored by when each is next due a poll
-(``keys.schedule``). Every process runs a watcher; each loop claims the runs that are due
-with one Lua call that also moves them to the end of a lease, polls them concurrently, and
-settles them in one more call: a running run is rescheduled at ``Retry-After``, a finished
+(``keys.schedule``). Every process runs a watcher. Its loop claims the runs that are due
+with one Lua call that also moves them to the end of a lease (and returns their records),
+starts a poll for each without waiting for the others, and sleeps until the next run is
+due. Finished polls hand their outcome to a settler that writes all outcomes waiting at
+that moment in one more call: a running run is rescheduled at ``Retry-After``, a finished
 one is delivered and removed. Only runs still under this process's lease are settled, so
 a process that stalls past its lease cannot undo another's work. A process that dies holds
 its claims only until the lease runs out; then any other process picks them up.
+
+The loop never waits for a slow poll (or a slow Slack update) before claiming what is due
+next: a run is polled on time however long the others take.
 """
 
 from __future__ import annotations
@@ -33,8 +38,12 @@ class WatcherConfig:
     lease_s: float = 30.0
     # Delivery can take several Slack calls and their 429 waits: the lease is extended.
     delivery_lease_s: float = 120.0
+    # Most runs one claim takes, and most runs this process handles at once.
     batch: int = 200
-    concurrency: int = 200
+    in_flight: int = 1000
+    # Origami GETs at once. Few connections serve many polls (each takes milliseconds), and
+    # httpcore scans its whole pool on every request: a small pool is a fast one.
+    concurrency: int = 16
     # How long an idle loop sleeps before looking again; also how fast a new run that is
     # already due gets noticed by a process other than the one that scheduled it.
     idle_s: float = 0.25
@@ -63,12 +72,16 @@ class Watcher:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(self.config.concurrency)
-        # Outcomes that could not be written (Redis down): written first thing once Redis
-        # is back, so the runs are polled again at once rather than when their lease ends.
-        self._unsettled: list[tuple[Claim, int | None]] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
+        # Outcomes of finished polls not yet written; kept across a Redis outage and
+        # written as soon as Redis is back, so the runs are polled again at once rather
+        # than when their lease ends.
+        self._outcomes: list[tuple[Claim, int | None]] = []
+        self._settle_wanted = asyncio.Event()
         # When the schedule says something is next due (from the last claim or settle);
         # None: unknown, look again after ``idle_s``.
         self._next_due_ms: int | None = None
+        self._wake_at_ms: int | None = None
         self.polls = 0
 
     def stop(self) -> None:
@@ -77,74 +90,112 @@ class Watcher:
 
     async def run_forever(self) -> None:
         log.info("watcher started")
-        while not self._stopping.is_set():
-            try:
-                await self.tick()
-            except Exception:
-                # Redis down or a bug: log, wait, go on; state in Redis is untouched.
-                log.exception("watcher loop failed; retrying")
-                self._next_due_ms = None
-            # Straight on only when more is due already (a batch left some behind).
-            if self._next_due_ms is None or self._next_due_ms > now_ms():
-                await self._idle()
+        settler = asyncio.create_task(self._settle_forever(), name="watcher-settle")
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._claim_and_start()
+                except Exception:
+                    # Redis down or a bug: log, wait, go on; state in Redis is untouched.
+                    log.exception("watcher loop failed; retrying")
+                    self._next_due_ms = None
+                if len(self._in_flight) >= self.config.in_flight:
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                # Straight on only when more is due already (a claim left some behind).
+                elif self._next_due_ms is None or self._next_due_ms > now_ms():
+                    await self._idle()
+        finally:
+            # Let the polls under way finish and write what they owe (bounded: a run not
+            # settled is polled again by anyone when its lease ends).
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, timeout=10)
+            settler.cancel()
+            with contextlib.suppress(BaseException):
+                await settler
+            with contextlib.suppress(Exception):
+                await self._flush()
         log.info("watcher stopped")
+
+    async def tick(self) -> int:
+        """One claim, its polls run to the end and settled; how many runs it handled.
+
+        The loop above does the same without waiting; tests drive the watcher this way."""
+        await self._flush()
+        started = await self._claim_and_start()
+        if started:
+            await asyncio.gather(*started)
+        await self._flush()
+        return len(started)
 
     async def _idle(self) -> None:
         # The last claim or settle said when the next run is due: no Redis call to ask.
-        # A run scheduled since then by this process wakes the loop (``wake``); one
-        # scheduled by another process is noticed within ``idle_s``.
+        # A run scheduled by another process is noticed within ``idle_s``.
         timeout = self.config.idle_s
         if self._next_due_ms is not None:
             # +1 ms: waking a hair early would cost a claim that finds nothing.
             timeout = min(timeout, max(0.0, (self._next_due_ms - now_ms() + 1) / 1000))
+        self._wake_at_ms = now_ms() + int(timeout * 1000)
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake_at_ms = None
 
-    async def tick(self) -> int:
-        """Claim what is due, poll it, settle it. Returns how many runs were handled.
-
-        Two Redis round trips a batch, whatever its size: the claim (which also returns
-        the runs' records and takes their budget slots) and the settle."""
-        if self._unsettled:
-            await self.store.settle(self._unsettled)
-            self._unsettled = []
+    async def _claim_and_start(self) -> list[asyncio.Task[None]]:
+        """Claim what is due (as much as this process may take on) and start polling it."""
+        room = min(self.config.batch, self.config.in_flight - len(self._in_flight))
+        if room <= 0:
+            return []
         batch = await self.store.claim_due(
-            lease=self.config.lease_s, limit=self.config.batch, budget=self.budget
+            lease=self.config.lease_s, limit=room, budget=self.budget
         )
         self._next_due_ms = batch.next_due_ms
         if batch.budget_wait_ms:
             # Due runs were held back for the request budget: look again when it has room.
             self._next_due_ms = now_ms() + batch.budget_wait_ms
-        claims = batch.claims
-        if not claims:
-            return 0
-        results = await asyncio.gather(
-            *(
-                self._handle(c, r, q)
-                for c, r, q in zip(claims, batch.records, batch.queued, strict=True)
-            ),
-            return_exceptions=True,
-        )
-        outcomes: list[tuple[Claim, int | None]] = []
-        for claim, result in zip(claims, results, strict=True):
-            if isinstance(result, BaseException):
-                log.error(
-                    "poll failed",
-                    exc_info=result,
-                    extra={"team": claim.team, "run": claim.run_id},
-                )
-                outcomes.append((claim, now_ms() + int(self.config.error_backoff_s * 1000)))
-            else:
-                outcomes.append((claim, result))
+        tasks = []
+        for claim, record, queued in zip(batch.claims, batch.records, batch.queued, strict=True):
+            task = asyncio.create_task(self._poll(claim, record, queued))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+            tasks.append(task)
+        return tasks
+
+    async def _poll(self, claim: Claim, record: RunRecord | None, queued: int) -> None:
+        """Poll one run and hand its outcome to the settler; never raises."""
+        try:
+            due = await self._handle(claim, record, queued)
+        except Exception:
+            log.exception("poll failed", extra={"team": claim.team, "run": claim.run_id})
+            due = now_ms() + int(self.config.error_backoff_s * 1000)
+        self._outcomes.append((claim, due))
+        self._settle_wanted.set()
+
+    async def _settle_forever(self) -> None:
+        # Outcomes that finish while one settle is on its way go together in the next.
+        while True:
+            await self._settle_wanted.wait()
+            self._settle_wanted.clear()
+            try:
+                await self._flush()
+            except Exception:
+                log.warning("settling polls failed; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+                self._settle_wanted.set()
+
+    async def _flush(self) -> None:
+        if not self._outcomes:
+            return
+        outcomes, self._outcomes = self._outcomes, []
         try:
             _, next_due = await self.store.settle(outcomes)
         except Exception:
-            self._unsettled = outcomes
+            self._outcomes = outcomes + self._outcomes
             raise
-        if not batch.budget_wait_ms:
+        if next_due is not None and (self._next_due_ms is None or next_due < self._next_due_ms):
             self._next_due_ms = next_due
-        return len(claims)
+            # The loop sleeps past this run's due time: wake it to sleep less.
+            if self._wake_at_ms is not None and next_due < self._wake_at_ms:
+                self._wake.set()
 
     async def _handle(self, claim: Claim, record: RunRecord | None, queued: int) -> int | None:
         """Poll one run; the epoch ms of its next poll, or None when it is done."""
@@ -154,62 +205,61 @@ class Watcher:
             # Its record expired (or was never written): nothing to poll or post.
             log.warning("scheduled run has no record", extra={"run": claim.run_id})
             return None
-        async with self._limit:
-            logs.bind(
-                team=record.team,
-                channel=record.channel,
-                thread=record.thread_ts,
-                agent=record.agent_id,
-                run=record.run_id,
-            )
-            self.polls += 1
-            try:
+        logs.bind(
+            team=record.team,
+            channel=record.channel,
+            thread=record.thread_ts,
+            agent=record.agent_id,
+            run=record.run_id,
+        )
+        self.polls += 1
+        try:
+            async with self._limit:
                 poll = await self.origami.get_run(
                     record.agent_id, record.run_id, admitted=self.budget is not None
                 )
-            except errors.NotFound as exc:
-                await self.bridge.watch_failed(record, exc)
-                return None
-            except (errors.OrigamiUnreachable, errors.ServerError, errors.RateLimited) as exc:
-                log.warning("poll failed; will retry", extra={"error": type(exc).__name__})
-                return now_ms() + _jittered(self.config.error_backoff_s)
-            # The interval runs from Origami's answer, not from the end of the progress
-            # update below: a slow Slack must not stretch the poll interval.
-            answered_ms = now_ms()
-            run = poll.run
-            if not run.status.is_terminal:
-                interval = poll.retry_after
-                if interval is None:
-                    interval = self.config.default_interval_s
-                try:
-                    await self.bridge.show_progress(record, run, queued)
-                except Exception:
-                    # Progress is cosmetic; a Slack hiccup must not stop the watch.
-                    log.warning("progress update failed", exc_info=True)
-                return answered_ms + int(interval * 1000)
-            # Delivery may take several Slack calls (and their 429 retries): hold the run.
-            extended = await self.store.extend_lease(claim, self.config.delivery_lease_s)
-            if extended is None:
-                log.warning("lease lost before delivery; another process has the run")
-                return None
-            try:
-                await self.bridge.deliver(record, run)
-            except Exception:
-                # Not lost: retried soon (parts already posted are skipped). Settled here
-                # because the extended lease is what the schedule now holds.
-                log.exception("delivery failed; will retry")
-                retry = now_ms() + _jittered(self.config.error_backoff_s)
-                await self.store.settle([(extended, retry)])
-                return None
-            await self.store.settle([(extended, None)])
+        except errors.NotFound as exc:
+            await self.bridge.watch_failed(record, exc)
             return None
+        except (errors.OrigamiUnreachable, errors.ServerError, errors.RateLimited) as exc:
+            log.warning("poll failed; will retry", extra={"error": type(exc).__name__})
+            return now_ms() + _jittered(self.config.error_backoff_s)
+        # The interval runs from Origami's answer, not from the end of the progress
+        # update below: a slow Slack must not stretch the poll interval.
+        answered_ms = now_ms()
+        run = poll.run
+        if not run.status.is_terminal:
+            interval = poll.retry_after
+            if interval is None:
+                interval = self.config.default_interval_s
+            try:
+                await self.bridge.show_progress(record, run, queued)
+            except Exception:
+                # Progress is cosmetic; a Slack hiccup must not stop the watch.
+                log.warning("progress update failed", exc_info=True)
+            return answered_ms + int(interval * 1000)
+        # Delivery may take several Slack calls (and their 429 retries): hold the run.
+        extended = await self.store.extend_lease(claim, self.config.delivery_lease_s)
+        if extended is None:
+            log.warning("lease lost before delivery; another process has the run")
+            return None
+        try:
+            await self.bridge.deliver(record, run)
+        except Exception:
+            # Not lost: retried soon (parts already posted are skipped). Settled here
+            # because the extended lease is what the schedule now holds.
+            log.exception("delivery failed; will retry")
+            retry = now_ms() + _jittered(self.config.error_backoff_s)
+            await self.store.settle([(extended, retry)])
+            return None
+        await self.store.settle([(extended, None)])
+        return None
 
     async def _resend(self, claim: Claim, deferred_id: str) -> int | None:
         item = await self.store.get_deferred(claim.team, deferred_id)
         if item is None:
             return None
-        async with self._limit:
-            retry_in = await self.bridge.resend(item)
+        retry_in = await self.bridge.resend(item)
         return None if retry_in is None else now_ms() + int(retry_in * 1000)
 
 

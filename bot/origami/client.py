@@ -110,7 +110,9 @@ def build_http_client(
             "User-Agent": "origami-slack/0.1",
         },
         timeout=httpx.Timeout(timeout, connect=5.0),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        # httpcore checks every pooled connection on each request: a pool this size serves
+        # hundreds of polls a second (each takes milliseconds) and stays cheap to scan.
+        limits=httpx.Limits(max_connections=24, max_keepalive_connections=24),
         transport=transport,
     )
 
