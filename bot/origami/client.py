@@ -28,6 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from bot.origami import errors
 from bot.origami.models import Agent, CreatedAgent, ErrorBody, Run, Table, parse_page
+from bot.origami.transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ def build_http_client(
     timeout: float = 20.0,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
+    # Few connections serve many polls (each takes milliseconds); see transport.py for
+    # why the transport is aiohttp's.
+    limits = httpx.Limits(max_connections=24, max_keepalive_connections=24, keepalive_expiry=30)
     return httpx.AsyncClient(
         base_url=base_url.rstrip("/") + "/",
         headers={
@@ -110,10 +114,8 @@ def build_http_client(
             "User-Agent": "origami-slack/0.1",
         },
         timeout=httpx.Timeout(timeout, connect=5.0),
-        # httpcore checks every pooled connection on each request: a pool this size serves
-        # hundreds of polls a second (each takes milliseconds) and stays cheap to scan.
-        limits=httpx.Limits(max_connections=24, max_keepalive_connections=24),
-        transport=transport,
+        limits=limits,
+        transport=transport or AiohttpTransport(max_connections=24, keepalive_s=30),
     )
 
 
