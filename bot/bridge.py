@@ -469,20 +469,13 @@ class Bridge:
         """
         thread = ThreadRef(record.team, record.channel, record.thread_ts)
         with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
-            posted = await self.store.delivered_parts(record.team, record.run_id)
-            elapsed = _elapsed(record, posted)
-            if "elapsed" not in posted:
-                await self.store.record_part(
-                    record.team, record.run_id, "elapsed", f"{elapsed:.1f}"
-                )
-
-            async def record_part(part: str, ts: str) -> None:
-                await self.store.record_part(record.team, record.run_id, part, ts)
-
-            await self.store.set_run_fields(
+            # One round trip: what was posted already (a delivery cut short by a crash),
+            # the run's duration fixed at its first delivery, the fields buttons read.
+            posted = await self.store.begin_delivery(
                 record.team,
                 record.run_id,
-                {
+                elapsed=_elapsed(record, {}),
+                run_fields={
                     "status": run.status.value,
                     "next_actions": json.dumps([a.label for a in run.todo.next_actions]),
                     "tables": json.dumps(
@@ -490,6 +483,11 @@ class Bridge:
                     ),
                 },
             )
+            elapsed = _elapsed(record, posted)
+
+            async def record_part(part: str, ts: str) -> None:
+                await self.store.record_part(record.team, record.run_id, part, ts)
+
             await self.presenter.result(thread, run, elapsed, posted, record_part)
             has_questions = run.status is RunStatus.NEEDS_INPUT and run.todo.pending_questions
             if has_questions and "questions" not in posted:

@@ -498,9 +498,6 @@ class Store:
         data = await self._hgetall(keys.run(team, run_id))
         return RunRecord.from_hash(data) if data else None
 
-    async def set_run_fields(self, team: str, run_id: str, fields: Mapping[str, str]) -> None:
-        await self.redis.hset(keys.run(team, run_id), mapping=cast(Any, dict(fields)))
-
     async def claim_due(
         self,
         *,
@@ -562,8 +559,20 @@ class Store:
 
     # -- delivery of a finished run ------------------------------------------------------
 
-    async def delivered_parts(self, team: str, run_id: str) -> dict[str, str]:
-        return cast(dict[str, str], await self.redis.hgetall(keys.delivery(team, run_id)))
+    async def begin_delivery(
+        self, team: str, run_id: str, *, elapsed: float, run_fields: Mapping[str, str]
+    ) -> dict[str, str]:
+        """Start (or resume) a finished run's delivery: keep ``elapsed`` unless an earlier
+        delivery kept one, save ``run_fields`` on the run, and return every part recorded
+        so far (``elapsed`` included). One MULTI."""
+        dkey = keys.delivery(team, run_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(dkey, "elapsed", f"{elapsed:.1f}")
+            pipe.expire(dkey, keys.seconds(keys.DELIVERY_TTL))
+            pipe.hset(keys.run(team, run_id), mapping=cast(Any, dict(run_fields)))
+            pipe.hgetall(dkey)
+            *_, posted = await pipe.execute()
+        return cast(dict[str, str], posted)
 
     async def record_part(self, team: str, run_id: str, part: str, value: str) -> None:
         key = keys.delivery(team, run_id)
