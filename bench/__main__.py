@@ -87,6 +87,8 @@ async def _main(args: argparse.Namespace, command: str) -> int:
             await ack.run(config_ack, args.redis_url, http, figures, profile)
         if "capacity" in only:
             config = capacity.QUICK if args.quick else capacity.FULL
+            if args.ks:
+                config = capacity.CapacityConfig(ks=tuple(int(k) for k in args.ks.split(",")))
             await capacity.run(config, args.redis_url, http, figures, profile_dir=args.profile)
         if "roundtrips" in only:
             config_rt = roundtrips.QUICK if args.quick else roundtrips.FULL
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run, under 2 minutes")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(FIGURES)}")
+    parser.add_argument("--ks", help="watcher capacity: comma-separated K values to try")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument(
         "--profile",

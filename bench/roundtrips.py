@@ -102,7 +102,7 @@ def kind(trip: RoundTrip) -> str:
 
 def _key_kind(key: str) -> str:
     parts = key.split(":")
-    if len(parts) >= 3 and parts[0] == "ogs" and parts[1] not in ("watch", "origami"):
+    if len(parts) >= 3 and parts[0] == "ogs" and parts[1] not in ("watch", "origami", "slack"):
         return parts[2]
     return ":".join(parts[:3])
 

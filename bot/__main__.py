@@ -62,7 +62,10 @@ async def serve(settings: Settings) -> None:
         store,
         origami,
         bridge,
-        WatcherConfig(lease_s=settings.watcher_lease_seconds),
+        WatcherConfig(
+            lease_s=settings.watcher_lease_seconds,
+            progress_per_minute=settings.slack_progress_updates_per_minute,
+        ),
         budget=budget.rule,
     )
     signing_secret = (

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     origami_retry_seconds: float = Field(30.0, alias="ORIGAMI_RETRY_SECONDS", gt=0, le=600)
     watcher_lease_seconds: float = Field(30.0, alias="WATCHER_LEASE_SECONDS", ge=5, le=600)
     origami_first_poll_seconds: float = Field(3.0, alias="ORIGAMI_FIRST_POLL_SECONDS", gt=0, le=60)
+    slack_progress_updates_per_minute: int = Field(
+        40, alias="SLACK_PROGRESS_UPDATES_PER_MINUTE", ge=1
+    )
 
     @field_validator("slack_signing_secret", "slack_app_token", "redis_url", mode="before")
     @classmethod

@@ -102,6 +102,13 @@ def origami_budget() -> str:
     return f"{PREFIX}:origami:budget"
 
 
+def progress_budget() -> str:
+    """ZSET: the progress updates (``chat.update``) made in the last minute, all processes.
+
+    One bot token is one workspace, and Slack's rate limits are per workspace and method."""
+    return f"{PREFIX}:slack:progress"
+
+
 def schedule_member(team: str, run_id: str) -> str:
     return f"{_part(team)}:{run_id}"
 

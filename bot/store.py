@@ -55,7 +55,9 @@ end
 # progress line). Also returned: the earliest due time left (so an idle loop knows when to
 # look again without asking) and, when the request budget held runs back, how long until
 # it has room. Each run claimed takes its poll's budget slot here; prompts kept for a retry
-# (``@defer-`` members) take theirs when they are sent.
+# (``@defer-`` members) take theirs when they are sent. Last, the progress updates: the
+# first runs of the batch, as many as Slack's ``chat.update`` allowance has room for
+# (KEYS[3], ARGV[7] a minute), are flagged to show theirs; the others skip it this time.
 _CLAIM_LUA = (
     keys.LUA_KEY_FNS
     + TAKE_SLOTS_FN
@@ -89,10 +91,24 @@ for _, member in ipairs(due) do
     queued[#queued + 1] = waiting
   end
 end
+local polled = 0
+for _, record in ipairs(records) do
+  if #record > 0 then polled = polled + 1 end
+end
+local shows = take_slots(KEYS[3], now, 60000, tonumber(ARGV[7]), polled, ARGV[6] .. ':p')
+local show = {}
+for i, record in ipairs(records) do
+  if #record > 0 and shows > 0 then
+    show[i] = 1
+    shows = shows - 1
+  else
+    show[i] = 0
+  end
+end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local next_due = -1
 if first[2] then next_due = tonumber(first[2]) end
-return {lease, claimed, records, queued, next_due, wait}
+return {lease, claimed, records, queued, next_due, wait, show}
 """
 )
 
@@ -319,6 +335,7 @@ class ClaimBatch:
     claims: list[Claim]
     records: list[RunRecord | None]  # the run's record (None for a kept prompt, or expired)
     queued: list[int]  # prompts queued behind each run
+    show_progress: list[bool]  # whether each run may update its progress message now
     next_due_ms: int | None
     budget_wait_ms: int  # > 0 when the request budget held due runs back
 
@@ -505,17 +522,21 @@ class Store:
         limit: int,
         now: int | None = None,
         budget: BudgetRule | None = None,
+        progress_per_minute: int = -1,
     ) -> ClaimBatch:
-        """Claim up to ``limit`` due members for ``lease`` seconds (see ``_CLAIM_LUA``)."""
+        """Claim up to ``limit`` due members for ``lease`` seconds (see ``_CLAIM_LUA``).
+
+        ``progress_per_minute``: progress updates allowed a minute (-1: no limit)."""
         t = now_ms() if now is None else now
-        lease_ms, members, records, queued, next_due, wait = await self._claim(
-            keys=[keys.schedule(), keys.origami_budget()],
+        lease_ms, members, records, queued, next_due, wait, show = await self._claim(
+            keys=[keys.schedule(), keys.origami_budget(), keys.progress_budget()],
             args=[
                 str(t),
                 str(int(lease * 1000)),
                 str(limit),
                 *_budget_args(budget, user=False),
                 uuid.uuid4().hex,
+                str(progress_per_minute),
             ],
         )
         claims = []
@@ -526,6 +547,7 @@ class Store:
             claims=claims,
             records=[_record_from_flat(r) for r in records],
             queued=[int(n) for n in queued],
+            show_progress=[bool(int(f)) for f in show],
             next_due_ms=None if int(next_due) < 0 else int(next_due),
             budget_wait_ms=int(wait),
         )

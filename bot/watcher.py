@@ -51,6 +51,13 @@ class WatcherConfig:
     default_interval_s: float = 15.0
     # Retry delay after a failed poll (Origami down or rate limited).
     error_backoff_s: float = 15.0
+    # Progress updates a minute, all processes together (-1: no limit). ``chat.update`` is
+    # Slack's Tier 3 (about 50 a minute per workspace) and results, answers and choices
+    # need it too: with many runs in flight, each run's progress is updated less often
+    # rather than Slack answering 429 to everyone.
+    progress_per_minute: int = -1
+    # A progress update is cosmetic: it never holds a poll (and the run's lease) longer.
+    progress_timeout_s: float = 5.0
 
 
 class Watcher:
@@ -146,21 +153,26 @@ class Watcher:
         if room <= 0:
             return []
         batch = await self.store.claim_due(
-            lease=self.config.lease_s, limit=room, budget=self.budget
+            lease=self.config.lease_s,
+            limit=room,
+            budget=self.budget,
+            progress_per_minute=self.config.progress_per_minute,
         )
         self._next_due_ms = batch.next_due_ms
         if batch.budget_wait_ms:
             # Due runs were held back for the request budget: look again when it has room.
             self._next_due_ms = now_ms() + batch.budget_wait_ms
         tasks = []
-        for claim, record, queued in zip(batch.claims, batch.records, batch.queued, strict=True):
-            task = asyncio.create_task(self._poll(claim, record, queued))
+        for claim, record, queued, show in zip(
+            batch.claims, batch.records, batch.queued, batch.show_progress, strict=True
+        ):
+            task = asyncio.create_task(self._poll(claim, record, queued if show else None))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             tasks.append(task)
         return tasks
 
-    async def _poll(self, claim: Claim, record: RunRecord | None, queued: int) -> None:
+    async def _poll(self, claim: Claim, record: RunRecord | None, queued: int | None) -> None:
         """Poll one run and hand its outcome to the settler; never raises."""
         try:
             due = await self._handle(claim, record, queued)
@@ -197,8 +209,13 @@ class Watcher:
             if self._wake_at_ms is not None and next_due < self._wake_at_ms:
                 self._wake.set()
 
-    async def _handle(self, claim: Claim, record: RunRecord | None, queued: int) -> int | None:
-        """Poll one run; the epoch ms of its next poll, or None when it is done."""
+    async def _handle(
+        self, claim: Claim, record: RunRecord | None, queued: int | None
+    ) -> int | None:
+        """Poll one run; the epoch ms of its next poll, or None when it is done.
+
+        ``queued``: prompts waiting behind the run, for its progress line; None when the
+        progress update allowance has no room for this run this time."""
         if claim.deferred_id is not None:
             return await self._resend(claim, claim.deferred_id)
         if record is None:
@@ -232,11 +249,15 @@ class Watcher:
             interval = poll.retry_after
             if interval is None:
                 interval = self.config.default_interval_s
-            try:
-                await self.bridge.show_progress(record, run, queued)
-            except Exception:
-                # Progress is cosmetic; a Slack hiccup must not stop the watch.
-                log.warning("progress update failed", exc_info=True)
+            if queued is not None:
+                try:
+                    await asyncio.wait_for(
+                        self.bridge.show_progress(record, run, queued),
+                        self.config.progress_timeout_s,
+                    )
+                except Exception:
+                    # Progress is cosmetic; a Slack hiccup must not stop the watch.
+                    log.warning("progress update failed", exc_info=True)
             return answered_ms + int(interval * 1000)
         # Delivery may take several Slack calls (and their 429 retries): hold the run.
         extended = await self.store.extend_lease(claim, self.config.delivery_lease_s)

@@ -165,6 +165,31 @@ async def test_claim_takes_poll_slots_and_holds_back_what_the_budget_refuses(
     assert begun.budget_wait_ms == 0
 
 
+async def test_claim_flags_as_many_progress_updates_as_the_allowance_has_room_for(
+    store: Store,
+) -> None:
+    for i in range(3):
+        await store.watch_run(_record(f"run-{i}"), first_poll_in=0)
+    await store.defer(_kept("C1:9.0"), 0)  # a kept prompt: no progress line of its own
+    batch = await store.claim_due(lease=30, limit=10, now=now_ms() + 10, progress_per_minute=2)
+    flags = dict(zip((c.run_id for c in batch.claims), batch.show_progress, strict=True))
+    assert len(flags) == 4
+    assert sorted(v for k, v in flags.items() if not k.startswith(keys.DEFERRED_MARK)) == [
+        False,
+        True,
+        True,
+    ]
+    # The minute's allowance is spent: the next batch shows none; no limit shows all.
+    for i in range(3):
+        await store.watch_run(_record(f"run-{i}"), first_poll_in=0)
+    later = await store.claim_due(lease=30, limit=10, now=now_ms() + 10, progress_per_minute=2)
+    assert later.show_progress == [False, False, False]
+    for i in range(3):
+        await store.watch_run(_record(f"run-{i}"), first_poll_in=0)
+    free = await store.claim_due(lease=30, limit=10, now=now_ms() + 10)
+    assert free.show_progress == [True, True, True]
+
+
 async def test_settle_only_touches_runs_still_under_our_lease(store: Store) -> None:
     await store.watch_run(_record("run-1"), first_poll_in=0)
     now = now_ms() + 10
