@@ -26,6 +26,7 @@ from bot import logs
 from bot.bridge import Bridge
 from bot.origami import errors
 from bot.origami.client import OrigamiClient
+from bot.origami.models import Run
 from bot.store import BudgetRule, Claim, RunRecord, Store, now_ms
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,11 @@ class WatcherConfig:
     progress_per_minute: int = -1
     # A progress update is cosmetic: it never holds a poll (and the run's lease) longer.
     progress_timeout_s: float = 5.0
+    # Deliveries under way at once. When many runs end together, a few at a time finish
+    # each one sooner than all at once (which also starves the polls of the event loop).
+    deliveries: int = 16
+    # How long finished polls wait to be settled together (fewer, larger settle calls).
+    settle_delay_s: float = 0.005
 
 
 class Watcher:
@@ -79,6 +85,7 @@ class Watcher:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(self.config.concurrency)
+        self._delivering = asyncio.Semaphore(self.config.deliveries)
         self._in_flight: set[asyncio.Task[None]] = set()
         # Outcomes of finished polls not yet written; kept across a Redis outage and
         # written as soon as Redis is back, so the runs are polled again at once rather
@@ -186,6 +193,7 @@ class Watcher:
         # Outcomes that finish while one settle is on its way go together in the next.
         while True:
             await self._settle_wanted.wait()
+            await asyncio.sleep(self.config.settle_delay_s)
             self._settle_wanted.clear()
             try:
                 await self._flush()
@@ -259,22 +267,26 @@ class Watcher:
                     # Progress is cosmetic; a Slack hiccup must not stop the watch.
                     log.warning("progress update failed", exc_info=True)
             return answered_ms + int(interval * 1000)
+        await self._deliver(claim, record, run)
+        return None
+
+    async def _deliver(self, claim: Claim, record: RunRecord, run: Run) -> None:
         # Delivery may take several Slack calls (and their 429 retries): hold the run.
         extended = await self.store.extend_lease(claim, self.config.delivery_lease_s)
         if extended is None:
             log.warning("lease lost before delivery; another process has the run")
-            return None
+            return
         try:
-            await self.bridge.deliver(record, run)
+            async with self._delivering:
+                await self.bridge.deliver(record, run)
         except Exception:
             # Not lost: retried soon (parts already posted are skipped). Settled here
             # because the extended lease is what the schedule now holds.
             log.exception("delivery failed; will retry")
             retry = now_ms() + _jittered(self.config.error_backoff_s)
             await self.store.settle([(extended, retry)])
-            return None
+            return
         await self.store.settle([(extended, None)])
-        return None
 
     async def _resend(self, claim: Claim, deferred_id: str) -> int | None:
         item = await self.store.get_deferred(claim.team, deferred_id)
