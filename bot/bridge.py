@@ -217,6 +217,7 @@ class Bridge:
         *,
         may_start: bool,
         once_kept: Callable[[], Awaitable[None]] | None = None,
+        event: str | None = None,
     ) -> None:
         """Send a person's prompt (or queue it behind the thread's run), exactly once.
 
@@ -224,12 +225,16 @@ class Bridge:
         anything is posted to Slack or Origami: if this process dies anywhere after that,
         any process finds the kept prompt once ``hold_s`` has passed and sends it under the
         same Idempotency-Key, so Origami replays its first answer instead of starting a
-        second run. Three Redis round trips in all: the event claim, this, ``started``.
+        second run. Two Redis round trips in all: this one, and ``started``.
 
-        ``once_kept`` runs as soon as the prompt is safe in Redis (a clicked button shows
-        its choice then, not after Origami answers).
+        ``event``: what the Slack event is about (``store.claim_event``), claimed in the
+        same step, so a retried or doubled event does nothing. ``once_kept`` runs as soon
+        as the prompt is safe in Redis (a clicked button shows its choice then, not after
+        Origami answers).
         """
         if not prompt.text.strip():
+            if event is not None and not await self.store.claim_event(thread.team, event):
+                return
             if once_kept is not None:
                 await once_kept()
             # Rare (a mention alone, a file without words): one more read, so that a thread
@@ -244,7 +249,11 @@ class Bridge:
             may_start=may_start,
             hold_s=self.config.hold_s,
             budget=self.budget,
+            event=event,
         )
+        if begun.outcome == "duplicate":
+            log.info("duplicate event dropped", extra={"identity": event})
+            return
         if once_kept is not None:
             await once_kept()
         if begun.outcome == "unknown":

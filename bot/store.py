@@ -156,6 +156,8 @@ return items
 
 
 # A person's prompt arrives in a thread: decide, atomically, what it is and keep it.
+#   duplicate  the Slack message (KEYS[6]) was claimed before: a retry or the second of
+#            its two events (app_mention and message); nothing written;
 #   unknown  the thread has no agent and the prompt may not start one: nothing written;
 #   queued   the thread is busy (a run, a kept prompt, or its agent being created): the
 #            prompt joins the thread's queue;
@@ -168,6 +170,9 @@ return items
 _BEGIN_LUA = (
     TAKE_SLOTS_FN
     + """
+if ARGV[14] ~= '0' and not redis.call('SET', KEYS[6], '1', 'NX', 'EX', tonumber(ARGV[14])) then
+  return {'duplicate', '', 0, ''}
+end
 local t = redis.call('HMGET', KEYS[1], 'agent_id', 'active_run', 'starter')
 local agent, active, starter = t[1], t[2], t[3]
 if agent == '' then agent = false end
@@ -186,7 +191,7 @@ end
 redis.call('HSET', KEYS[1], 'active_run', ARGV[6])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 local fields = {'kind', kind, 'agent_id', agent or ''}
-for i = 14, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 15, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 redis.call('ZADD', KEYS[4], tonumber(ARGV[8]), ARGV[7])
@@ -344,7 +349,7 @@ class ClaimBatch:
 class Begun:
     """What ``Store.begin_prompt`` made of a prompt (see ``_BEGIN_LUA``)."""
 
-    outcome: str  # "unknown" | "queued" | "start" | "follow"
+    outcome: str  # "duplicate" | "unknown" | "queued" | "start" | "follow"
     agent_id: str
     position: int  # place in the queue ("queued")
     active_run: str | None  # what the thread is busy with ("queued")
@@ -430,10 +435,12 @@ class Store:
         may_start: bool,
         hold_s: float,
         budget: BudgetRule | None,
+        event: str | None = None,
     ) -> Begun:
         """Queue, keep or ignore a person's prompt in one round trip (``_BEGIN_LUA``).
 
-        ``item.kind`` and ``item.agent_id`` are decided here, from the thread."""
+        ``item.kind`` and ``item.agent_id`` are decided here, from the thread. ``event``:
+        what the Slack event is about, claimed here first (as ``claim_event`` would)."""
         tkey = keys.thread(item.team, item.channel, item.thread_ts)
         pkey = keys.pending(item.team, item.channel, item.thread_ts)
         now = now_ms()
@@ -449,6 +456,7 @@ class Store:
                 keys.deferred(item.team, item.id),
                 keys.schedule(),
                 keys.origami_budget(),
+                keys.event(item.team, event or "-"),
             ],
             args=[
                 "1" if may_start else "0",
@@ -463,6 +471,7 @@ class Store:
                 str(now),
                 *_budget_args(budget, user=True),
                 uuid.uuid4().hex,
+                str(keys.seconds(keys.EVENT_TTL)) if event else "0",
                 *fields,
             ],
         )

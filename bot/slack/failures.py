@@ -1,9 +1,9 @@
 """When handling a Slack request fails: tell the person, in plain words, what was not done.
 
 Used by the dedupe middleware (Redis down before anything happened) and as Bolt's error
-handler (anything that escapes a listener after the ack). A click gets a private note; a
-message addressed to the app gets a reply in its thread. Nobody sees a stack trace; the
-log gets it, with context.
+handler (anything that escapes a listener after the ack, Redis down included). A click
+gets a private note; a message addressed to the app gets a reply in its thread. Nobody sees
+a stack trace; the log gets it, with context.
 """
 
 from __future__ import annotations
@@ -21,16 +21,14 @@ log = logging.getLogger(__name__)
 
 
 def is_addressed_to_app(body: dict[str, Any], bot_user_id: str | None) -> bool:
-    """A mention or a DM: a person is waiting for this app's answer."""
+    """A mention or a DM: a person is waiting for this app's answer.
+
+    A channel message that mentions the app arrives twice, as ``app_mention`` and as
+    ``message``: only the first speaks, so a failure is told once."""
     event = body.get("event") or {}
     if not payloads.is_human_message(event):
         return False
-    text = str(event.get("text") or "")
-    return (
-        event.get("type") == "app_mention"
-        or payloads.is_direct_message(event)
-        or payloads.mentions(text, bot_user_id)
-    )
+    return event.get("type") == "app_mention" or payloads.is_direct_message(event)
 
 
 async def tell_user(

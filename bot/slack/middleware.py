@@ -3,8 +3,10 @@
 - ``dedupe_events``: Slack retries events it thinks were not acknowledged (up to 3 times,
   ``X-Slack-Retry-Num`` / Socket Mode ``retry_attempt``), and one message that mentions the
   app arrives twice (``app_mention`` and ``message``, with different event ids). Both are
-  recognised by what the event is about, claimed once in Redis; the copies are acked and
-  dropped.
+  recognised by what the event is about (``event_identity``), claimed once in Redis; the
+  copies are acked and dropped. A person's message is claimed after the ack instead, in
+  the same Redis step that decides what it is (``Bridge.on_prompt``): nothing waits for
+  Redis before Slack has its answer.
 - ``bind_log_context``: every log line below carries team, channel, thread and user.
 """
 
@@ -30,13 +32,16 @@ log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[BoltResponse]]
 
 
+MESSAGE = "msg:"
+
+
 def event_identity(body: dict[str, Any]) -> str | None:
     """What an event is about: a message by channel and ts, anything else by event id."""
     if body.get("type") != "event_callback":
         return None
     event = body.get("event") or {}
     if event.get("type") in ("message", "app_mention") and event.get("channel") and event.get("ts"):
-        return f"msg:{event['channel']}:{event['ts']}"
+        return f"{MESSAGE}{event['channel']}:{event['ts']}"
     event_id = body.get("event_id")
     return f"id:{event_id}" if event_id else None
 
@@ -46,7 +51,7 @@ def build_dedupe_events(store: Store) -> Callable[..., Awaitable[BoltResponse | 
         body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext, next: Next
     ) -> BoltResponse | None:
         identity = event_identity(body)
-        if identity is None:
+        if identity is None or identity.startswith(MESSAGE):
             return await next()
         try:
             claimed = await store.claim_event(payloads.to_team(body), identity)

@@ -3,6 +3,7 @@ could not do, reports unhealthy, and finishes the conversation when Redis is bac
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +17,15 @@ import redis as redis_sync
 
 from tests.conftest import free_port
 from tests.e2e.conftest import start_app, stop_app
-from tests.e2e.test_conversations import finals, mention, thread_text, wait_finished
+from tests.e2e.test_conversations import (
+    bot_replies,
+    finals,
+    mention,
+    texts_of,
+    thread_text,
+    wait_finished,
+)
+from tests.fakes import payloads
 from tests.fakes.origami import FakeOrigami, RunScript
 from tests.fakes.slack import FakeSlack
 
@@ -99,9 +108,15 @@ async def test_redis_restart_mid_conversation(
         await slack.wait_for(lambda s: True, timeout=0.1)
         health = await http.get(f"{app.url}/healthz")
         assert health.status_code == 503
-        # A new request during the outage is acked, and the person is told.
+        # A new request during the outage is acked, and the person is told, once, though
+        # the message arrives twice (app_mention, then its message event).
         other = await mention(app, "find more founders")
+        twin = payloads.message_event(f"<@{payloads.BOT_USER_ID}> find more founders", ts=other)
+        assert (await app.post_event(twin)).status_code == 200
         await slack.wait_for(lambda s: "reach my database" in thread_text(app, other), timeout=15)
+        await asyncio.sleep(1.0)  # room for a second reply, were there one
+        told = [m for m in bot_replies(app, other) if "reach my database" in texts_of(m)]
+        assert len(told) == 1
 
         private_redis.start()
         (run_id,) = origami.runs

@@ -1,7 +1,8 @@
 """What a person's message in Slack means: a new conversation, a follow-up, or nothing.
 
-``app_mention`` and ``message`` both lead here; the dedupe middleware already made sure
-one message is handled once, whichever of its two events came first.
+``app_mention`` and ``message`` both lead here, after the ack; the bridge's first Redis
+step claims the message, so it is handled once, whichever of its two events came first and
+however often Slack retries them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from bot.bridge import Bridge, Prompt
 from bot.slack import payloads
+from bot.slack.middleware import event_identity
 
 
 async def handle_user_message(
@@ -31,5 +33,6 @@ async def handle_user_message(
     if event.get("thread_ts") is None and not may_start:
         return  # a channel message that is not for us
     # In a thread with an agent this is its next run (mentioned or not); elsewhere a
-    # mention or a DM starts one. One Redis step decides, atomically.
-    await bridge.on_prompt(thread, prompt, may_start=may_start)
+    # mention or a DM starts one. One Redis step decides, atomically, and claims the
+    # message, so its other event and Slack's retries do nothing.
+    await bridge.on_prompt(thread, prompt, may_start=may_start, event=event_identity(body))
