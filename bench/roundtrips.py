@@ -77,9 +77,10 @@ def kind(trip: RoundTrip) -> str:
     first = [a for a in cmds[0]]
     name = first[0].upper()
     if name == "EVALSHA" and len(first) >= 4:
-        numkeys, key = first[2], first[3]
+        key = first[3]
         if key == SCHEDULE:
-            claim = numkeys == "2" and len(first) > 4 and first[4] == BUDGET
+            # The claim's second key is the request budget; the settle's is a TTL.
+            claim = len(first) > 4 and first[4] == BUDGET
             return "claim-script" if claim else "settle-script"
         if key == BUDGET:
             return "budget-script"
