@@ -743,10 +743,6 @@ def _stoppable(active_run: str | None) -> str | None:
     return active_run
 
 
-def _pending_item(prompt: Prompt) -> dict[str, str]:
-    return {"text": prompt.text, "user_id": prompt.user_id, "cause": prompt.cause}
-
-
 def _answer_views(qs: QuestionSet) -> dict[int, AnswerView]:
     return {i: AnswerView(a["user_id"], a["text"]) for i, a in qs.answers.items()}
 
