@@ -64,6 +64,9 @@ class WatcherConfig:
     deliveries: int = 16
     # How long finished polls wait to be settled together (fewer, larger settle calls).
     settle_delay_s: float = 0.005
+    # Least time between two claims: runs due within it are claimed together (polled at
+    # most this late) instead of one claim each when hundreds come due every second.
+    claim_gap_s: float = 0.005
 
 
 class Watcher:
@@ -96,6 +99,7 @@ class Watcher:
         # None: unknown, look again after ``idle_s``.
         self._next_due_ms: int | None = None
         self._wake_at_ms: int | None = None
+        self._claimed_at_ms = 0
         self.polls = 0
 
     def stop(self) -> None:
@@ -115,8 +119,7 @@ class Watcher:
                     self._next_due_ms = None
                 if len(self._in_flight) >= self.config.in_flight:
                     await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
-                # Straight on only when more is due already (a claim left some behind).
-                elif self._next_due_ms is None or self._next_due_ms > now_ms():
+                else:
                     await self._idle()
         finally:
             # Let the polls under way finish and write what they owe (bounded: a run not
@@ -142,23 +145,35 @@ class Watcher:
         return len(started)
 
     async def _idle(self) -> None:
-        # The last claim or settle said when the next run is due: no Redis call to ask.
-        # A run scheduled by another process is noticed within ``idle_s``.
-        timeout = self.config.idle_s
-        if self._next_due_ms is not None:
-            # +1 ms: waking a hair early would cost a claim that finds nothing.
-            timeout = min(timeout, max(0.0, (self._next_due_ms - now_ms() + 1) / 1000))
-        self._wake_at_ms = now_ms() + int(timeout * 1000)
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        self._wake_at_ms = None
+        """Wait until the next run is due (known from the last claim or settle: no Redis
+        call to ask), but at least ``claim_gap_s`` after the last claim and at most
+        ``idle_s``, so a run scheduled by another process is noticed soon."""
+        started = now_ms()
+        while not self._stopping.is_set():
+            now = now_ms()
+            timeout = self.config.idle_s - (now - started) / 1000
+            if self._next_due_ms is not None:
+                # +1 ms: waking a hair early would cost a claim that finds nothing.
+                timeout = min(timeout, (self._next_due_ms - now + 1) / 1000)
+            timeout = max(timeout, (self._claimed_at_ms - now) / 1000 + self.config.claim_gap_s)
+            if timeout <= 0:
+                return
+            self._wake_at_ms = now + int(timeout * 1000)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                return
+            finally:
+                self._wake_at_ms = None
+            # Woken (an earlier due time, or stop): look again.
 
     async def _claim_and_start(self) -> list[asyncio.Task[None]]:
         """Claim what is due (as much as this process may take on) and start polling it."""
         room = min(self.config.batch, self.config.in_flight - len(self._in_flight))
         if room <= 0:
             return []
+        self._claimed_at_ms = now_ms()
         batch = await self.store.claim_due(
             lease=self.config.lease_s,
             limit=room,
