@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -85,6 +85,19 @@ async def test_start_poll_and_deliver_once(h: Harness) -> None:
     assert record is not None
     await h.bridge.deliver(record, results[0].data["run"])
     assert len(h.presenter.of("result")) == 1
+
+
+async def test_progress_updates_stay_within_their_allowance(h: Harness) -> None:
+    h.watcher.config = replace(h.watcher.config, progress_per_minute=2)
+    h.fake.script(RunScript(polls=3), RunScript(polls=3))
+    other = ThreadRef("T1", "C1", "1700000000.000200")
+    await h.bridge.start_conversation(THREAD, _prompt("first", "C1:1.0"))
+    await h.bridge.start_conversation(other, _prompt("second", "C1:2.0"))
+    await h.drive(lambda: len(h.presenter.of("result")) == 2)
+    # Six running polls, two progress updates allowed this minute; every result posted.
+    assert len(h.fake.requests("GET")) == 8
+    assert len(h.presenter.of("progress")) == 2
+    assert len(h.presenter.of("progress_final")) == 2
 
 
 async def test_the_next_poll_waits_for_retry_after(h: Harness) -> None:
