@@ -494,8 +494,16 @@ class Bridge:
             )
             elapsed = _elapsed(record, posted)
 
+            # An intent must be in Redis before its post. A posted part may wait and go
+            # with the next write: if the process dies first, the next delivery finds the
+            # post by its intent and its message metadata instead of posting it again.
+            unwritten: dict[str, str] = {}
+
             async def record_part(part: str, ts: str) -> None:
-                await self.store.record_part(record.team, record.run_id, part, ts)
+                if part.startswith("intent:"):
+                    await self.store.record_parts(record.team, record.run_id, {part: ts})
+                else:
+                    unwritten[part] = ts
 
             await self.presenter.result(thread, run, elapsed, posted, record_part)
             has_questions = run.status is RunStatus.NEEDS_INPUT and run.todo.pending_questions
@@ -516,10 +524,15 @@ class Bridge:
                         sent=False,
                     )
                 )
-                await record_part("questions", ts)
+                # Questions carry no intent: recorded at once, so they are never asked twice.
+                unwritten["questions"] = ts
+                await self.store.record_parts(record.team, record.run_id, unwritten)
+                unwritten.clear()
             if "final" not in posted:
                 await self.presenter.progress_final(thread, record.progress_ts, run, elapsed)
-                await record_part("final", "1")
+                unwritten["final"] = "1"
+            if unwritten:
+                await self.store.record_parts(record.team, record.run_id, unwritten)
             log.info("run delivered", extra={"status": run.status_raw, "elapsed_s": round(elapsed)})
             await self.release(record)
 

@@ -605,10 +605,10 @@ class Store:
             *_, posted = await pipe.execute()
         return cast(dict[str, str], posted)
 
-    async def record_part(self, team: str, run_id: str, part: str, value: str) -> None:
+    async def record_parts(self, team: str, run_id: str, parts: Mapping[str, str]) -> None:
         key = keys.delivery(team, run_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, part, value)
+            pipe.hset(key, mapping=cast(Any, dict(parts)))
             pipe.expire(key, keys.seconds(keys.DELIVERY_TTL))
             await pipe.execute()
 

@@ -61,7 +61,7 @@ class WatcherConfig:
     progress_timeout_s: float = 5.0
     # Deliveries under way at once. When many runs end together, a few at a time finish
     # each one sooner than all at once (which also starves the polls of the event loop).
-    deliveries: int = 16
+    deliveries: int = 8
     # How long finished polls wait to be settled together (fewer, larger settle calls).
     settle_delay_s: float = 0.005
     # Least time between two claims: runs due within it are claimed together (polled at

@@ -50,7 +50,7 @@ async def test_every_key_has_a_ttl(store: Store) -> None:
     await store.claim_action("T1", "continue:run-1")
     await _begin(store, "C1:100.1", budget=BudgetRule(per_minute=10, poll_limit=9))
     await store.started(_record("run-1"), 5, new_agent=True, deferred_id="C1-100.1")
-    await store.record_part("T1", "run-1", "text:0", "1.1")
+    await store.record_parts("T1", "run-1", {"text:0": "1.1"})
     await _begin(store, "C1:100.2")  # queued behind run-1
     await _begin(store, "C1:100.3", may_start=False)
     all_keys = [k async for k in store.redis.scan_iter("ogs:*")]
