@@ -51,11 +51,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_read=timeouts.get("read"),
         )
         body = await request.aread()
+        headers = [
+            (k, v) for k, v in request.headers.multi_items() if k.lower() != "accept-encoding"
+        ]
+        # httpx offers every encoding it can decode (br, zstd when their packages are
+        # installed); offer only what aiohttp surely decodes itself.
+        headers.append(("Accept-Encoding", "gzip, deflate"))
         with _as_httpx_errors(request):
             async with self._get_session().request(
                 request.method,
                 str(request.url),
-                headers=request.headers.multi_items(),
+                headers=headers,
                 data=body or None,
                 allow_redirects=False,
                 auto_decompress=True,
@@ -64,14 +70,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 content = await response.read()
                 # aiohttp decoded any Content-Encoding: drop the headers that describe
                 # the encoded body, or httpx would try to decode it again.
-                headers = [
+                kept = [
                     (k, v)
                     for k, v in response.headers.items()
                     if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
                 ]
                 return httpx.Response(
                     status_code=response.status,
-                    headers=headers,
+                    headers=kept,
                     content=content,
                     request=request,
                     extensions={"reason_phrase": (response.reason or "").encode()},
