@@ -30,6 +30,8 @@ from bot.store import BudgetRule, Deferred, QuestionSet, RunRecord, Store
 log = logging.getLogger(__name__)
 
 CONTINUE_PROMPT = "Please continue where you left off."
+# The intent of a result's first message (``SlackPresenter.result`` names them so).
+FIRST_INTENT = "intent:result:0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,15 +493,19 @@ class Bridge:
                         [t.id for t in (run.response.tables if run.response else [])]
                     ),
                 },
+                first_intent=FIRST_INTENT,
             )
             elapsed = _elapsed(record, posted)
 
-            # An intent must be in Redis before its post. A posted part may wait and go
-            # with the next write: if the process dies first, the next delivery finds the
-            # post by its intent and its message metadata instead of posting it again.
+            # An intent must be in Redis before its post (the first one is, since the
+            # step above). A posted part may wait and go with the next write: if the
+            # process dies first, the next delivery finds the post by its intent and its
+            # message metadata instead of posting it again.
             unwritten: dict[str, str] = {}
 
             async def record_part(part: str, ts: str) -> None:
+                if part == FIRST_INTENT:
+                    return
                 if part.startswith("intent:"):
                     await self.store.record_parts(record.team, record.run_id, {part: ts})
                 else:
@@ -531,18 +537,21 @@ class Bridge:
             if "final" not in posted:
                 await self.presenter.progress_final(thread, record.progress_ts, run, elapsed)
                 unwritten["final"] = "1"
-            if unwritten:
-                await self.store.record_parts(record.team, record.run_id, unwritten)
             log.info("run delivered", extra={"status": run.status_raw, "elapsed_s": round(elapsed)})
-            await self.release(record)
+            await self.release(record, delivered=unwritten)
 
-    async def release(self, record: RunRecord) -> None:
-        await self._release(ThreadRef(record.team, record.channel, record.thread_ts), record.run_id)
+    async def release(self, record: RunRecord, delivered: dict[str, str] | None = None) -> None:
+        thread = ThreadRef(record.team, record.channel, record.thread_ts)
+        await self._release(thread, record.run_id, delivered)
 
-    async def _release(self, thread: ThreadRef, active: str) -> None:
-        """The thread is idle again: send what was queued behind it, as one prompt."""
+    async def _release(
+        self, thread: ThreadRef, active: str, delivered: dict[str, str] | None = None
+    ) -> None:
+        """The thread is idle again: send what was queued behind it, as one prompt.
+
+        ``delivered``: the last records of the run's delivery, written in the same step."""
         items = await self.store.release_thread(
-            thread.team, thread.channel, thread.thread_ts, active
+            thread.team, thread.channel, thread.thread_ts, active, delivered
         )
         if not items:
             return

@@ -147,6 +147,11 @@ return 1
 # The run ended: mark the thread idle and hand back everything queued behind it. Atomic
 # with the begin script, so a prompt is never queued just after the queue was drained.
 _RELEASE_LUA = """
+if #ARGV > 2 then
+  -- The delivery's last records (posted parts, "final"), written in the same step.
+  for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[2]))
+end
 if redis.call('HGET', KEYS[1], 'active_run') ~= ARGV[1] then return {} end
 redis.call('HDEL', KEYS[1], 'active_run')
 local items = redis.call('LRANGE', KEYS[2], 0, -1)
@@ -591,19 +596,31 @@ class Store:
     # -- delivery of a finished run ------------------------------------------------------
 
     async def begin_delivery(
-        self, team: str, run_id: str, *, elapsed: float, run_fields: Mapping[str, str]
+        self,
+        team: str,
+        run_id: str,
+        *,
+        elapsed: float,
+        run_fields: Mapping[str, str],
+        first_intent: str,
     ) -> dict[str, str]:
-        """Start (or resume) a finished run's delivery: keep ``elapsed`` unless an earlier
-        delivery kept one, save ``run_fields`` on the run, and return every part recorded
-        so far (``elapsed`` included). One MULTI."""
+        """Start (or resume) a finished run's delivery, in one MULTI: keep ``elapsed``
+        unless an earlier delivery kept one, save ``run_fields`` on the run, and record
+        ``first_intent`` (the first post's intent; see ``SlackPresenter.result``).
+
+        Returns every record an earlier delivery left (a crash cut it short), with the
+        ``elapsed`` kept; ``first_intent`` is in it only if an earlier delivery wrote it."""
         dkey = keys.delivery(team, run_id)
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(dkey)
             pipe.hsetnx(dkey, "elapsed", f"{elapsed:.1f}")
+            pipe.hsetnx(dkey, first_intent, "1")
             pipe.expire(dkey, keys.seconds(keys.DELIVERY_TTL))
             pipe.hset(keys.run(team, run_id), mapping=cast(Any, dict(run_fields)))
-            pipe.hgetall(dkey)
-            *_, posted = await pipe.execute()
-        return cast(dict[str, str], posted)
+            before, *_ = await pipe.execute()
+        posted = cast(dict[str, str], before)
+        posted.setdefault("elapsed", f"{elapsed:.1f}")
+        return posted
 
     async def record_parts(self, team: str, run_id: str, parts: Mapping[str, str]) -> None:
         key = keys.delivery(team, run_id)
@@ -665,11 +682,26 @@ class Store:
     # -- prompts waiting to be sent -------------------------------------------------------
 
     async def release_thread(
-        self, team: str, channel: str, thread_ts: str, run_id: str
+        self,
+        team: str,
+        channel: str,
+        thread_ts: str,
+        run_id: str,
+        delivered: Mapping[str, str] | None = None,
     ) -> list[dict[str, Any]]:
+        """Mark the thread idle if ``run_id`` is what it was busy with, and hand back what
+        was queued behind it. ``delivered``: the run's last delivery records, written in
+        the same step."""
+        parts: list[str] = []
+        for part, value in (delivered or {}).items():
+            parts += [part, value]
         items = await self._release(
-            keys=[keys.thread(team, channel, thread_ts), keys.pending(team, channel, thread_ts)],
-            args=[run_id],
+            keys=[
+                keys.thread(team, channel, thread_ts),
+                keys.pending(team, channel, thread_ts),
+                keys.delivery(team, run_id),
+            ],
+            args=[run_id, str(keys.seconds(keys.DELIVERY_TTL)), *parts],
         )
         return [json.loads(x) for x in items]
 

@@ -115,3 +115,58 @@ async def test_a_failed_result_post_is_retried_by_the_watcher_not_lost(
             assert len([c for c in slack.calls("chat.postMessage") if c.error]) == 3
         finally:
             await origami.aclose()
+
+
+async def test_a_delivery_cut_short_after_its_post_does_not_post_twice(
+    slack: FakeSlack, store: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.bridge import Bridge, BridgeConfig, Prompt
+    from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
+    from bot.store import Store
+    from bot.watcher import Watcher, WatcherConfig
+    from tests.fakes.origami import FakeOrigami, RunScript
+
+    assert isinstance(store, Store)
+    real_release = store.release_thread
+    calls = 0
+
+    async def die_once(*args: object, **kwargs: object) -> list[dict[str, object]]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise Crash  # posted and marked final in Slack; none of it written in Redis
+        return await real_release(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "release_thread", die_once)
+    async with FakeOrigami(retry_after="0.1") as origami_fake:
+        origami = OrigamiClient(
+            build_http_client(origami_fake.url, origami_fake.api_key),
+            retry=RetryPolicy(base_delay=0.01),
+        )
+        presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
+        bridge = Bridge(store, origami, presenter, BridgeConfig(first_poll_s=0.05))
+        watcher = Watcher(
+            store, origami, bridge, WatcherConfig(lease_s=5, error_backoff_s=0.2, idle_s=0.02)
+        )
+        thread_ts = new_ts()
+        slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
+        thread = ThreadRef("T0001", CHANNEL_ID, thread_ts)
+        origami_fake.script(RunScript(polls=0, text="Posted once"))
+        await bridge.start_conversation(thread, Prompt("find founders", "U1", "C:1"))
+        try:
+            for _ in range(200):
+                await watcher.tick()
+                if calls >= 2 and await store.scheduled_count() == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert calls == 2
+            results = [
+                m
+                for m in slack.messages(CHANNEL_ID, thread_ts)
+                if "Posted once" in str(m.get("blocks"))
+            ]
+            assert len(results) == 1
+            # The second delivery looked the post up instead of making it again.
+            assert slack.calls("conversations.replies")
+        finally:
+            await origami.aclose()
