@@ -505,15 +505,10 @@ class Store:
         """Keep a prompt to send again later; the thread counts as busy meanwhile, so
         replies queue behind it instead of overtaking it."""
         dkey = keys.deferred(item.team, item.id)
-        tkey = keys.thread(item.team, item.channel, item.thread_ts)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(dkey, mapping=cast(Any, item.to_hash()))
             pipe.expire(dkey, keys.seconds(keys.PENDING_TTL))
-            pipe.hset(tkey, "active_run", item.marker)
-            pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
-            due = now_ms() + int(retry_in * 1000)
-            pipe.zadd(keys.schedule(), {keys.schedule_member(item.team, item.marker): due})
-            pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
+            _busy_with(pipe, item.team, item.channel, item.thread_ts, item.marker, retry_in)
             await pipe.execute()
 
     async def get_deferred(self, team: str, deferred_id: str) -> Deferred | None:
@@ -728,13 +723,21 @@ def _bind(pipe: Any, team: str, channel: str, thread_ts: str, agent_id: str) -> 
 
 def _watch(pipe: Any, record: RunRecord, first_poll_in: float) -> None:
     rkey = keys.run(record.team, record.run_id)
-    tkey = keys.thread(record.team, record.channel, record.thread_ts)
     pipe.hset(rkey, mapping=record.to_hash())
     pipe.expire(rkey, keys.seconds(keys.RUN_TTL))
-    pipe.hset(tkey, "active_run", record.run_id)
+    _busy_with(pipe, record.team, record.channel, record.thread_ts, record.run_id, first_poll_in)
+
+
+def _busy_with(
+    pipe: Any, team: str, channel: str, thread_ts: str, active: str, due_in: float
+) -> None:
+    """Mark the thread busy with ``active`` (a run, or a kept prompt's marker) and schedule
+    ``active`` for the watcher ``due_in`` seconds from now."""
+    tkey = keys.thread(team, channel, thread_ts)
+    pipe.hset(tkey, "active_run", active)
     pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
-    due = now_ms() + int(first_poll_in * 1000)
-    pipe.zadd(keys.schedule(), {keys.schedule_member(record.team, record.run_id): due})
+    due = now_ms() + int(due_in * 1000)
+    pipe.zadd(keys.schedule(), {keys.schedule_member(team, active): due})
     pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
 
 
