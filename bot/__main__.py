@@ -76,7 +76,6 @@ async def serve(settings: Settings) -> None:
         client=slack,
         signing_secret=signing_secret if settings.mode is Mode.HTTP else None,
         bridge=bridge,
-        store=store,
     )
     # Everything built so far lives as long as the process: move it out of the garbage
     # collector's sight, so a full collection does not walk it (a pause of tens of ms,

@@ -16,8 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.bridge import Bridge
 from bot.slack import listeners
 from bot.slack.failures import build_handle_errors
-from bot.slack.middleware import bind_log_context, build_dedupe_events
-from bot.store import Store
+from bot.slack.middleware import bind_log_context
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ def create_app(
     client: AsyncWebClient,
     signing_secret: str | None,
     bridge: Bridge,
-    store: Store,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -61,7 +59,6 @@ def create_app(
         raise_error_for_unhandled_request=False,
     )
     app.middleware(bind_log_context)
-    app.middleware(build_dedupe_events(store))
     app.error(build_handle_errors(client))
     listeners.register(app, bridge)
     return app

@@ -1,9 +1,8 @@
 """When handling a Slack request fails: tell the person, in plain words, what was not done.
 
-Used by the dedupe middleware (Redis down before anything happened) and as Bolt's error
-handler (anything that escapes a listener after the ack, Redis down included). A click
-gets a private note; a message addressed to the app gets a reply in its thread. Nobody sees
-a stack trace; the log gets it, with context.
+Used as Bolt's error handler: anything that escapes a listener after the ack, Redis down
+included. A click gets a private note; a message addressed to the app gets a reply in its
+thread. Nobody sees a stack trace; the log gets it, with context.
 """
 
 from __future__ import annotations

@@ -75,6 +75,12 @@ def to_team(body: dict[str, Any]) -> str:
     return str(team or "T0")
 
 
+def message_identity(event: dict[str, Any]) -> str:
+    """What a message event is about, the same for its ``app_mention`` and ``message``
+    events and for Slack's retries of either (their event ids differ)."""
+    return f"msg:{event['channel']}:{event['ts']}"
+
+
 def to_event_thread(body: dict[str, Any]) -> ThreadRef:
     event = body["event"]
     return ThreadRef(

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from bot.slack import payloads
-from bot.slack.middleware import event_identity
 
 
 def _event(**fields: Any) -> dict[str, Any]:
@@ -64,13 +63,6 @@ def test_action_thread_of_a_threaded_and_a_top_level_message() -> None:
 
 
 def test_a_mention_and_its_message_event_share_one_identity() -> None:
-    mention = {
-        "type": "event_callback",
-        "event_id": "Ev1",
-        "event": {**_event(), "type": "app_mention"},
-    }
-    message = {"type": "event_callback", "event_id": "Ev2", "event": _event()}
-    assert event_identity(mention) == event_identity(message) == "msg:C1:1.0"
-    other = {"type": "event_callback", "event_id": "Ev3", "event": {"type": "team_join"}}
-    assert event_identity(other) == "id:Ev3"
-    assert event_identity({"type": "block_actions"}) is None
+    mention = {**_event(), "type": "app_mention"}
+    assert payloads.message_identity(mention) == payloads.message_identity(_event())
+    assert payloads.message_identity(_event()) == "msg:C1:1.0"

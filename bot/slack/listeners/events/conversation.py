@@ -11,7 +11,6 @@ from typing import Any
 
 from bot.bridge import Bridge, Prompt
 from bot.slack import payloads
-from bot.slack.middleware import event_identity
 
 
 async def handle_user_message(
@@ -35,4 +34,6 @@ async def handle_user_message(
     # In a thread with an agent this is its next run (mentioned or not); elsewhere a
     # mention or a DM starts one. One Redis step decides, atomically, and claims the
     # message, so its other event and Slack's retries do nothing.
-    await bridge.on_prompt(thread, prompt, may_start=may_start, event=event_identity(body))
+    await bridge.on_prompt(
+        thread, prompt, may_start=may_start, event=payloads.message_identity(event)
+    )
