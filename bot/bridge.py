@@ -30,8 +30,20 @@ from bot.store import BudgetRule, Deferred, QuestionSet, RunRecord, Store
 log = logging.getLogger(__name__)
 
 CONTINUE_PROMPT = "Please continue where you left off."
-# The intent of a result's first message (``SlackPresenter.result`` names them so).
-FIRST_INTENT = "intent:result:0"
+
+
+def result_part(index: int) -> str:
+    """The delivery record of a result's ``index``-th message (its ts once posted)."""
+    return f"result:{index}"
+
+
+def intent_of(part: str) -> str:
+    """Recorded before ``part`` is posted: if it is there and ``part`` is not, the post may
+    have gone out, and must be looked for before it is made again."""
+    return f"intent:{part}"
+
+
+FIRST_INTENT = intent_of(result_part(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +123,9 @@ class Presenter(Protocol):
         posted: dict[str, str],
         record: Callable[[str, str], Awaitable[None]],
     ) -> None:
-        """Post the run's result; skip parts already in ``posted``, ``record`` each new one."""
+        """Post the run's result. For each message: skip it if its ``result_part`` is in
+        ``posted``; if only its ``intent_of`` is, look for it before posting; else
+        ``record`` the intent, post, ``record`` the part."""
 
     async def questions(
         self,

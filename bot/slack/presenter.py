@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bridge import AnswerView, Note, Progress, ThreadRef
+from bot.bridge import AnswerView, Note, Progress, ThreadRef, intent_of, result_part
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 from bot.slack import blocks, texts
@@ -111,10 +111,10 @@ class SlackPresenter:
         record: Callable[[str, str], Awaitable[None]],
     ) -> None:
         for index, message in enumerate(blocks.build_result(run, elapsed_s=elapsed_s)):
-            part = f"result:{index}"
+            part = result_part(index)
             if part in posted:
                 continue
-            intent = f"intent:{part}"
+            intent = intent_of(part)
             if intent in posted:
                 # A process died between posting this part and recording it: look for it.
                 found = await self._find_marked(

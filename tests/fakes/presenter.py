@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.bridge import AnswerView, Progress, ThreadRef
+from bot.bridge import AnswerView, Progress, ThreadRef, intent_of, result_part
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 
@@ -65,11 +65,22 @@ class RecordingPresenter:
         posted: dict[str, str],
         record: Callable[[str, str], Awaitable[None]],
     ) -> None:
-        if "result:0" in posted:
+        # The same record protocol as the Slack presenter, with one message a result.
+        part = result_part(0)
+        if part in posted:
             return
+        if intent_of(part) in posted:
+            # A delivery was cut short after its intent: was the post made? Look, as the
+            # Slack presenter looks in the thread.
+            for shown in self.of("result"):
+                if shown.thread == thread and shown.data["run"].id == run.id:
+                    await record(part, str(shown.data["ts"]))
+                    return
+        else:
+            await record(intent_of(part), "1")
         ts = self._next_ts()
         self.shown.append(Shown("result", thread, {"run": run, "ts": ts}))
-        await record("result:0", ts)
+        await record(part, ts)
 
     async def questions(
         self,

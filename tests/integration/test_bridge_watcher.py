@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot import keys
 from bot.bridge import Bridge, BridgeConfig, Note, Prompt, ThreadRef
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.models import RunStatus
@@ -98,6 +99,32 @@ async def test_progress_updates_stay_within_their_allowance(h: Harness) -> None:
     assert len(h.fake.requests("GET")) == 8
     assert len(h.presenter.of("progress")) == 2
     assert len(h.presenter.of("progress_final")) == 2
+
+
+async def test_a_delivery_cut_short_after_its_post_is_finished_not_repeated(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
+    h.fake.script(RunScript(polls=0, text="Once"))
+    real_release = h.store.release_thread
+    calls = 0
+
+    async def die_once(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise _Died  # the result is posted; its record and "final" are not written
+        return await real_release(*args, **kwargs)
+
+    monkeypatch.setattr(h.store, "release_thread", die_once)
+    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: calls >= 2)
+    assert len(h.presenter.of("result")) == 1
+    record = await h.store.get_run("T1", h.presenter.of("result")[0].data["run"].id)
+    assert record is not None
+    parts = await h.store.redis.hgetall(keys.delivery("T1", record.run_id))
+    assert parts["result:0"] == h.presenter.of("result")[0].data["ts"]
+    assert parts["final"] == "1"
 
 
 async def test_the_next_poll_waits_for_retry_after(h: Harness) -> None:
