@@ -24,8 +24,8 @@ import httpx
 
 from bench import procs
 from bench.common import (
-    Fakes,
     Figure,
+    app_with_fakes,
     emit,
     fire,
     flush,
@@ -94,6 +94,39 @@ async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+async def _measure(
+    config: AckConfig,
+    targets: list[_Target],
+    app: procs.Proc,
+    redis_url: str,
+    profile: Path | None,
+) -> float:
+    """Warm both up, then fire alternating batches; the measuring wall time."""
+    rng = random.Random(5)
+    limits = httpx.Limits(max_connections=config.concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        for target in targets:  # warm-up: connections, auth.test, code paths
+            await fire(client, target.url, target.batch(config.warmup, rng), 4)
+        await _quiet(app, redis_url)
+        spy = procs.start_profiler(app, profile) if profile else None
+        batches = max(1, config.events // config.batch)
+        started = time.monotonic()
+        for i in range(batches):
+            order = targets if i % 2 == 0 else targets[::-1]
+            for target in order:
+                if target.name == "bare":
+                    await _quiet(app, redis_url)
+                requests = target.batch(config.batch, rng)
+                times = await fire(client, target.url, requests, config.concurrency)
+                target.times += times
+                target.batches.append(times)
+        wall = time.monotonic() - started
+        if spy is not None:
+            procs.stop_profiler(spy)
+        await _quiet(app, redis_url)
+    return wall
+
+
 async def run(
     config: AckConfig,
     redis_url: str,
@@ -102,50 +135,21 @@ async def run(
     profile: Path | None = None,
 ) -> None:
     await flush(redis_url)
-    slack = await procs.start_fake("slack")
-    origami = await procs.start_fake("origami", "--retry-after", "1", "--polls", "0")
-    fakes = Fakes(slack, origami, http)
-    app = bare = None
-    try:
-        app = await procs.start_app(
-            slack,
-            origami,
-            redis_url,
-            http,
-            ORIGAMI_FIRST_POLL_SECONDS="0.1",
-            ORIGAMI_REQUESTS_PER_MINUTE="1000000",
-        )
-        bare = await procs.start_bare_app(slack, http)
-        targets = [_Target("app", app), _Target("bare", bare)]
-        rng = random.Random(5)
-        limits = httpx.Limits(max_connections=config.concurrency)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-            for target in targets:  # warm-up: connections, auth.test, code paths
-                await fire(client, target.url, target.batch(config.warmup, rng), 4)
-            await _quiet(app, redis_url)
-            spy = procs.start_profiler(app, profile) if profile else None
-            batches = max(1, config.events // config.batch)
-            started = time.monotonic()
-            for i in range(batches):
-                order = targets if i % 2 == 0 else targets[::-1]
-                for target in order:
-                    if target.name == "bare":
-                        await _quiet(app, redis_url)
-                    requests = target.batch(config.batch, rng)
-                    times = await fire(client, target.url, requests, config.concurrency)
-                    target.times += times
-                    target.batches.append(times)
-            wall = time.monotonic() - started
-            if spy is not None:
-                procs.stop_profiler(spy)
-            await _quiet(app, redis_url)
-        rejections = await fakes.slack_rejections()
-    finally:
-        for p in (app, bare):
-            if p is not None:
-                p.stop()
-                procs.report_errors(p)
-        fakes.stop()
+    async with app_with_fakes(
+        redis_url,
+        http,
+        ["--retry-after", "1", "--polls", "0"],
+        ORIGAMI_FIRST_POLL_SECONDS="0.1",
+        ORIGAMI_REQUESTS_PER_MINUTE="1000000",
+    ) as (app, fakes):
+        bare = await procs.start_bare_app(fakes.slack, http)
+        try:
+            targets = [_Target("app", app), _Target("bare", bare)]
+            wall = await _measure(config, targets, app, redis_url, profile)
+            rejections = await fakes.slack_rejections()
+        finally:
+            bare.stop()
+            procs.report_errors(bare)
     app_t, bare_t = targets[0].times, targets[1].times
     a50, a99 = percentile(app_t, 50) * 1000, percentile(app_t, 99) * 1000
     b50, b99 = percentile(bare_t, 50) * 1000, percentile(bare_t, 99) * 1000

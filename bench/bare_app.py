@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import contextlib
 
-import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,6 +19,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.__main__ import serve_web
 
 
 def build(slack_url: str, token: str, signing_secret: str) -> Starlette:
@@ -53,16 +54,7 @@ def build(slack_url: str, token: str, signing_secret: str) -> Starlette:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    config = uvicorn.Config(
-        build(args.slack_url, args.token, args.signing_secret),
-        host="127.0.0.1",
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=10,
-    )
-    await uvicorn.Server(config).serve()
+    await serve_web(build(args.slack_url, args.token, args.signing_secret), "127.0.0.1", args.port)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,6 +36,7 @@ from bench import procs
 from bench.common import (
     Fakes,
     Figure,
+    app_with_fakes,
     emit,
     flush,
     fmt,
@@ -153,20 +154,13 @@ async def measure(
     k: int, redis_url: str, http: httpx.AsyncClient, profile: Path | None = None
 ) -> KResult:
     await flush(redis_url)
-    slack = await procs.start_fake("slack")
-    origami = await procs.start_fake(
-        "origami", "--retry-after", str(int(INTERVAL_S)), "--polls", str(POLLS)
-    )
-    fakes = Fakes(slack, origami, http)
-    app = None
-    try:
-        app = await procs.start_app(
-            slack,
-            origami,
-            redis_url,
-            http,
-            ORIGAMI_REQUESTS_PER_MINUTE="100000000",
-        )
+    async with app_with_fakes(
+        redis_url,
+        http,
+        ["--retry-after", str(int(INTERVAL_S)), "--polls", str(POLLS)],
+        ORIGAMI_REQUESTS_PER_MINUTE="100000000",
+    ) as (app, fakes):
+        slack, origami = fakes.slack, fakes.origami
         redis_pid = await redis_server_pid(redis_url)
         run_ids = await _seed(k, fakes, redis_url, http)
         spy = procs.start_profiler(app, profile) if profile else None
@@ -191,11 +185,6 @@ async def measure(
         rss = procs.peak_rss_mb(app.pid)
         _, o_items = await fakes.origami_requests(o_start)
         _, s_items = await fakes.slack_calls(s_start)
-    finally:
-        if app is not None:
-            app.stop()
-            procs.report_errors(app)
-        fakes.stop()
 
     wanted = set(run_ids)
     polls: dict[str, list[float]] = defaultdict(list)

@@ -4,15 +4,17 @@ Slack events the bench sends, and the Redis the bench owns."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 
+from bench import procs
 from bench.procs import SIGNING_SECRET, Proc
 from tests.fakes import payloads
 from tests.fakes.signing import signed_headers
@@ -103,6 +105,29 @@ class Fakes:
     def stop(self) -> None:
         self.slack.stop()
         self.origami.stop()
+
+
+@contextlib.asynccontextmanager
+async def app_with_fakes(
+    redis_url: str,
+    http: httpx.AsyncClient,
+    origami_args: Sequence[str],
+    **settings: str,
+) -> AsyncIterator[tuple[procs.Proc, Fakes]]:
+    """Both fakes (``origami_args`` for the Origami one) and the app on ``redis_url``;
+    stopped on the way out, with the errors the app logged reported."""
+    slack = await procs.start_fake("slack")
+    origami = await procs.start_fake("origami", *origami_args)
+    fakes = Fakes(slack, origami, http)
+    app = None
+    try:
+        app = await procs.start_app(slack, origami, redis_url, http, **settings)
+        yield app, fakes
+    finally:
+        if app is not None:
+            app.stop()
+            procs.report_errors(app)
+        fakes.stop()
 
 
 # -- Slack events ---------------------------------------------------------------------------

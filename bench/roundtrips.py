@@ -26,9 +26,10 @@ between its second and its last poll (no event, no delivery in it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -39,6 +40,7 @@ from bench import procs
 from bench.common import (
     Fakes,
     Figure,
+    app_with_fakes,
     emit,
     fire,
     flush,
@@ -236,33 +238,39 @@ def _proxy_for(redis_url: str) -> CountingProxy:
     return CountingProxy(parsed.hostname or "127.0.0.1", parsed.port or 6379)
 
 
+@contextlib.asynccontextmanager
+async def _counted_app(
+    redis_url: str, http: httpx.AsyncClient, first_poll_s: str
+) -> AsyncIterator[tuple[procs.Proc, Fakes, CountingProxy, _Counter]]:
+    """The app with both fakes, reaching Redis through a counting proxy."""
+    await flush(redis_url)
+    proxy = _proxy_for(redis_url)
+    await proxy.start()
+    info = aioredis.Redis.from_url(redis_url)
+    db = redis_url.rsplit("/", 1)[-1]
+    try:
+        async with app_with_fakes(
+            f"redis://127.0.0.1:{proxy.port}/{db}",
+            http,
+            ["--retry-after", "1", "--polls", "10"],
+            ORIGAMI_FIRST_POLL_SECONDS=first_poll_s,
+            ORIGAMI_REQUESTS_PER_MINUTE="1000000",
+        ) as (app, fakes):
+            yield app, fakes, proxy, _Counter(proxy, info)
+    finally:
+        await proxy.stop()
+        await info.aclose()
+
+
 async def _app_a(
     config: RoundTripConfig, redis_url: str, http: httpx.AsyncClient, out: list[Figure]
 ) -> None:
     n = config.events
-    await flush(redis_url)
-    slack = await procs.start_fake("slack")
-    origami = await procs.start_fake("origami", "--retry-after", "1", "--polls", "10")
-    fakes = Fakes(slack, origami, http)
-    proxy = _proxy_for(redis_url)
-    await proxy.start()
-    db = redis_url.rsplit("/", 1)[-1]
-    info = aioredis.Redis.from_url(redis_url)
-    app = None
-    try:
-        app = await procs.start_app(
-            slack,
-            origami,
-            f"redis://127.0.0.1:{proxy.port}/{db}",
-            http,
-            ORIGAMI_FIRST_POLL_SECONDS="60",
-            ORIGAMI_REQUESTS_PER_MINUTE="1000000",
-        )
+    async with _counted_app(redis_url, http, "60") as (app, fakes, proxy, counter):
         url = f"{app.info['url']}/slack/events"
         warm = [mention_body("C0WARM") for _ in range(24)]
         await fire(http, url, [(b, signed(b)) for b in warm], 4)
         await _quiet(proxy, app)
-        counter = _Counter(proxy, info)
         mark, t0 = proxy.mark(), time.monotonic()
         await asyncio.sleep(2.0)
         idle_rate = (proxy.mark() - mark) / (time.monotonic() - t0)
@@ -284,37 +292,13 @@ async def _app_a(
         await _events_step(
             "slack retry of a mention (duplicate)", mentions, app, proxy, counter, http, out, True
         )
-    finally:
-        if app is not None:
-            app.stop()
-            procs.report_errors(app)
-        fakes.stop()
-        await proxy.stop()
-        await info.aclose()
 
 
 async def _app_b(
     config: RoundTripConfig, redis_url: str, http: httpx.AsyncClient, out: list[Figure]
 ) -> None:
     s = config.conversations
-    await flush(redis_url)
-    slack = await procs.start_fake("slack")
-    origami = await procs.start_fake("origami", "--retry-after", "1", "--polls", "10")
-    fakes = Fakes(slack, origami, http)
-    proxy = _proxy_for(redis_url)
-    await proxy.start()
-    db = redis_url.rsplit("/", 1)[-1]
-    info = aioredis.Redis.from_url(redis_url)
-    app = None
-    try:
-        app = await procs.start_app(
-            slack,
-            origami,
-            f"redis://127.0.0.1:{proxy.port}/{db}",
-            http,
-            ORIGAMI_FIRST_POLL_SECONDS="1",
-            ORIGAMI_REQUESTS_PER_MINUTE="1000000",
-        )
+    async with _counted_app(redis_url, http, "1") as (app, fakes, proxy, counter):
         url = f"{app.info['url']}/slack/events"
         warm = [mention_body("C0WARM") for _ in range(4)]
         await fire(http, url, [(b, signed(b)) for b in warm], 4)
@@ -327,7 +311,6 @@ async def _app_b(
         await _quiet(proxy, app)
         o_mark, _ = await fakes.origami_requests(10**9)
         s_mark, _ = await fakes.slack_calls(10**9)
-        counter = _Counter(proxy, info)
         await counter.start()
         mentions = [mention_body(f"C0CONV{i % 10}") for i in range(s)]
         await fire(http, url, [(b, signed(b)) for b in mentions], 4)
@@ -341,13 +324,6 @@ async def _app_b(
         raw = proxy.since(counter.mark)
         trips, cmds = await counter.stop()
         _, requests = await fakes.origami_requests(o_mark)
-    finally:
-        if app is not None:
-            app.stop()
-            procs.report_errors(app)
-        fakes.stop()
-        await proxy.stop()
-        await info.aclose()
 
     per_agent: Counter[str] = Counter()
     gets: dict[str, list[float]] = {}

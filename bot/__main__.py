@@ -102,7 +102,7 @@ async def _serve_http(app: AsyncApp, store: Store, settings: Settings) -> None:
     from bot.slack.web import create_web_app
 
     log.info("listening", extra={"mode": "http", "host": settings.host, "port": settings.port})
-    await _serve_web(create_web_app(app, store), settings)
+    await serve_web(create_web_app(app, store), settings.host, settings.port)
 
 
 async def _serve_socket_mode(app: AsyncApp, store: Store, settings: Settings) -> None:
@@ -117,18 +117,22 @@ async def _serve_socket_mode(app: AsyncApp, store: Store, settings: Settings) ->
     try:
         # Slack comes over the websocket; the port only answers health probes, which
         # container platforms want whatever the mode.
-        await _serve_web(create_web_app(app, store, slack_events=False), settings)
+        await serve_web(
+            create_web_app(app, store, slack_events=False), settings.host, settings.port
+        )
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
 
 
-async def _serve_web(web: Starlette, settings: Settings) -> None:
+async def serve_web(web: Starlette, host: str, port: int) -> None:
+    """Serve ``web`` with uvicorn until SIGINT/SIGTERM (also how the bench's bare Bolt app
+    is served, so the two are compared like for like)."""
     import uvicorn
 
     config = uvicorn.Config(
         web,
-        host=settings.host,
-        port=settings.port,
+        host=host,
+        port=port,
         log_config=None,
         access_log=False,
         lifespan="off",
