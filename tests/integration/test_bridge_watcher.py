@@ -60,6 +60,26 @@ def _prompt(text: str, cause: str, user: str = "U1") -> Prompt:
     return Prompt(text=text, user_id=user, cause=cause)
 
 
+class _Died(Exception):
+    """Stands for the process dying at this point."""
+
+
+def _die_on_first_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    """``owner.name`` raises ``_Died`` on its first call (the process dies there) and works
+    after; returns the list its calls are counted in."""
+    real = getattr(owner, name)
+    calls: list[int] = []
+
+    async def once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise _Died
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, once)
+    return calls
+
+
 async def test_start_poll_and_deliver_once(h: Harness) -> None:
     h.fake.script(RunScript(polls=3, status="completed", text="Found **20** founders."))
     await h.bridge.start_conversation(THREAD, _prompt("find 20 founders", "C1:1.0"))
@@ -106,19 +126,10 @@ async def test_a_delivery_cut_short_after_its_post_is_finished_not_repeated(
 ) -> None:
     h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
     h.fake.script(RunScript(polls=0, text="Once"))
-    real_release = h.store.release_thread
-    calls = 0
-
-    async def die_once(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise _Died  # the result is posted; its record and "final" are not written
-        return await real_release(*args, **kwargs)
-
-    monkeypatch.setattr(h.store, "release_thread", die_once)
+    # Dies after the result is posted, before its record and "final" are written.
+    calls = _die_on_first_call(monkeypatch, h.store, "release_thread")
     await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
-    await h.drive(lambda: calls >= 2)
+    await h.drive(lambda: len(calls) >= 2)
     assert len(h.presenter.of("result")) == 1
     record = await h.store.get_run("T1", h.presenter.of("result")[0].data["run"].id)
     assert record is not None
@@ -336,26 +347,13 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
     assert ours[0].headers["idempotency-key"].startswith("run:C1:5.0:attempt-")
 
 
-class _Died(Exception):
-    """Stands for the process dying at this point."""
-
-
 async def test_crash_before_the_acknowledgement_loses_nothing(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h.bridge.config = BridgeConfig(first_poll_s=0.05, hold_s=0.2)
     h.fake.script(RunScript(polls=1, text="Recovered"))
-    real_ack = h.presenter.acknowledge
-    calls = 0
-
-    async def die_first(thread: ThreadRef, cause: str) -> str:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise _Died  # the message was claimed and its prompt kept; nothing else
-        return await real_ack(thread, cause)
-
-    monkeypatch.setattr(h.presenter, "acknowledge", die_first)
+    # Dies when the message is claimed and its prompt kept, before anything else.
+    _die_on_first_call(monkeypatch, h.presenter, "acknowledge")
     with pytest.raises(_Died):
         await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
     assert h.fake.requests("POST", "/agents") == []
@@ -371,17 +369,8 @@ async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothi
 ) -> None:
     h.bridge.config = BridgeConfig(first_poll_s=0.05, hold_s=0.2)
     h.fake.script(RunScript(polls=1, text="Recovered"))
-    real_started = h.store.started
-    calls = 0
-
-    async def die_before_saving(*args: Any, **kwargs: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise _Died  # Origami made the agent; the mapping was never saved
-        await real_started(*args, **kwargs)
-
-    monkeypatch.setattr(h.store, "started", die_before_saving)
+    # Dies when Origami made the agent, before the mapping is saved.
+    _die_on_first_call(monkeypatch, h.store, "started")
     with pytest.raises(_Died):
         await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
     # Another process (here: the same watcher) finds the kept prompt and finishes the job.
