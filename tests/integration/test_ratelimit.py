@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.origami.client import Priority
@@ -53,3 +55,39 @@ async def test_two_processes_share_one_budget(store: Store, redis_target: object
             await b.acquire(Priority.USER)
     finally:
         await other.close()
+
+
+async def test_every_request_of_a_conversation_takes_exactly_one_slot(store: Store) -> None:
+    """The POST's slot is taken with the prompt (no second one from the client), each poll's
+    with its claim, and the client asks the gate only for what nobody took for it."""
+    from bot import keys
+    from bot.bridge import Bridge, BridgeConfig, Prompt, ThreadRef
+    from bot.origami.client import OrigamiClient, build_http_client
+    from bot.watcher import Watcher, WatcherConfig
+    from tests.fakes.origami import FakeOrigami, RunScript
+    from tests.fakes.presenter import RecordingPresenter
+
+    budget = SharedBudget(store, 100, sleep=_refuse_to_wait)
+    async with FakeOrigami(retry_after="0.05") as fake:
+        fake.script(RunScript(polls=2))
+        origami = OrigamiClient(build_http_client(fake.url, fake.api_key), gate=budget)
+        presenter = RecordingPresenter()
+        bridge = Bridge(
+            store, origami, presenter, BridgeConfig(first_poll_s=0.01), budget=budget.rule
+        )
+        watcher = Watcher(store, origami, bridge, WatcherConfig(idle_s=0.01), budget=budget.rule)
+        try:
+            await bridge.start_conversation(
+                ThreadRef("T1", "C1", "1.0"), Prompt("find founders", "U1", "C1:1.0")
+            )
+            for _ in range(200):
+                if presenter.of("result"):
+                    break
+                await watcher.tick()
+                await asyncio.sleep(0.02)
+        finally:
+            await origami.aclose()
+    assert presenter.of("result")
+    requests = len(fake.requests())
+    assert requests == 4  # POST /agents, two running polls, the one that sees it done
+    assert await store.redis.zcard(keys.origami_budget()) == requests
