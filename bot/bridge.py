@@ -189,6 +189,11 @@ class BridgeConfig:
     # longer than the client's whole retry budget (30 s), so a live process always
     # finishes its own POST first.
     hold_s: float = 90.0
+    # Hand a prompt to the watchers once it is kept, instead of acknowledging and sending it
+    # here: the process that took the Slack event (and acks the next ones) does one Redis
+    # step per message and nothing else, and whichever watcher claims the prompt does the
+    # rest. Off when this process has the only watcher (it would hand off to itself).
+    hand_off: bool = False
 
 
 class Bridge:
@@ -260,10 +265,11 @@ class Bridge:
             ):
                 await self.presenter.usage_hint(thread)
             return
+        hand_off = self.config.hand_off
         begun = await self.store.begin_prompt(
-            self._kept(thread, prompt, kind="", agent_id="", ack_ts="", tries=0),
+            self._kept(thread, prompt, kind="", agent_id="", ack_ts="", tries=0, handed=hand_off),
             may_start=may_start,
-            hold_s=self.config.hold_s,
+            hold_s=0.0 if hand_off else self.config.hold_s,
             budget=self.budget,
             event=event,
         )
@@ -282,6 +288,10 @@ class Bridge:
             return
         if begun.agent_id:
             logs.bind(agent=begun.agent_id)
+        if hand_off:
+            # Kept and due now: a watcher claims it, acknowledges it and sends it (resend).
+            log.info("prompt handed off", extra={"kind": begun.outcome})
+            return
         ack_ts = await self.presenter.acknowledge(thread, prompt.cause)
         admitted = self.budget is not None and begun.budget_wait_ms == 0
         await self._submit(
@@ -425,7 +435,14 @@ class Bridge:
 
     @staticmethod
     def _kept(
-        thread: ThreadRef, prompt: Prompt, *, kind: str, agent_id: str, ack_ts: str, tries: int
+        thread: ThreadRef,
+        prompt: Prompt,
+        *,
+        kind: str,
+        agent_id: str,
+        ack_ts: str,
+        tries: int,
+        handed: bool = False,
     ) -> Deferred:
         return Deferred(
             id=_deferred_id(prompt),
@@ -440,23 +457,33 @@ class Bridge:
             attempt=prompt.attempt,
             tries=tries,
             ack_ts=ack_ts,
+            handed=handed,
         )
 
     async def resend(self, item: Deferred) -> float | None:
-        """Try a kept prompt again; seconds until the next try, or None when settled."""
+        """Send a kept prompt (handed off to the watchers, or kept for another try);
+        seconds until the next try, or None when settled."""
         thread = ThreadRef(item.team, item.channel, item.thread_ts)
         prompt = Prompt(
             text=item.text, user_id=item.user_id, cause=item.cause, attempt=item.attempt
         )
         with logs.context(team=item.team, channel=item.channel, thread=item.thread_ts):
+            if item.agent_id:
+                logs.bind(agent=item.agent_id)
             ack_ts = item.ack_ts
-            if not ack_ts:
+            if not ack_ts and item.first_send:
+                ack_ts = await self.presenter.acknowledge(thread, item.cause)
+            elif not ack_ts:
                 # Kept, then the process died before Origami's answer was recorded: its
                 # acknowledgement may or may not be in the thread already.
                 ack_ts = await self.presenter.find_acknowledgement(
                     thread, item.cause
                 ) or await self.presenter.acknowledge(thread, item.cause)
-            return await self._submit(thread, prompt, item.kind, item.agent_id, ack_ts, item.tries)
+            # A handed-off prompt's first POST took its budget slot when it was kept.
+            admitted = self.budget is not None and item.first_send and item.admitted
+            return await self._submit(
+                thread, prompt, item.kind, item.agent_id, ack_ts, item.tries, admitted=admitted
+            )
 
     async def _report(
         self, thread: ThreadRef, exc: BaseException, message_ts: str | None, *, agent_call: bool

@@ -113,13 +113,19 @@ def schedule_member(team: str, run_id: str) -> str:
     return f"{_part(team)}:{run_id}"
 
 
+def handoff_channel() -> str:
+    """PUB/SUB channel: a prompt was kept for a watcher to send (wakes idle watchers)."""
+    return f"{PREFIX}:watch:handoff"
+
+
 def split_schedule_member(member: str) -> tuple[str, str]:
     team, _, run_id = member.partition(":")
     return team, run_id
 
 
-# The same names as ``run`` and ``pending`` above, built inside the watcher's claim script,
-# which finds a run's record and its thread's queue from the schedule member alone. That
+# The same names as ``run``, ``pending`` and ``deferred`` above, built inside the watcher's
+# claim script, which finds a run's record, its thread's queue and a kept prompt's record
+# from the schedule member alone. That
 # script reads keys it was not handed in KEYS: fine on one Redis (this app's deployment),
 # not on a Redis Cluster. ``tests/integration/test_store.py`` checks both agree.
 LUA_KEY_FNS = f"""
@@ -129,6 +135,9 @@ local function run_key(team_part, run_id)
 end
 local function pending_key(team_part, channel, thread_ts)
   return '{PREFIX}:' .. team_part .. ':pending:' .. part(channel) .. ':' .. part(thread_ts)
+end
+local function deferred_key(team_part, deferred_id)
+  return '{PREFIX}:' .. team_part .. ':deferred:' .. part(deferred_id)
 end
 """
 

@@ -55,7 +55,10 @@ end
 # progress line). Also returned: the earliest due time left (so an idle loop knows when to
 # look again without asking) and, when the request budget held runs back, how long until
 # it has room. Each run claimed takes its poll's budget slot here; prompts kept for a retry
-# (``@defer-`` members) take theirs when they are sent. Last, the progress updates: the
+# (``@defer-`` members) take theirs when they are sent; a kept prompt's claim is counted
+# on its record (``claims``), which comes back in place of a run's record, so the first
+# claim of a prompt handed off by the process that took it knows nothing was posted for
+# it yet. Last, the progress updates: the
 # first runs of the batch, as many as Slack's ``chat.update`` allowance has room for
 # (KEYS[3], ARGV[7] a minute), are flagged to show theirs; the others skip it this time.
 _CLAIM_LUA = (
@@ -70,14 +73,22 @@ for _, member in ipairs(due) do
 end
 local taken, wait = take_slots(KEYS[2], now, tonumber(ARGV[4]), tonumber(ARGV[5]), runs, ARGV[6])
 local lease = now + tonumber(ARGV[2])
+local kept_lease = now + tonumber(ARGV[8])
 local claimed, records, queued = {}, {}, {}
 for _, member in ipairs(due) do
   local deferred = string.find(member, ':@defer-', 1, true)
   if deferred or taken > 0 then
-    redis.call('ZADD', KEYS[1], lease, member)
+    redis.call('ZADD', KEYS[1], deferred and kept_lease or lease, member)
     claimed[#claimed + 1] = member
     local record, waiting = {}, 0
-    if not deferred then
+    if deferred then
+      local team_part, deferred_id = string.match(member, '^([^:]*):@defer%-(.*)$')
+      local dkey = deferred_key(team_part, deferred_id)
+      if redis.call('EXISTS', dkey) == 1 then
+        redis.call('HINCRBY', dkey, 'claims', 1)
+        record = redis.call('HGETALL', dkey)
+      end
+    else
       taken = taken - 1
       local team_part, run_id = string.match(member, '^([^:]*):(.*)$')
       record = redis.call('HGETALL', run_key(team_part, run_id))
@@ -92,13 +103,13 @@ for _, member in ipairs(due) do
   end
 end
 local polled = 0
-for _, record in ipairs(records) do
-  if #record > 0 then polled = polled + 1 end
+for i, record in ipairs(records) do
+  if #record > 0 and not string.find(claimed[i], ':@defer-', 1, true) then polled = polled + 1 end
 end
 local shows = take_slots(KEYS[3], now, 60000, tonumber(ARGV[7]), polled, ARGV[6] .. ':p')
 local show = {}
 for i, record in ipairs(records) do
-  if #record > 0 and shows > 0 then
+  if #record > 0 and shows > 0 and not string.find(claimed[i], ':@defer-', 1, true) then
     show[i] = 1
     shows = shows - 1
   else
@@ -108,7 +119,7 @@ end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local next_due = -1
 if first[2] then next_due = tonumber(first[2]) end
-return {lease, claimed, records, queued, next_due, wait, show}
+return {lease, claimed, records, queued, next_due, wait, show, kept_lease}
 """
 )
 
@@ -170,8 +181,10 @@ return items
 #   follow   the thread's agent is idle: this prompt will be its next run.
 # For start and follow the prompt is kept (``Deferred``, scheduled ``hold`` ms ahead, so any
 # process sends it again if this one dies before Origami's answer is recorded), the thread
-# is marked busy with it, and the POST's slot of the request budget is taken: one round
-# trip for all of it.
+# is marked busy with it, and the POST's slot of the request budget is taken (``admitted``
+# on the kept prompt): one round trip for all of it. A prompt handed off to the watchers
+# (``hold`` 0, sent by whichever claims it first) is announced on ARGV[15], so idle
+# watchers claim it at once instead of at their next look.
 _BEGIN_LUA = (
     TAKE_SLOTS_FN
     + """
@@ -196,13 +209,15 @@ end
 redis.call('HSET', KEYS[1], 'active_run', ARGV[6])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 local fields = {'kind', kind, 'agent_id', agent or ''}
-for i = 15, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 16, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 redis.call('ZADD', KEYS[4], tonumber(ARGV[8]), ARGV[7])
 redis.call('EXPIRE', KEYS[4], tonumber(ARGV[9]))
 local _, wait = take_slots(
   KEYS[5], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), 1, ARGV[13])
+if wait == 0 then redis.call('HSET', KEYS[3], 'admitted', '1') end
+if ARGV[15] ~= '' then redis.call('PUBLISH', ARGV[15], ARGV[7]) end
 return {kind, agent or '', wait, ''}
 """
 )
@@ -270,13 +285,25 @@ class Deferred:
     attempt: int  # which Idempotency-Key (a new one after each refusal)
     tries: int  # how many times it was tried so far
     ack_ts: str
+    # Kept by the process that took it, for a watcher to send (nothing posted for it yet).
+    handed: bool = False
+    # Its first POST's slot of the request budget was taken when it was kept.
+    admitted: bool = False
+    # How many times a watcher claimed it (the claim script counts).
+    claims: int = 0
+
+    @property
+    def first_send(self) -> bool:
+        """Handed off and claimed for the first time: nobody acknowledged it or sent it
+        yet (a later claim means an earlier claimer may have, and died)."""
+        return self.handed and self.claims == 1 and self.tries == 0
 
     @property
     def marker(self) -> str:
         return keys.DEFERRED_MARK + self.id
 
     def to_hash(self) -> dict[str, str]:
-        return {k: str(v) for k, v in asdict(self).items()}
+        return {k: _flat(v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_hash(cls, data: Mapping[str, str]) -> Deferred:
@@ -293,6 +320,9 @@ class Deferred:
             attempt=int(data.get("attempt", "1")),
             tries=int(data.get("tries", "1")),
             ack_ts=data.get("ack_ts", ""),
+            handed=data.get("handed") == "1",
+            admitted=data.get("admitted") == "1",
+            claims=int(data.get("claims", "0")),
         )
 
 
@@ -344,6 +374,7 @@ class ClaimBatch:
 
     claims: list[Claim]
     records: list[RunRecord | None]  # the run's record (None for a kept prompt, or expired)
+    kept: list[Deferred | None]  # the kept prompt's record (None for a run, or expired)
     queued: list[int]  # prompts queued behind each run
     show_progress: list[bool]  # whether each run may update its progress message now
     next_due_ms: int | None
@@ -451,7 +482,7 @@ class Store:
         now = now_ms()
         fields: list[str] = []
         for name, value in item.to_hash().items():
-            if name not in ("kind", "agent_id"):
+            if name not in ("kind", "agent_id", "admitted", "claims"):
                 fields += [name, value]
         pending = json.dumps({"text": item.text, "user_id": item.user_id, "cause": item.cause})
         outcome, agent_id, number, active = await self._begin(
@@ -477,6 +508,7 @@ class Store:
                 *_budget_args(budget, user=True),
                 uuid.uuid4().hex,
                 str(keys.seconds(keys.EVENT_TTL)) if event else "0",
+                keys.handoff_channel() if item.handed else "",
                 *fields,
             ],
         )
@@ -532,12 +564,16 @@ class Store:
         now: int | None = None,
         budget: BudgetRule | None = None,
         progress_per_minute: int = -1,
+        kept_lease: float | None = None,
     ) -> ClaimBatch:
-        """Claim up to ``limit`` due members for ``lease`` seconds (see ``_CLAIM_LUA``).
+        """Claim up to ``limit`` due members for ``lease`` seconds (see ``_CLAIM_LUA``);
+        kept prompts for ``kept_lease`` seconds (default ``lease``): sending one may take
+        the Origami client's whole retry budget.
 
         ``progress_per_minute``: progress updates allowed a minute (-1: no limit)."""
         t = now_ms() if now is None else now
-        lease_ms, members, records, queued, next_due, wait, show = await self._claim(
+        kept_s = lease if kept_lease is None else kept_lease
+        lease_ms, members, records, queued, next_due, wait, show, kept_ms = await self._claim(
             keys=[keys.schedule(), keys.origami_budget(), keys.progress_budget()],
             args=[
                 str(t),
@@ -546,15 +582,24 @@ class Store:
                 *_budget_args(budget, user=False),
                 uuid.uuid4().hex,
                 str(progress_per_minute),
+                str(int(kept_s * 1000)),
             ],
         )
         claims = []
         for member in members:
             team, run_id = keys.split_schedule_member(str(member))
-            claims.append(Claim(team=team, run_id=run_id, lease_ms=int(lease_ms)))
+            claim = Claim(team=team, run_id=run_id, lease_ms=int(lease_ms))
+            if claim.deferred_id is not None:
+                claim = Claim(team=team, run_id=run_id, lease_ms=int(kept_ms))
+            claims.append(claim)
+        kept = [
+            _deferred_from_flat(r) if c.deferred_id is not None and r else None
+            for c, r in zip(claims, records, strict=True)
+        ]
         return ClaimBatch(
             claims=claims,
             records=[_record_from_flat(r) for r in records],
+            kept=kept,
             queued=[int(n) for n in queued],
             show_progress=[bool(int(f)) for f in show],
             next_due_ms=None if int(next_due) < 0 else int(next_due),
@@ -751,6 +796,17 @@ def _budget_args(budget: BudgetRule | None, *, user: bool) -> list[str]:
     if budget is None:
         return ["60000", "-1"]
     return [str(budget.window_ms), str(budget.per_minute if user else budget.poll_limit)]
+
+
+def _flat(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _deferred_from_flat(flat: Sequence[str]) -> Deferred | None:
+    data = dict(zip(flat[::2], flat[1::2], strict=True))
+    return Deferred.from_hash(data) if "id" in data and "text" in data else None
 
 
 def _record_from_flat(flat: Sequence[str]) -> RunRecord | None:

@@ -22,12 +22,12 @@ import logging
 import random
 from dataclasses import dataclass
 
-from bot import logs
+from bot import keys, logs
 from bot.bridge import Bridge
 from bot.origami import errors
 from bot.origami.client import OrigamiClient
 from bot.origami.models import Run
-from bot.store import BudgetRule, Claim, RunRecord, Store, now_ms
+from bot.store import BudgetRule, Claim, Deferred, RunRecord, Store, now_ms
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +100,35 @@ class Watcher:
         self._next_due_ms: int | None = None
         self._wake_at_ms: int | None = None
         self._claimed_at_ms = 0
+        self._nudged = False
         self.polls = 0
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+
+    def nudge(self) -> None:
+        """Something is due now (a prompt handed off to the watchers): claim it at once."""
+        self._next_due_ms = now_ms()
+        self._nudged = True
+        if self._wake_at_ms is not None:
+            self._wake.set()
+
+    async def listen_for_handoffs(self) -> None:
+        """Claim handed-off prompts as they are announced (``keys.handoff_channel``), not
+        at the next idle look; runs until cancelled, and survives Redis restarts (an idle
+        look every ``idle_s`` covers the gap)."""
+        while not self._stopping.is_set():
+            try:
+                async with self.store.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(keys.handoff_channel())
+                    async for _ in pubsub.listen():
+                        self.nudge()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("handoff subscription lost; resubscribing", exc_info=True)
+                await asyncio.sleep(1.0)
 
     async def run_forever(self) -> None:
         log.info("watcher started")
@@ -174,30 +198,41 @@ class Watcher:
         if room <= 0:
             return []
         self._claimed_at_ms = now_ms()
+        self._nudged = False
         batch = await self.store.claim_due(
             lease=self.config.lease_s,
             limit=room,
             budget=self.budget,
             progress_per_minute=self.config.progress_per_minute,
+            kept_lease=max(self.config.lease_s, self.bridge.config.hold_s),
         )
         self._next_due_ms = batch.next_due_ms
+        if self._nudged:
+            # Announced while this claim was on its way: it may have missed it.
+            self._next_due_ms = now_ms()
         if batch.budget_wait_ms:
             # Due runs were held back for the request budget: look again when it has room.
             self._next_due_ms = now_ms() + batch.budget_wait_ms
         tasks = []
-        for claim, record, queued, show in zip(
-            batch.claims, batch.records, batch.queued, batch.show_progress, strict=True
+        for claim, record, kept, queued, show in zip(
+            batch.claims, batch.records, batch.kept, batch.queued, batch.show_progress, strict=True
         ):
-            task = asyncio.create_task(self._poll(claim, record, queued if show else None))
+            task = asyncio.create_task(self._poll(claim, record, kept, queued if show else None))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             tasks.append(task)
         return tasks
 
-    async def _poll(self, claim: Claim, record: RunRecord | None, queued: int | None) -> None:
-        """Poll one run and hand its outcome to the settler; never raises."""
+    async def _poll(
+        self, claim: Claim, record: RunRecord | None, kept: Deferred | None, queued: int | None
+    ) -> None:
+        """Poll one run (or send one kept prompt) and hand its outcome to the settler;
+        never raises."""
         try:
-            due = await self._handle(claim, record, queued)
+            if claim.deferred_id is not None:
+                due = await self._resend(claim, claim.deferred_id, kept)
+            else:
+                due = await self._handle(claim, record, queued)
         except Exception:
             log.exception("poll failed", extra={"team": claim.team, "run": claim.run_id})
             due = now_ms() + int(self.config.error_backoff_s * 1000)
@@ -239,8 +274,6 @@ class Watcher:
 
         ``queued``: prompts waiting behind the run, for its progress line; None when the
         progress update allowance has no room for this run this time."""
-        if claim.deferred_id is not None:
-            return await self._resend(claim, claim.deferred_id)
         if record is None:
             # Its record expired (or was never written): nothing to poll or post.
             log.warning("scheduled run has no record", extra={"run": claim.run_id})
@@ -303,8 +336,9 @@ class Watcher:
             return
         await self.store.settle([(extended, None)])
 
-    async def _resend(self, claim: Claim, deferred_id: str) -> int | None:
-        item = await self.store.get_deferred(claim.team, deferred_id)
+    async def _resend(self, claim: Claim, deferred_id: str, kept: Deferred | None) -> int | None:
+        # The claim returns the kept prompt; read it only if it could not (expired meanwhile).
+        item = kept or await self.store.get_deferred(claim.team, deferred_id)
         if item is None:
             return None
         retry_in = await self.bridge.resend(item)

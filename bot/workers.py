@@ -1,0 +1,107 @@
+"""The watcher processes ``python -m bot`` starts beside the one that serves Slack.
+
+Each is ``python -m bot worker --parent PID``: it runs a watcher (polls, results, prompts
+handed off by the Slack process) and nothing else. The supervisor here starts them,
+restarts one that dies (with a growing pause, so a worker that cannot start does not spin),
+and stops them when the Slack process stops. A worker whose parent dies without stopping
+it (SIGKILL, OOM) stops itself: the kernel sends it SIGTERM (Linux), and it also checks its
+parent every second. Nothing is lost either way: a worker holds its runs only for a lease,
+then any process takes them over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+class Workers:
+    def __init__(self, count: int, *, stop_timeout_s: float = 15.0) -> None:
+        self.count = count
+        self.stop_timeout_s = stop_timeout_s
+        self._procs: dict[int, asyncio.subprocess.Process] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs.values() if p.returncode is None]
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._keep_alive(i), name=f"worker-{i}") for i in range(self.count)
+        ]
+
+    async def _keep_alive(self, index: int) -> None:
+        pause = 1.0
+        while not self._stopping:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "worker",
+                "--parent",
+                str(os.getpid()),
+                preexec_fn=_die_with_parent,
+            )
+            self._procs[index] = proc
+            log.info("worker started", extra={"worker": index, "pid": proc.pid})
+            started = time.monotonic()
+            code = await proc.wait()
+            if self._stopping:
+                return
+            # A worker that ran a while before dying gets restarted at once; one that dies
+            # right after starting (a bad setting, Redis refusing it) waits longer each time.
+            pause = 1.0 if time.monotonic() - started > 60 else min(pause * 2, 30.0)
+            log.error(
+                "worker died; restarting it",
+                extra={"worker": index, "exit_code": code, "restart_in_s": pause},
+            )
+            await asyncio.sleep(pause)
+
+    async def stop(self) -> None:
+        """SIGTERM every worker (each finishes the polls it has under way), then wait; kill
+        what is still running after ``stop_timeout_s``."""
+        self._stopping = True
+        running = [p for p in self._procs.values() if p.returncode is None]
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+        if running:
+            done = asyncio.gather(*(p.wait() for p in running))
+            try:
+                await asyncio.wait_for(done, self.stop_timeout_s)
+            except TimeoutError:
+                for proc in running:
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the parent dies (Linux only)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+async def watch_parent(parent: int, stop: asyncio.Event, every_s: float = 1.0) -> None:
+    """Set ``stop`` once ``parent`` is gone (this process was re-parented)."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            log.warning("the process that started this worker is gone; stopping")
+            stop.set()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
