@@ -116,19 +116,22 @@ class Watcher:
 
     async def listen_for_handoffs(self) -> None:
         """Claim handed-off prompts as they are announced (``keys.handoff_channel``), not
-        at the next idle look; runs until cancelled, and survives Redis restarts (an idle
+        at the next idle look; runs until ``stop``, and survives Redis restarts (an idle
         look every ``idle_s`` covers the gap)."""
         while not self._stopping.is_set():
+            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                async with self.store.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(keys.handoff_channel())
-                    async for _ in pubsub.listen():
+                await pubsub.subscribe(keys.handoff_channel())
+                while not self._stopping.is_set():
+                    # Bounded waits, so a stop is seen within a second.
+                    if await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0):
                         self.nudge()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.warning("handoff subscription lost; resubscribing", exc_info=True)
                 await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def run_forever(self) -> None:
         log.info("watcher started")
@@ -150,9 +153,11 @@ class Watcher:
             # settled is polled again by anyone when its lease ends).
             if self._in_flight:
                 await asyncio.wait(self._in_flight, timeout=10)
+            # Stopped by its flag, not cancelled: a cancellation landing inside a Redis
+            # call can be absorbed there, and awaiting the task would then never end.
+            self._settle_wanted.set()
+            await asyncio.wait([settler], timeout=5)
             settler.cancel()
-            with contextlib.suppress(BaseException):
-                await settler
             with contextlib.suppress(Exception):
                 await self._flush()
         log.info("watcher stopped")
@@ -243,6 +248,8 @@ class Watcher:
         # Outcomes that finish while one settle is on its way go together in the next.
         while True:
             await self._settle_wanted.wait()
+            if self._stopping.is_set():
+                return  # the loop writes what is left itself
             await asyncio.sleep(self.config.settle_delay_s)
             self._settle_wanted.clear()
             try:

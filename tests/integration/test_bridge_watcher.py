@@ -30,6 +30,12 @@ class Harness:
     bridge: Bridge
     watcher: Watcher
 
+    async def sent(self) -> None:
+        """Prompts handed off to the watcher are sent (one tick claims them); with the
+        bridge sending them itself, they already are."""
+        if self.bridge.config.hand_off:
+            await self.watcher.tick()
+
     async def drive(self, done: Callable[[], bool], limit_s: float = 10.0) -> None:
         """Run watcher ticks until ``done()``; bounded in time."""
         deadline = asyncio.get_running_loop().time() + limit_s
@@ -40,15 +46,18 @@ class Harness:
                 await asyncio.sleep(0.02)
 
 
-@pytest.fixture
-async def h(store: Store) -> AsyncIterator[Harness]:
+@pytest.fixture(params=[False, True], ids=["direct", "handed-off"])
+async def h(store: Store, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Every test runs twice: prompts sent by the bridge that took them (one process), and
+    handed off to the watcher (``BridgeConfig.hand_off``, a Slack process with workers)."""
     async with FakeOrigami(retry_after="0.2") as fake:
         origami = OrigamiClient(
             build_http_client(fake.url, fake.api_key, timeout=5),
             retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_budget=5),
         )
         presenter = RecordingPresenter()
-        bridge = Bridge(store, origami, presenter, BridgeConfig(first_poll_s=0.05))
+        config = BridgeConfig(first_poll_s=0.05, hand_off=request.param)
+        bridge = Bridge(store, origami, presenter, config)
         watcher = Watcher(store, origami, bridge, WatcherConfig(lease_s=5, idle_s=0.02))
         try:
             yield Harness(fake, store, presenter, bridge, watcher)
@@ -80,9 +89,22 @@ def _die_on_first_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str
     return calls
 
 
+async def _start_and_die(h: Harness, thread: ThreadRef, prompt: Prompt) -> None:
+    """Start a conversation in a process that dies on the way (``_die_on_first_call``):
+    the bridge that took the message, or the watcher it handed the prompt to."""
+    if h.bridge.config.hand_off:
+        await h.bridge.start_conversation(thread, prompt)
+        assert h.presenter.shown == []  # kept and handed off, nothing posted yet
+        await h.watcher.tick()  # the watcher's poll task dies (its outcome: try again soon)
+    else:
+        with pytest.raises(_Died):
+            await h.bridge.start_conversation(thread, prompt)
+
+
 async def test_start_poll_and_deliver_once(h: Harness) -> None:
     h.fake.script(RunScript(polls=3, status="completed", text="Found **20** founders."))
     await h.bridge.start_conversation(THREAD, _prompt("find 20 founders", "C1:1.0"))
+    await h.sent()
     (created,) = h.fake.requests("POST", "/agents")
     assert created.headers["idempotency-key"] == "start:C1:1.0"
     assert created.body["prompt"] == "find 20 founders"
@@ -171,6 +193,7 @@ async def test_follow_up_while_running_is_queued_and_sent_once_after(h: Harness)
 async def test_billing_error_is_shown_with_the_fix_link_and_creates_nothing(h: Harness) -> None:
     h.fake.billing_error("INSUFFICIENT_CREDITS")
     await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.sent()
     (shown,) = h.presenter.of("problem")
     problem = shown.data["problem"]
     assert problem.kind is ProblemKind.OUT_OF_CREDITS
@@ -203,6 +226,7 @@ async def test_one_question_one_click_one_follow_up(h: Harness) -> None:
         h.bridge.answer(THREAD, run_id, 0, "U1", choice=1),
         h.bridge.answer(THREAD, run_id, 0, "U2", choice=0),
     )
+    await h.sent()
     follow_ups = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert len(follow_ups) == 1
     assert follow_ups[0].body["prompt"] in ("Austin", "Dallas")
@@ -233,6 +257,7 @@ async def test_several_questions_are_sent_together(h: Harness) -> None:
     await h.bridge.answer(THREAD, run_id, 1, "U2", text="about 15")
     assert not [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     await h.bridge.answer(THREAD, run_id, 0, "U1", choice=0)
+    await h.sent()
     (sent,) = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert sent.body["prompt"] == "Which city? -> Austin\nHow many? -> about 15"
     assert sent.headers["idempotency-key"] == f"run:answers:{run_id}"
@@ -246,6 +271,7 @@ async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
     await asyncio.gather(
         *(h.bridge.continue_run(THREAD, run_id, f"U{i}", "1700000000.000009") for i in range(3))
     )
+    await h.sent()
     follow_ups = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert len(follow_ups) == 1
     assert follow_ups[0].body["prompt"] == "Please continue where you left off."
@@ -256,6 +282,7 @@ async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
 async def test_agent_deleted_in_origami_is_reported(h: Harness) -> None:
     h.fake.script(RunScript(polls=None))
     await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.sent()
     h.fake.agents.clear()
     h.fake.runs.clear()
     await h.drive(lambda: bool(h.presenter.of("problem")))
@@ -269,7 +296,9 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
     other = ThreadRef("T1", "C1", "1700000000.000200")
     h.fake.script(RunScript(polls=None), RunScript(polls=1, text="second thread done"))
     await h.bridge.start_conversation(other, _prompt("hold the slot", "C1:0.5"))
+    await h.sent()
     await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.sent()
     (waiting,) = h.presenter.of("waiting_for_slot")
     assert waiting.data["busy"] == 1 and waiting.data["limit"] == 1
     assert waiting.data["retry_after_s"] == 1
@@ -294,12 +323,13 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
     state = await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts)
     assert state is not None and state.agent_id is not None
     # And what queued behind it followed once that run ended.
+    await h.drive(lambda: any(r.path.endswith("/runs") for r in h.fake.requests("POST")))
     follow = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert len(follow) == 1 and follow[0].body["prompt"] == "in Austin"
 
 
 async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Harness) -> None:
-    h.bridge.config = BridgeConfig(first_poll_s=0.05, transient_retry_s=0.05, transient_tries=3)
+    h.bridge.config = replace(h.bridge.config, transient_retry_s=0.05, transient_tries=3)
     h.fake.fail_next(100, status=503, path_prefix="/agents", method="POST")
     await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: len(h.presenter.of("problem")) == 2)
@@ -317,7 +347,7 @@ async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Har
 async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harness) -> None:
     import httpx
 
-    h.bridge.config = BridgeConfig(first_poll_s=0.05, default_poll_s=0.1)
+    h.bridge.config = replace(h.bridge.config, default_poll_s=0.1)
     h.fake.script(RunScript(polls=0), RunScript(polls=None), RunScript(polls=0, text="after"))
     await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("result")))
@@ -332,6 +362,7 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
     assert started.status_code == 202
     external = started.json()["run"]["id"]
     await h.bridge.follow_up(THREAD, _prompt("and Dallas", "C1:5.0"))
+    await h.sent()
     (queued,) = h.presenter.of("queued")
     assert queued.data["run_id"] == external
     # A reply meanwhile waits behind the kept one.
@@ -350,12 +381,12 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
 async def test_crash_before_the_acknowledgement_loses_nothing(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h.bridge.config = BridgeConfig(first_poll_s=0.05, hold_s=0.2)
+    h.bridge.config = replace(h.bridge.config, hold_s=0.2)
+    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when the message is claimed and its prompt kept, before anything else.
     _die_on_first_call(monkeypatch, h.presenter, "acknowledge")
-    with pytest.raises(_Died):
-        await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await _start_and_die(h, THREAD, _prompt("find founders", "C1:1.0"))
     assert h.fake.requests("POST", "/agents") == []
     await h.drive(lambda: bool(h.presenter.of("result")))
     assert len(h.fake.requests("POST", "/agents")) == 1
@@ -367,12 +398,12 @@ async def test_crash_before_the_acknowledgement_loses_nothing(
 async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothing(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h.bridge.config = BridgeConfig(first_poll_s=0.05, hold_s=0.2)
+    h.bridge.config = replace(h.bridge.config, hold_s=0.2)
+    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when Origami made the agent, before the mapping is saved.
     _die_on_first_call(monkeypatch, h.store, "started")
-    with pytest.raises(_Died):
-        await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await _start_and_die(h, THREAD, _prompt("find founders", "C1:1.0"))
     # Another process (here: the same watcher) finds the kept prompt and finishes the job.
     await h.drive(lambda: bool(h.presenter.of("result")))
     creates = h.fake.requests("POST", "/agents")
@@ -381,3 +412,33 @@ async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothi
     assert h.presenter.of("result")[0].data["run"].response.text == "Recovered"
     assert len(h.presenter.of("acknowledge")) == 1
     assert await h.store.scheduled_count() == 0
+
+
+async def test_a_handed_off_prompt_is_sent_by_a_watcher_as_soon_as_it_is_announced(
+    h: Harness,
+) -> None:
+    """A Slack process with workers: its bridge keeps the prompt and posts nothing; a
+    worker's watcher, idle for long stretches, is woken by the announcement and sends it."""
+    taker = Bridge(h.store, h.bridge.origami, h.presenter, BridgeConfig(hand_off=True))
+    h.watcher.config = replace(h.watcher.config, idle_s=30)
+    h.fake.script(RunScript(polls=0, text="Handed over"))
+    loop = asyncio.create_task(h.watcher.run_forever())
+    listener = asyncio.create_task(h.watcher.listen_for_handoffs())
+    try:
+        for _ in range(100):  # until the worker listens
+            if (await h.store.redis.pubsub_numsub(keys.handoff_channel()))[0][1]:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)  # its first claim found nothing; it sleeps for 30 s
+        await taker.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+        assert h.presenter.shown == [] and h.fake.requests() == []
+        deadline = asyncio.get_running_loop().time() + 5
+        while not h.presenter.of("acknowledge"):
+            assert asyncio.get_running_loop().time() < deadline, "not claimed when announced"
+            await asyncio.sleep(0.01)
+    finally:
+        h.watcher.stop()
+        await asyncio.wait_for(asyncio.gather(loop, listener), 15)
+    assert len(h.presenter.of("acknowledge")) == 1
+    (created,) = h.fake.requests("POST", "/agents")
+    assert created.headers["idempotency-key"] == "start:C1:1.0"

@@ -57,9 +57,13 @@ async def test_two_processes_share_one_budget(store: Store, redis_target: object
         await other.close()
 
 
-async def test_every_request_of_a_conversation_takes_exactly_one_slot(store: Store) -> None:
-    """The POST's slot is taken with the prompt (no second one from the client), each poll's
-    with its claim, and the client asks the gate only for what nobody took for it."""
+@pytest.mark.parametrize("hand_off", [False, True], ids=["direct", "handed-off"])
+async def test_every_request_of_a_conversation_takes_exactly_one_slot(
+    store: Store, hand_off: bool
+) -> None:
+    """The POST's slot is taken with the prompt (no second one from the client, whether the
+    bridge that kept it sends it or a watcher that claims it does), each poll's with its
+    claim, and the client asks the gate only for what nobody took for it."""
     from bot import keys
     from bot.bridge import Bridge, BridgeConfig, Prompt, ThreadRef
     from bot.origami.client import OrigamiClient, build_http_client
@@ -73,7 +77,11 @@ async def test_every_request_of_a_conversation_takes_exactly_one_slot(store: Sto
         origami = OrigamiClient(build_http_client(fake.url, fake.api_key), gate=budget)
         presenter = RecordingPresenter()
         bridge = Bridge(
-            store, origami, presenter, BridgeConfig(first_poll_s=0.01), budget=budget.rule
+            store,
+            origami,
+            presenter,
+            BridgeConfig(first_poll_s=0.01, hand_off=hand_off),
+            budget=budget.rule,
         )
         watcher = Watcher(store, origami, bridge, WatcherConfig(idle_s=0.01), budget=budget.rule)
         try:

@@ -114,6 +114,38 @@ async def test_begin_prompt_takes_a_budget_slot_for_its_post(store: Store) -> No
     assert waits[:2] == [0, 0] and 55_000 < waits[2] <= 60_000
 
 
+async def test_a_handed_off_prompt_is_due_now_announced_and_counts_its_claims(
+    store: Store,
+) -> None:
+    rule = BudgetRule(per_minute=1, poll_limit=1)
+    async with store.redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.handoff_channel())
+        await pubsub.get_message(timeout=1)  # the subscribe confirmation
+        handed = replace(_kept("C1:1.0"), handed=True, team="T:9")
+        begun = await store.begin_prompt(handed, may_start=True, hold_s=0, budget=rule)
+        assert (begun.outcome, begun.budget_wait_ms) == ("start", 0)
+        announced = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert announced is not None
+        assert announced["data"] == keys.schedule_member("T:9", handed.marker)
+    # A second one finds the budget full: kept, but its POST must wait for a slot.
+    other = replace(_kept("C1:2.0", thread_ts="100.2"), handed=True, team="T:9")
+    assert (await store.begin_prompt(other, may_start=True, hold_s=0, budget=rule)).budget_wait_ms
+    first = await store.claim_due(lease=5, limit=10, kept_lease=60)
+    assert [c.deferred_id for c in first.claims] == ["C1-1.0", "C1-2.0"]
+    assert first.records == [None, None]
+    one, two = first.kept
+    assert one is not None and two is not None
+    assert (one.kind, one.team, one.text, one.handed) == ("start", "T:9", "prompt of C1:1.0", True)
+    assert (one.claims, one.admitted, one.first_send) == (1, True, True)
+    assert (two.admitted, two.first_send) == (False, True)
+    # Kept prompts are held for ``kept_lease``, not the runs' lease.
+    assert all(c.lease_ms > now_ms() + 50_000 for c in first.claims)
+    # The claimer died: whoever claims it next may find an acknowledgement already posted.
+    again = await store.claim_due(lease=5, limit=10, now=now_ms() + 61_000)
+    assert [k.claims if k else None for k in again.kept] == [2, 2]
+    assert not any(k.first_send for k in again.kept if k)
+
+
 async def test_claim_due_takes_each_run_once_and_leases_it(store: Store) -> None:
     for i in range(5):
         await store.watch_run(_record(f"run-{i}"), first_poll_in=0)
