@@ -182,7 +182,7 @@ async def measure(
             procs.stop_profiler(spy)
         cpu = {p.name: p.cpu() - cpu0[p.name] for p in (app, slack, origami)}
         redis_cpu = procs.cpu_seconds(redis_pid) - redis_cpu0
-        rss = procs.peak_rss_mb(app.pid)
+        rss = app.peak_rss_mb()
         _, o_items = await fakes.origami_requests(o_start)
         _, s_items = await fakes.slack_calls(s_start)
 

@@ -4,6 +4,7 @@ and what ``/proc`` says about them (CPU seconds, peak RSS)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -37,6 +38,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
+def descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on (``/proc/<pid>/task/*/children``)."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    children = [int(c) for c in f.read().split()]
+            except FileNotFoundError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
 def peak_rss_mb(pid: int) -> float:
     """Peak resident set size (``VmHWM``) in MiB."""
     with open(f"/proc/{pid}/status") as f:
@@ -62,8 +84,22 @@ class Proc:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    @property
+    def pids(self) -> list[int]:
+        """The process and those it started (the app's worker processes)."""
+        return [self.pid, *descendants(self.pid)]
+
     def cpu(self) -> float:
-        return cpu_seconds(self.pid)
+        """CPU seconds of the process and of its live descendants."""
+        total = 0.0
+        for pid in self.pids:
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                total += cpu_seconds(pid)
+        return total
+
+    def peak_rss_mb(self) -> float:
+        """The largest peak RSS of the process and its descendants (each one's own)."""
+        return max(peak_rss_mb(pid) for pid in self.pids)
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc.poll() is None:
@@ -182,7 +218,7 @@ def start_profiler(target: Proc, out: Path) -> subprocess.Popen[bytes]:
     """``py-spy record`` attached to ``target`` (collapsed stacks in ``out``); stop it with
     ``stop_profiler``. Needs py-spy in the venv (``pip install -e '.[bench]'``)."""
     spy = Path(sys.executable).with_name("py-spy")
-    argv = [str(spy), "record", "--pid", str(target.pid), "--rate", "200"]
+    argv = [str(spy), "record", "--pid", str(target.pid), "--subprocesses", "--rate", "200"]
     argv += ["--format", "raw", "--output", str(out)]
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 class RoundTrip:
     at: float = field(default_factory=time.time)  # when the client started writing
     commands: list[list[str]] = field(default_factory=list)
+    answer_head: bytes = b""  # the first bytes of Redis' answer
 
     def names(self) -> list[str]:
         return [c[0].upper() for c in self.commands if c]
@@ -130,6 +131,8 @@ class CountingProxy:
         async def server_to_client() -> None:
             while data := await up_reader.read(65536):
                 state["answered"] = True
+                if current[0] is not None and not current[0].answer_head:
+                    current[0].answer_head = bytes(data[:128])
                 writer.write(data)
                 await writer.drain()
             writer.close()

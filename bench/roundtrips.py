@@ -9,9 +9,10 @@ included) before and after each step, read on a connection of the bench's own th
 nothing else, less the ``INFO`` calls themselves.
 
 The watcher's idle loop (a claim that finds nothing due, at most four times a second) runs
-the whole time; during the event steps nothing is due (the first poll is a minute away), so
-its claims are the idle loop and are left out of the per-event figures (and their commands
-subtracted: 3 each).
+the whole time; during the event steps no run is due (the first poll is a minute away), so
+claims that find nothing are the idle loop and are left out of the per-event figures (and
+their commands subtracted: 3 each). A claim that takes something (the prompt a mention's
+Slack process handed off to the worker) counts: the proxy keeps the head of each answer.
 
 Steps, app A (first poll 60 s, so no poll mixes in): mentions that start a conversation;
 replies in those threads while their runs go (queued); replies in threads whose agent is
@@ -71,6 +72,12 @@ QUICK = RoundTripConfig(events=30, conversations=30)
 FULL = RoundTripConfig(events=100, conversations=100)
 
 
+def _claimed_nothing(answer: bytes) -> bool:
+    """Whether a claim's answer (``[lease, claimed, ...]``) claimed no member."""
+    lines = answer.split(b"\r\n")
+    return len(lines) > 2 and lines[2] == b"*0"
+
+
 def kind(trip: RoundTrip) -> str:
     """What a round trip was for, from the commands it carried."""
     cmds = trip.commands
@@ -83,7 +90,11 @@ def kind(trip: RoundTrip) -> str:
         if key == SCHEDULE:
             # The claim's second key is the request budget; the settle's is a TTL.
             claim = len(first) > 4 and first[4] == BUDGET
-            return "claim-script" if claim else "settle-script"
+            if not claim:
+                return "settle-script"
+            # The idle loop's claims find nothing; one that claims something (a prompt
+            # handed off by the Slack process) is work for the event that caused it.
+            return "claim-script" if _claimed_nothing(trip.answer_head) else "claim-taking"
         if key == BUDGET:
             return "budget-script"
         return f"script({_key_kind(key)})"

@@ -290,7 +290,7 @@ class Bridge:
             logs.bind(agent=begun.agent_id)
         if hand_off:
             # Kept and due now: a watcher claims it, acknowledges it and sends it (resend).
-            log.info("prompt handed off", extra={"kind": begun.outcome})
+            log.debug("prompt handed off", extra={"kind": begun.outcome})
             return
         ack_ts = await self.presenter.acknowledge(thread, prompt.cause)
         admitted = self.budget is not None and begun.budget_wait_ms == 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import signal
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -195,3 +197,63 @@ async def test_agent_busy_follow_up_is_sent_once_after_the_run(app: AppProcess) 
     sent = [r for r in follow_ups(app) if r.body["prompt"] == "and Dallas"]
     assert len(sent) == 1
     assert "Done" in thread_text(app, thread_ts)
+
+
+def _workers(app: AppProcess) -> list[int]:
+    """The worker processes ``python -m bot`` started (its children)."""
+    with open(f"/proc/{app.proc.pid}/task/{app.proc.pid}/children") as f:
+        return [int(pid) for pid in f.read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def _until(check: Callable[[], bool], limit_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_worker_killed_mid_run_is_restarted_and_the_result_posted_once(
+    fakes: tuple[FakeSlack, FakeOrigami], real_redis_url: str, http: httpx.AsyncClient
+) -> None:
+    slack, origami = fakes
+    origami.script(RunScript(polls=None, text="Survived a worker crash"))
+    app = await start_app(slack, origami, real_redis_url, http, WATCHER_LEASE_SECONDS="5")
+    try:
+        await _until(lambda: _workers(app), 10)
+        (worker,) = _workers(app)
+        thread_ts = await mention(app, "find founders")
+        await slack.wait_for(lambda s: len(origami.requests("GET")) >= 2, timeout=10)
+        os.kill(worker, signal.SIGKILL)
+        (run_id,) = origami.runs
+        origami.finish(run_id)
+        # A new worker takes the run over once the dead one's lease ends.
+        await wait_finished(app, thread_ts)
+        (replacement,) = _workers(app)
+        assert replacement != worker
+        await asyncio.sleep(1)  # a second delivery, if there were one, would land by now
+        assert results_by_run(slack) == Counter({run_id: 1})
+        assert "Survived a worker crash" in str(bot_replies(app, thread_ts))
+    finally:
+        log = await stop_app(app)
+    assert "worker died; restarting it" in log
+    assert slack.rejections == []
+
+
+async def test_workers_stop_with_the_app_even_when_it_is_killed(
+    fakes: tuple[FakeSlack, FakeOrigami], real_redis_url: str, http: httpx.AsyncClient
+) -> None:
+    slack, origami = fakes
+    app = await start_app(slack, origami, real_redis_url, http, WORKER_PROCESSES="2")
+    await _until(lambda: len(_workers(app)) == 2, 10)
+    workers = _workers(app)
+    await stop_app(app, signal.SIGKILL)
+    # No orphan keeps polling after its app is gone: each hears of it and stops.
+    await _until(lambda: not any(_alive(pid) for pid in workers), 15)
