@@ -237,8 +237,15 @@ async def serve_web(web: Starlette, host: str, port: int) -> None:
         lifespan="off",
         timeout_graceful_shutdown=10,
     )
-    # uvicorn turns SIGINT/SIGTERM into a graceful stop of serve().
-    await uvicorn.Server(config).serve()
+    # uvicorn turns SIGINT/SIGTERM into a graceful stop of serve(), then raises the signal
+    # again so that its default action follows. For SIGTERM that is to die on the spot,
+    # before the caller has stopped its watcher and workers and closed its connections:
+    # the re-raised SIGTERM is ignored, and the caller's own shutdown ends the process.
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -245,6 +245,9 @@ async def test_a_worker_killed_mid_run_is_restarted_and_the_result_posted_once(
         log = await stop_app(app)
     assert "worker died; restarting it" in log
     assert slack.rejections == []
+    # SIGTERM is a graceful stop: the worker finishes, then the app itself, exit code 0.
+    assert 'msg="worker stopped"' in log and "msg=stopped" in log
+    assert app.proc.returncode == 0
 
 
 async def test_workers_stop_with_the_app_even_when_it_is_killed(
