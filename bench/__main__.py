@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import platform
 import shlex
 import subprocess
@@ -88,7 +89,10 @@ async def _main(args: argparse.Namespace, command: str) -> int:
         if "capacity" in only:
             config = capacity.QUICK if args.quick else capacity.FULL
             if args.ks:
-                config = capacity.CapacityConfig(ks=tuple(int(k) for k in args.ks.split(",")))
+                ks = tuple(int(k) for k in args.ks.split(",") if k)
+                config = dataclasses.replace(config, ks=ks)
+            if args.steady is not None:
+                config = dataclasses.replace(config, steady_k=args.steady)
             await capacity.run(config, args.redis_url, http, figures, profile_dir=args.profile)
         if "roundtrips" in only:
             config_rt = roundtrips.QUICK if args.quick else roundtrips.FULL
@@ -106,6 +110,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller run, under 2 minutes")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(FIGURES)}")
     parser.add_argument("--ks", help="watcher capacity: comma-separated K values to try")
+    parser.add_argument(
+        "--steady",
+        type=int,
+        help="runs in flight for the steady-state delivery step (0: skip it); "
+        "default 1000, 250 with --quick",
+    )
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument(
         "--profile",

@@ -61,10 +61,12 @@ TEAM = "T0001"
 @dataclass(frozen=True)
 class CapacityConfig:
     ks: tuple[int, ...]
+    steady_k: int = 0  # 0: no steady-state step
+    steady_s: float = 10.0
 
 
-QUICK = CapacityConfig(ks=(100, 250))
-FULL = CapacityConfig(ks=(100, 250, 500, 1000))
+QUICK = CapacityConfig(ks=(100, 250), steady_k=250, steady_s=5.0)
+FULL = CapacityConfig(ks=(100, 250, 500, 1000), steady_k=1000)
 
 
 @dataclass
@@ -93,8 +95,10 @@ class KResult:
         )
 
 
-async def _seed(k: int, fakes: Fakes, redis_url: str, http: httpx.AsyncClient) -> list[str]:
-    """Put K runs in flight as the app would; their run ids."""
+async def _seed(
+    k: int, fakes: Fakes, redis_url: str, http: httpx.AsyncClient, first: int = 0
+) -> list[str]:
+    """Put K runs in flight as the app would (numbered from ``first``); their run ids."""
     origami, slack = fakes.origami.info, fakes.slack.info
     ack = build_ack()
     limit = asyncio.Semaphore(32)
@@ -135,7 +139,7 @@ async def _seed(k: int, fakes: Fakes, redis_url: str, http: httpx.AsyncClient) -
                 prompt=f"find leads, batch {i}",
             )
 
-    records = await asyncio.gather(*(one(i) for i in range(k)))
+    records = await asyncio.gather(*(one(i) for i in range(first, first + k)))
     store = connect(redis_url)
     try:
         rng = random.Random(k)
@@ -224,6 +228,94 @@ async def measure(
     )
 
 
+@dataclass
+class SteadyResult:
+    k: int
+    ends_per_s: float
+    ended: int
+    delivered: int
+    dev_p95_ms: float
+    delivery_p50_ms: float
+    delivery_p95_ms: float
+
+
+async def measure_steady(
+    k: int, seconds: float, redis_url: str, http: httpx.AsyncClient
+) -> SteadyResult:
+    """K runs in flight the whole time, ending at the rate a 10 s run gives (K/10 a
+    second: 100 a second for K=1000), each replaced by a new one as it ends.
+
+    The step above starts all K runs in the same second, so they also all end in the same
+    second: a burst of K results at once. Here the ends are spread as they are when runs
+    start and end at their own pace (Little's law: K in flight, each ``POLLS`` seconds
+    long). Runs never end by themselves (the fake's script); every 0.1 s the bench ends a
+    random tenth of a second's worth at the fake and seeds as many new ones. Delivery
+    latency as above, for every run ended this way."""
+    await flush(redis_url)
+    per_tick = max(1, k // (POLLS * 10))
+    async with app_with_fakes(
+        redis_url,
+        http,
+        ["--retry-after", str(int(INTERVAL_S)), "--polls", str(POLLS)],
+        ORIGAMI_REQUESTS_PER_MINUTE="100000000",
+    ) as (_app, fakes):
+        await fakes.script(None)  # runs go on until ended
+        in_flight = await _seed(k, fakes, redis_url, http)
+        await asyncio.sleep(2 * INTERVAL_S)  # every run polled at least once
+        o_start, _ = await fakes.origami_requests(10**9)
+        s_start, _ = await fakes.slack_calls(10**9)
+        rng = random.Random(k)
+        ended: list[str] = []
+        seeded = k
+        t0 = time.monotonic()
+        tick = 0
+        while time.monotonic() - t0 < seconds:
+            tick += 1
+            rng.shuffle(in_flight)
+            ending, in_flight = in_flight[:per_tick], in_flight[per_tick:]
+            await fakes.finish(ending)
+            ended += ending
+            in_flight += await _seed(per_tick, fakes, redis_url, http, first=seeded)
+            seeded += per_tick
+            await asyncio.sleep(max(0.0, t0 + tick * 0.1 - time.monotonic()))
+        wanted = set(ended)
+
+        async def all_delivered() -> bool:
+            _, items = await fakes.slack_calls(s_start)
+            got = {i[6] for i in items if i[0] == "chat.postMessage" and i[5] == "origami_result"}
+            return wanted <= got
+
+        await wait_until(all_delivered, 30, interval=0.25)
+        _, o_items = await fakes.origami_requests(o_start)
+        _, s_items = await fakes.slack_calls(s_start)
+    polls: dict[str, list[float]] = defaultdict(list)
+    terminal_at: dict[str, float] = {}
+    for method, path, at, status, retry_after in o_items:
+        parts = path.split("/")
+        if method == "GET" and len(parts) == 5 and parts[3] == "runs":
+            polls[parts[4]].append(at)
+            if parts[4] in wanted and status == 200 and retry_after is None:
+                terminal_at.setdefault(parts[4], at)
+    deviations = []
+    for times in polls.values():
+        times.sort()
+        deviations += [(b - a - INTERVAL_S) * 1000 for a, b in itertools.pairwise(times)]
+    result_at: dict[str, float] = {}
+    for method, at, _ch, _ts, _th, event_type, run_id, _st, _err in s_items:
+        if method == "chat.postMessage" and event_type == "origami_result" and run_id in wanted:
+            result_at.setdefault(run_id, at)
+    latencies = [(result_at[r] - terminal_at[r]) * 1000 for r in result_at if r in terminal_at]
+    return SteadyResult(
+        k=k,
+        ends_per_s=per_tick * 10,
+        ended=len(wanted),
+        delivered=len(result_at),
+        dev_p95_ms=percentile(deviations, 95),
+        delivery_p50_ms=percentile(latencies, 50),
+        delivery_p95_ms=percentile(latencies, 95),
+    )
+
+
 async def run(
     config: CapacityConfig,
     redis_url: str,
@@ -305,6 +397,35 @@ async def run(
                 "ms",
                 f"<= {TARGET_DELIVERY_MS:.0f}",
                 r.delivery_p95_ms <= TARGET_DELIVERY_MS,
+            ),
+            out,
+        )
+    if config.steady_k:
+        st = await measure_steady(config.steady_k, config.steady_s, redis_url, http)
+        tag = f"[K={st.k} in flight, {st.ends_per_s:.0f} ends/s for {config.steady_s:.0f} s]"
+        emit(
+            Figure(
+                f"steady state: results delivered {tag}",
+                str(st.delivered),
+                f"of {st.ended} ended",
+                str(st.ended),
+                st.delivered == st.ended,
+            ),
+            out,
+        )
+        emit(
+            Figure(f"steady state: poll-interval deviation p95 {tag}", fmt(st.dev_p95_ms), "ms"),
+            out,
+        )
+        p50 = fmt(st.delivery_p50_ms)
+        emit(Figure(f"steady state: delivery latency p50 {tag}", p50, "ms"), out)
+        emit(
+            Figure(
+                f"steady state: delivery latency p95 {tag}",
+                fmt(st.delivery_p95_ms),
+                "ms",
+                f"<= {TARGET_DELIVERY_MS:.0f}",
+                st.delivery_p95_ms <= TARGET_DELIVERY_MS,
             ),
             out,
         )
