@@ -14,6 +14,7 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -151,10 +152,11 @@ async def serve(settings: Settings) -> None:
             asyncio.create_task(parts.watcher.listen_for_handoffs(), name="handoffs"),
         ]
     try:
+        health = workers.health if workers.count else None
         if settings.mode is Mode.SOCKET:
-            await _serve_socket_mode(app, parts.store, settings)
+            await _serve_socket_mode(app, parts.store, settings, health)
         else:
-            await _serve_http(app, parts.store, settings)
+            await _serve_http(app, parts.store, settings, health)
     finally:
         await workers.stop()
         await _stop_watcher(parts.watcher, watcher_tasks)
@@ -197,14 +199,21 @@ async def _stop_watcher(watcher: Watcher, tasks: list[asyncio.Task[None]]) -> No
     await asyncio.gather(*tasks[1:], return_exceptions=True)
 
 
-async def _serve_http(app: AsyncApp, store: Store, settings: Settings) -> None:
+Health = Callable[[], tuple[bool, str]]
+
+
+async def _serve_http(
+    app: AsyncApp, store: Store, settings: Settings, workers: Health | None
+) -> None:
     from bot.slack.web import create_web_app
 
     log.info("listening", extra={"mode": "http", "host": settings.host, "port": settings.port})
-    await serve_web(create_web_app(app, store), settings.host, settings.port)
+    await serve_web(create_web_app(app, store, workers=workers), settings.host, settings.port)
 
 
-async def _serve_socket_mode(app: AsyncApp, store: Store, settings: Settings) -> None:
+async def _serve_socket_mode(
+    app: AsyncApp, store: Store, settings: Settings, workers: Health | None
+) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.slack.web import create_web_app
@@ -217,7 +226,9 @@ async def _serve_socket_mode(app: AsyncApp, store: Store, settings: Settings) ->
         # Slack comes over the websocket; the port only answers health probes, which
         # container platforms want whatever the mode.
         await serve_web(
-            create_web_app(app, store, slack_events=False), settings.host, settings.port
+            create_web_app(app, store, slack_events=False, workers=workers),
+            settings.host,
+            settings.port,
         )
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]

@@ -33,12 +33,23 @@ class Workers:
         self.count = count
         self.stop_timeout_s = stop_timeout_s
         self._procs: dict[int, asyncio.subprocess.Process] = {}
+        # Since when each worker slot has had no live process (monotonic seconds).
+        self._down_since: dict[int, float] = {i: time.monotonic() for i in range(count)}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self._procs.values() if p.returncode is None]
+
+    def health(self, grace_s: float = 15.0) -> tuple[bool, str]:
+        """Whether every worker is running (one being restarted counts for ``grace_s``),
+        and a line saying so. Without workers, messages are kept but never sent: a probe
+        that fails then gets the process restarted by its platform."""
+        now = time.monotonic()
+        running = self.count - len(self._down_since)
+        late = [i for i, since in self._down_since.items() if now - since > grace_s]
+        return not late, f"{running} of {self.count} running"
 
     def start(self) -> None:
         self._tasks = [
@@ -58,9 +69,11 @@ class Workers:
                 preexec_fn=_prepare_worker,
             )
             self._procs[index] = proc
+            self._down_since.pop(index, None)
             log.info("worker started", extra={"worker": index, "pid": proc.pid})
             started = time.monotonic()
             code = await proc.wait()
+            self._down_since[index] = time.monotonic()
             if self._stopping:
                 return
             # A worker that ran a while before dying gets restarted at once; one that dies

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -12,8 +14,16 @@ from starlette.routing import Route
 from bot.store import Store
 
 
-def create_web_app(app: AsyncApp, store: Store, *, slack_events: bool = True) -> Starlette:
-    """The ASGI app; ``slack_events=False`` in Socket Mode, where only probes come here."""
+def create_web_app(
+    app: AsyncApp,
+    store: Store,
+    *,
+    slack_events: bool = True,
+    workers: Callable[[], tuple[bool, str]] | None = None,
+) -> Starlette:
+    """The ASGI app; ``slack_events=False`` in Socket Mode, where only probes come here.
+
+    ``workers``: the health of the worker processes (``Workers.health``), when there are."""
     handler = AsyncSlackRequestHandler(app)
 
     async def handle_slack_events(request: Request) -> Response:
@@ -21,9 +31,14 @@ def create_web_app(app: AsyncApp, store: Store, *, slack_events: bool = True) ->
 
     async def healthz(request: Request) -> Response:
         # Redis holds every piece of state: without it the app can ack but not work.
-        if await store.ping():
-            return JSONResponse({"ok": True, "redis": "up"})
-        return JSONResponse({"ok": False, "redis": "down"}, status_code=503)
+        # Without its workers it can take messages but not send them.
+        redis_up = await store.ping()
+        body: dict[str, object] = {"redis": "up" if redis_up else "down"}
+        ok = redis_up
+        if workers is not None:
+            workers_ok, body["workers"] = workers()
+            ok = ok and workers_ok
+        return JSONResponse({"ok": ok, **body}, status_code=200 if ok else 503)
 
     routes = [Route("/healthz", healthz, methods=["GET"])]
     if slack_events:

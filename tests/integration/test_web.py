@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack.web import create_web_app
 from bot.store import Store
+from bot.workers import Workers
 from tests.conftest import free_port
 
 
@@ -35,3 +36,17 @@ async def test_healthz_is_200_with_redis(store: Store) -> None:
         assert (await c.get("/healthz")).status_code == 200
         unsigned = await c.post("/slack/events", content=b'{"type": "event_callback"}')
     assert unsigned.status_code == 401
+
+
+async def test_healthz_is_503_when_a_worker_stays_down(store: Store) -> None:
+    workers = Workers(2)  # none started: as after both died and failed to come back
+    for grace, status in ((60.0, 200), (0.0, 503)):
+        web = create_web_app(_bolt(), store, workers=lambda g=grace: workers.health(g))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=web), base_url="http://t"
+        ) as c:
+            response = await c.get("/healthz")
+        # Being restarted is fine for a while; down for longer, the probe fails.
+        assert response.status_code == status
+        assert response.json()["workers"] == "0 of 2 running"
+        assert response.json()["redis"] == "up"
