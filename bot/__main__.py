@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -166,6 +167,8 @@ async def serve(settings: Settings) -> None:
 
 async def serve_worker(settings: Settings, parent: int | None) -> None:
     """Watch runs and send handed-off prompts until SIGTERM/SIGINT (or the parent dies)."""
+    # Every line this process logs says which worker it came from.
+    logs.bind(process=f"worker-{os.getpid()}")
     parts = build(settings, hand_off=False)
     _freeze()
     stop = asyncio.Event()

@@ -18,7 +18,7 @@ from typing import Any
 
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context")
 
-CONTEXT_FIELDS = ("team", "channel", "thread", "user", "agent", "run", "event")
+CONTEXT_FIELDS = ("process", "team", "channel", "thread", "user", "agent", "run", "event")
 # Attributes every LogRecord has; anything else passed via ``extra=`` is printed.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {
     "message",
