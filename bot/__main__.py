@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     logs.configure(settings.log_level, settings.secrets())
     if args.role == "worker" and settings.redis_url is None:
-        print("python -m bot worker needs REDIS_URL: it shares its work through Redis.")
+        print(
+            "python -m bot worker needs REDIS_URL: it shares its work through Redis.",
+            file=sys.stderr,
+        )
         sys.exit(2)
     with contextlib.suppress(KeyboardInterrupt):
         if args.role == "worker":

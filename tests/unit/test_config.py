@@ -96,3 +96,26 @@ def test_python_m_bot_without_settings_exits_with_a_readable_message(tmp_path: P
     assert "cannot start" in result.stderr
     assert "SLACK_BOT_TOKEN is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_python_m_bot_worker_without_redis_says_it_needs_one(tmp_path: Path) -> None:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORIGAMI_", "REDIS_"))
+    }
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="secret",
+        ORIGAMI_API_KEY="og_live_key",
+        PYTHONPATH=str(ROOT),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "worker"],
+        cwd=tmp_path,  # no .env here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "needs REDIS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
