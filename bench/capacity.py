@@ -27,8 +27,10 @@ import itertools
 import random
 import time
 from collections import defaultdict
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -154,16 +156,52 @@ async def _seed(
     return [r.run_id for r in records]
 
 
-async def measure(
-    k: int, redis_url: str, http: httpx.AsyncClient, profile: Path | None = None
-) -> KResult:
-    await flush(redis_url)
-    async with app_with_fakes(
+def _app(redis_url: str, http: httpx.AsyncClient) -> AbstractAsyncContextManager[Any]:
+    """Fresh fakes (runs answer ``running`` with ``Retry-After: 1``, ``POLLS`` times) and a
+    fresh app, its Origami request budget raised out of the way."""
+    return app_with_fakes(
         redis_url,
         http,
         ["--retry-after", str(int(INTERVAL_S)), "--polls", str(POLLS)],
         ORIGAMI_REQUESTS_PER_MINUTE="100000000",
-    ) as (app, fakes):
+    )
+
+
+@dataclass
+class _Seen:
+    deviations: list[float]  # every run's poll gaps less the interval (ms)
+    latencies: list[float]  # per ended run: terminal poll to its result's post (ms)
+    delivered: int  # ended runs whose result was posted
+
+
+def _observe(o_items: list[list[Any]], s_items: list[list[Any]], ended: set[str]) -> _Seen:
+    """What the fakes recorded: each run's polls, and for the runs in ``ended`` the poll
+    that first saw them finished and the ``chat.postMessage`` that carried the result."""
+    polls: dict[str, list[float]] = defaultdict(list)
+    terminal_at: dict[str, float] = {}
+    for method, path, at, status, retry_after in o_items:
+        parts = path.split("/")
+        if method == "GET" and len(parts) == 5 and parts[3] == "runs":
+            polls[parts[4]].append(at)
+            if parts[4] in ended and status == 200 and retry_after is None:
+                terminal_at.setdefault(parts[4], at)
+    deviations = []
+    for times in polls.values():
+        times.sort()
+        deviations += [(b - a - INTERVAL_S) * 1000 for a, b in itertools.pairwise(times)]
+    result_at: dict[str, float] = {}
+    for method, at, _ch, _ts, _th, event_type, run_id, _st, _err in s_items:
+        if method == "chat.postMessage" and event_type == "origami_result" and run_id in ended:
+            result_at.setdefault(run_id, at)
+    latencies = [(result_at[r] - terminal_at[r]) * 1000 for r in result_at if r in terminal_at]
+    return _Seen(deviations, latencies, len(result_at))
+
+
+async def measure(
+    k: int, redis_url: str, http: httpx.AsyncClient, profile: Path | None = None
+) -> KResult:
+    await flush(redis_url)
+    async with _app(redis_url, http) as (app, fakes):
         slack, origami = fakes.slack, fakes.origami
         redis_pid = await redis_server_pid(redis_url)
         run_ids = await _seed(k, fakes, redis_url, http)
@@ -190,38 +228,18 @@ async def measure(
         _, o_items = await fakes.origami_requests(o_start)
         _, s_items = await fakes.slack_calls(s_start)
 
-    wanted = set(run_ids)
-    polls: dict[str, list[float]] = defaultdict(list)
-    terminal_at: dict[str, float] = {}
-    requests = 0
-    for method, path, at, status, retry_after in o_items:
-        requests += 1
-        parts = path.split("/")
-        if method == "GET" and len(parts) == 5 and parts[3] == "runs" and parts[4] in wanted:
-            run_id = parts[4]
-            polls[run_id].append(at)
-            if status == 200 and retry_after is None and run_id not in terminal_at:
-                terminal_at[run_id] = at
-    deviations = []
-    for times in polls.values():
-        times.sort()
-        deviations += [(b - a - INTERVAL_S) * 1000 for a, b in itertools.pairwise(times)]
-    result_at: dict[str, float] = {}
-    for method, at, _ch, _ts, _th, event_type, run_id, _st, _err in s_items:
-        if method == "chat.postMessage" and event_type == "origami_result" and run_id:
-            result_at.setdefault(run_id, at)
-    latencies = [(result_at[r] - terminal_at[r]) * 1000 for r in result_at if r in terminal_at]
+    seen = _observe(o_items, s_items, set(run_ids))
     return KResult(
         k=k,
-        dev_p50_ms=percentile(deviations, 50),
-        dev_p95_ms=percentile(deviations, 95),
-        ratio=requests / (k * (POLLS + 1)),
+        dev_p50_ms=percentile(seen.deviations, 50),
+        dev_p95_ms=percentile(seen.deviations, 95),
+        ratio=len(o_items) / (k * (POLLS + 1)),
         cpu_s=cpu["app"],
         wall_s=wall,
         rss_mb=rss,
-        delivered=len(result_at),
-        delivery_p50_ms=percentile(latencies, 50),
-        delivery_p95_ms=percentile(latencies, 95),
+        delivered=seen.delivered,
+        delivery_p50_ms=percentile(seen.latencies, 50),
+        delivery_p95_ms=percentile(seen.latencies, 95),
         fake_slack_cpu=cpu["fake-slack"],
         fake_origami_cpu=cpu["fake-origami"],
         redis_cpu=redis_cpu,
@@ -253,12 +271,7 @@ async def measure_steady(
     latency as above, for every run ended this way."""
     await flush(redis_url)
     per_tick = max(1, k // (POLLS * 10))
-    async with app_with_fakes(
-        redis_url,
-        http,
-        ["--retry-after", str(int(INTERVAL_S)), "--polls", str(POLLS)],
-        ORIGAMI_REQUESTS_PER_MINUTE="100000000",
-    ) as (_app, fakes):
+    async with _app(redis_url, http) as (_, fakes):
         await fakes.script(None)  # runs go on until ended
         in_flight = await _seed(k, fakes, redis_url, http)
         await asyncio.sleep(2 * INTERVAL_S)  # every run polled at least once
@@ -288,31 +301,15 @@ async def measure_steady(
         await wait_until(all_delivered, 30, interval=0.25)
         _, o_items = await fakes.origami_requests(o_start)
         _, s_items = await fakes.slack_calls(s_start)
-    polls: dict[str, list[float]] = defaultdict(list)
-    terminal_at: dict[str, float] = {}
-    for method, path, at, status, retry_after in o_items:
-        parts = path.split("/")
-        if method == "GET" and len(parts) == 5 and parts[3] == "runs":
-            polls[parts[4]].append(at)
-            if parts[4] in wanted and status == 200 and retry_after is None:
-                terminal_at.setdefault(parts[4], at)
-    deviations = []
-    for times in polls.values():
-        times.sort()
-        deviations += [(b - a - INTERVAL_S) * 1000 for a, b in itertools.pairwise(times)]
-    result_at: dict[str, float] = {}
-    for method, at, _ch, _ts, _th, event_type, run_id, _st, _err in s_items:
-        if method == "chat.postMessage" and event_type == "origami_result" and run_id in wanted:
-            result_at.setdefault(run_id, at)
-    latencies = [(result_at[r] - terminal_at[r]) * 1000 for r in result_at if r in terminal_at]
+    seen = _observe(o_items, s_items, wanted)
     return SteadyResult(
         k=k,
         ends_per_s=per_tick * 10,
         ended=len(wanted),
-        delivered=len(result_at),
-        dev_p95_ms=percentile(deviations, 95),
-        delivery_p50_ms=percentile(latencies, 50),
-        delivery_p95_ms=percentile(latencies, 95),
+        delivered=seen.delivered,
+        dev_p95_ms=percentile(seen.deviations, 95),
+        delivery_p50_ms=percentile(seen.latencies, 50),
+        delivery_p95_ms=percentile(seen.latencies, 95),
     )
 
 
