@@ -32,7 +32,7 @@ from bot.slack.app import build_web_client, create_app
 from bot.slack.presenter import SlackPresenter
 from bot.store import Store, connect
 from bot.watcher import Watcher, WatcherConfig
-from bot.workers import Workers, watch_parent
+from bot.workers import Workers, adopt, watch_parent
 
 log = logging.getLogger("bot")
 
@@ -172,6 +172,9 @@ async def serve_worker(settings: Settings, parent: int | None) -> None:
     """Watch runs and send handed-off prompts until SIGTERM/SIGINT (or the parent dies)."""
     # Every line this process logs says which worker it came from.
     logs.bind(process=f"worker-{os.getpid()}")
+    if parent is not None and not adopt(parent):
+        log.warning("the process that started this worker is gone; not starting")
+        return
     parts = build(settings, hand_off=False)
     _freeze()
     stop = asyncio.Event()

@@ -66,7 +66,6 @@ class Workers:
                 "worker",
                 "--parent",
                 str(os.getpid()),
-                preexec_fn=_prepare_worker,
             )
             self._procs[index] = proc
             self._down_since.pop(index, None)
@@ -106,14 +105,19 @@ class Workers:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _prepare_worker() -> None:
-    """In the child, before exec: get SIGTERM when the parent dies (Linux only), and yield
-    the CPU to the parent when both want it: the parent answers Slack, which retries what
-    is not acked in 3 s, while a worker's poll or post a few ms late harms nobody."""
+def adopt(parent: int) -> bool:
+    """In a worker the supervisor started, first thing: get SIGTERM when the parent dies
+    (Linux only), and yield the CPU to the parent when both want it: the parent answers
+    Slack, which retries what is not acked in 3 s, while a worker's poll or post a few ms
+    late harms nobody. False if the parent is already gone (it died before this ran).
+
+    Done here rather than between fork and exec (``preexec_fn``), which is unsafe in a
+    process with threads, as the supervisor's is."""
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+    return os.getppid() == parent
 
 
 async def watch_parent(parent: int, stop: asyncio.Event, every_s: float = 1.0) -> None:
