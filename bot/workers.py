@@ -23,8 +23,9 @@ import time
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
-# A niceness of 5 gives a worker about a third of the CPU weight of the Slack process when
-# both are busy on one core, and all of it when the Slack process is idle.
+# Niceness 10 gives a worker about a tenth of the CPU weight of the Slack process when both
+# want the same core (the scheduler's weights 110 against 1024), and all of it when the
+# Slack process is idle.
 WORKER_NICENESS = 10
 
 
@@ -37,10 +38,6 @@ class Workers:
         self._down_since: dict[int, float] = {i: time.monotonic() for i in range(count)}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self._procs.values() if p.returncode is None]
 
     def health(self, grace_s: float = 15.0) -> tuple[bool, str]:
         """Whether every worker is running (one being restarted counts for ``grace_s``),
@@ -59,14 +56,16 @@ class Workers:
     async def _keep_alive(self, index: int) -> None:
         pause = 1.0
         while not self._stopping:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "worker",
-                "--parent",
-                str(os.getpid()),
-            )
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", "worker", "--parent", str(os.getpid())
+                )
+            except OSError:
+                # Out of processes or memory: try again later (/healthz says so meanwhile).
+                log.exception("could not start a worker", extra={"worker": index})
+                pause = min(pause * 2, 30.0)
+                await asyncio.sleep(pause)
+                continue
             self._procs[index] = proc
             self._down_since.pop(index, None)
             log.info("worker started", extra={"worker": index, "pid": proc.pid})
