@@ -24,6 +24,7 @@ import httpx
 
 from bench import procs
 from bench.common import (
+    Fakes,
     Figure,
     app_with_fakes,
     emit,
@@ -48,10 +49,11 @@ class AckConfig:
     concurrency: int
     batch: int
     warmup: int
+    alone: int  # mentions sent one at a time, for the "On it" latency without load
 
 
-QUICK = AckConfig(events=400, concurrency=8, batch=100, warmup=40)
-FULL = AckConfig(events=3000, concurrency=8, batch=100, warmup=100)
+QUICK = AckConfig(events=400, concurrency=8, batch=100, warmup=40, alone=20)
+FULL = AckConfig(events=3000, concurrency=8, batch=100, warmup=100, alone=50)
 
 
 class _Target:
@@ -62,6 +64,8 @@ class _Target:
         self.threads: list[tuple[str, str]] = []
         self.times: list[float] = []
         self.batches: list[list[float]] = []
+        self.sent_at: dict[bytes, float] = {}  # when each event went out (wall clock)
+        self.mentions: dict[bytes, tuple[str, str]] = {}  # mention body -> its thread
 
     def batch(self, size: int, rng: random.Random) -> list[tuple[bytes, dict[str, str]]]:
         """Half mentions in new threads, half replies in this target's earlier threads."""
@@ -72,6 +76,7 @@ class _Target:
         for _ in range(size - replies):
             body = mention_body(rng.choice(CHANNELS))
             self.threads.append(thread_of(body))
+            self.mentions[body] = thread_of(body)
             bodies.append(body)
         rng.shuffle(bodies)
         return [(body, signed(body)) for body in bodies]
@@ -117,7 +122,7 @@ async def _measure(
                 if target.name == "bare":
                     await _quiet(app, redis_url)
                 requests = target.batch(config.batch, rng)
-                times = await fire(client, target.url, requests, config.concurrency)
+                times = await fire(client, target.url, requests, config.concurrency, target.sent_at)
                 target.times += times
                 target.batches.append(times)
         wall = time.monotonic() - started
@@ -142,11 +147,13 @@ async def run(
         ORIGAMI_FIRST_POLL_SECONDS="0.1",
         ORIGAMI_REQUESTS_PER_MINUTE="1000000",
     ) as (app, fakes):
+        alone = await _on_it_one_at_a_time(app, fakes, http, config.alone)
         bare = await procs.start_bare_app(fakes.slack, http)
         try:
             targets = [_Target("app", app), _Target("bare", bare)]
             wall = await _measure(config, targets, app, redis_url, profile)
             rejections = await fakes.slack_rejections()
+            _, calls = await fakes.slack_calls()
         finally:
             bare.stop()
             procs.report_errors(bare)
@@ -184,3 +191,43 @@ async def run(
         ),
         out,
     )
+    # What the person sees: the "On it" message in the thread of each measured mention.
+    on_it = _on_it_ms(targets[0], calls)
+    if on_it:
+        unit = f"ms after the mention was sent (n={len(on_it)} mentions)"
+        emit(Figure('"On it" posted p50, under the load', fmt(percentile(on_it, 50), 1), unit), out)
+        emit(Figure('"On it" posted p95, under the load', fmt(percentile(on_it, 95), 1), unit), out)
+    unit = f"ms after the mention was sent (n={len(alone)} mentions, 0.1 s apart)"
+    emit(Figure('"On it" posted p50, one at a time', fmt(percentile(alone, 50), 1), unit), out)
+    emit(Figure('"On it" posted p95, one at a time', fmt(percentile(alone, 95), 1), unit), out)
+
+
+async def _on_it_one_at_a_time(
+    app: procs.Proc, fakes: Fakes, http: httpx.AsyncClient, count: int
+) -> list[float]:
+    """The "On it" latency when mentions come one at a time (0.1 s apart), before the load;
+    the first few (connections, code paths warming up) are left out."""
+    target = _Target("app", app)
+    rng = random.Random(7)
+    for _ in range(count + 5):
+        await fire(http, target.url, target.batch(1, rng), 1, target.sent_at)
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # the last one's "On it"
+    _, calls = await fakes.slack_calls()
+    first = set(list(target.mentions)[:5])
+    kept = {b: t for b, t in target.mentions.items() if b not in first}
+    target.mentions = kept
+    return _on_it_ms(target, calls)
+
+
+def _on_it_ms(target: _Target, calls: list[list[object]]) -> list[float]:
+    """Per measured mention: from its send to the ``chat.postMessage`` of its "On it"."""
+    posted: dict[tuple[str, str], float] = {}
+    for method, at, channel, _ts, thread_ts, event_type, *_ in calls:
+        if method == "chat.postMessage" and event_type == "origami_ack":
+            posted.setdefault((str(channel), str(thread_ts)), float(str(at)))
+    return [
+        (posted[thread] - target.sent_at[body]) * 1000
+        for body, thread in target.mentions.items()
+        if body in target.sent_at and thread in posted
+    ]

@@ -162,10 +162,13 @@ async def fire(
     url: str,
     requests: Sequence[tuple[bytes, dict[str, str]]],
     concurrency: int,
+    sent_at: dict[bytes, float] | None = None,
 ) -> list[float]:
     """POST each (body, headers) with ``concurrency`` in flight; each response time (s).
 
     Bodies are built and signed beforehand, so the time is the HTTP exchange only.
+    ``sent_at``: filled with each body's wall-clock send time (to match what the fakes
+    recorded, which use the wall clock too).
     """
     queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
     for item in requests:
@@ -178,6 +181,8 @@ async def fire(
                 body, headers = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            if sent_at is not None:
+                sent_at[body] = time.time()
             t0 = time.perf_counter()
             response = await http.post(url, content=body, headers=headers)
             times.append(time.perf_counter() - t0)
