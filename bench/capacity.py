@@ -40,11 +40,14 @@ from bench.common import (
     Figure,
     app_with_fakes,
     emit,
+    fire,
     flush,
     fmt,
+    mention_body,
     percentile,
     redis_server_pid,
     scheduled,
+    signed,
     wait_until,
 )
 from bot.slack.blocks import build_ack
@@ -255,6 +258,7 @@ class SteadyResult:
     dev_p95_ms: float
     delivery_p50_ms: float
     delivery_p95_ms: float
+    acks_ms: list[float]  # ack latency of the mentions sent meanwhile
 
 
 async def measure_steady(
@@ -271,7 +275,7 @@ async def measure_steady(
     latency as above, for every run ended this way."""
     await flush(redis_url)
     per_tick = max(1, k // (POLLS * 10))
-    async with _app(redis_url, http) as (_, fakes):
+    async with _app(redis_url, http) as (app, fakes):
         await fakes.script(None)  # runs go on until ended
         in_flight = await _seed(k, fakes, redis_url, http)
         await asyncio.sleep(2 * INTERVAL_S)  # every run polled at least once
@@ -280,6 +284,8 @@ async def measure_steady(
         rng = random.Random(k)
         ended: list[str] = []
         seeded = k
+        acks: list[float] = []
+        mentions = asyncio.create_task(_mention_now_and_then(app, http, acks))
         t0 = time.monotonic()
         tick = 0
         while time.monotonic() - t0 < seconds:
@@ -291,6 +297,8 @@ async def measure_steady(
             in_flight += await _seed(per_tick, fakes, redis_url, http, first=seeded)
             seeded += per_tick
             await asyncio.sleep(max(0.0, t0 + tick * 0.1 - time.monotonic()))
+        mentions.cancel()
+        await asyncio.gather(mentions, return_exceptions=True)
         wanted = set(ended)
 
         async def all_delivered() -> bool:
@@ -310,7 +318,22 @@ async def measure_steady(
         dev_p95_ms=percentile(seen.deviations, 95),
         delivery_p50_ms=percentile(seen.latencies, 50),
         delivery_p95_ms=percentile(seen.latencies, 95),
+        acks_ms=[a * 1000 for a in acks],
     )
+
+
+async def _mention_now_and_then(
+    app: procs.Proc, http: httpx.AsyncClient, acks: list[float], every_s: float = 0.1
+) -> None:
+    """A mention every ``every_s`` (one at a time, each in a new thread), until cancelled:
+    how fast Slack is answered while the app watches and delivers its runs. Each starts a
+    run that goes on to the end of the step (about 100 more in flight by then)."""
+    url = f"{app.info['url']}/slack/events"
+    rng = random.Random(3)
+    while True:
+        body = mention_body(f"C0STEADY{rng.randrange(10)}")
+        acks += await fire(http, url, [(body, signed(body))], 1)
+        await asyncio.sleep(every_s)
 
 
 async def run(
@@ -416,6 +439,15 @@ async def run(
         )
         p50 = fmt(st.delivery_p50_ms)
         emit(Figure(f"steady state: delivery latency p50 {tag}", p50, "ms"), out)
+        ack_p = f"{fmt(percentile(st.acks_ms, 50))} / {fmt(percentile(st.acks_ms, 99))}"
+        emit(
+            Figure(
+                f"steady state: ack latency p50 / p99 {tag}",
+                ack_p,
+                f"ms (a mention every 0.1 s, one at a time, n={len(st.acks_ms)})",
+            ),
+            out,
+        )
         emit(
             Figure(
                 f"steady state: delivery latency p95 {tag}",
