@@ -16,8 +16,14 @@ and posts the result.
 Measured from the fakes' own records: per run, the gaps between consecutive polls (the
 deviation from 1 s), all Origami requests against the ideal 11 per run, and the time from
 the poll that first saw ``completed`` to the ``chat.postMessage`` carrying the result. From
-``/proc``: the app's CPU seconds over the run and its peak RSS (VmHWM); the fakes' and
-Redis' CPU too, to show whether they, rather than the app, were the bottleneck.
+``/proc``: the app's CPU seconds over the run (all its processes) and its peak RSS (VmHWM,
+its largest process); the fakes' and Redis' CPU too, to show whether they, rather than the
+app, were the bottleneck.
+
+All K runs of that step end in the same second too, so its delivery latency is that of a
+burst of K results. A last step (``measure_steady``) keeps K runs in flight while they end
+at their own pace, and measures delivery latency there, and the ack latency of mentions
+sent meanwhile.
 """
 
 from __future__ import annotations
