@@ -235,7 +235,7 @@ class Watcher:
         never raises."""
         try:
             if claim.deferred_id is not None:
-                due = await self._resend(claim, claim.deferred_id, kept)
+                due = await self._resend(kept)
             else:
                 due = await self._handle(claim, record, queued)
         except Exception:
@@ -343,12 +343,12 @@ class Watcher:
             return
         await self.store.settle([(extended, None)])
 
-    async def _resend(self, claim: Claim, deferred_id: str, kept: Deferred | None) -> int | None:
-        # The claim returns the kept prompt; read it only if it could not (expired meanwhile).
-        item = kept or await self.store.get_deferred(claim.team, deferred_id)
-        if item is None:
+    async def _resend(self, kept: Deferred | None) -> int | None:
+        # The claim read the kept prompt in the same step that took it from the schedule
+        # (both are written and dropped together): None means it is gone (sent, or expired).
+        if kept is None:
             return None
-        retry_in = await self.bridge.resend(item)
+        retry_in = await self.bridge.resend(kept)
         return None if retry_in is None else now_ms() + int(retry_in * 1000)
 
 
