@@ -7,7 +7,6 @@ import itertools
 import os
 import signal
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -213,13 +212,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-async def _until(check: Callable[[], bool], limit_s: float) -> None:
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 async def test_a_worker_killed_mid_run_is_restarted_and_the_result_posted_once(
     fakes: tuple[FakeSlack, FakeOrigami], real_redis_url: str, http: httpx.AsyncClient
 ) -> None:
@@ -227,8 +219,7 @@ async def test_a_worker_killed_mid_run_is_restarted_and_the_result_posted_once(
     origami.script(RunScript(polls=None, text="Survived a worker crash"))
     app = await start_app(slack, origami, real_redis_url, http, WATCHER_LEASE_SECONDS="5")
     try:
-        await _until(lambda: _workers(app), 10)
-        (worker,) = _workers(app)
+        (worker,) = await slack.wait_for(lambda _: _workers(app), timeout=10)
         thread_ts = await mention(app, "find founders")
         await slack.wait_for(lambda s: len(origami.requests("GET")) >= 2, timeout=10)
         os.kill(worker, signal.SIGKILL)
@@ -255,8 +246,8 @@ async def test_workers_stop_with_the_app_even_when_it_is_killed(
 ) -> None:
     slack, origami = fakes
     app = await start_app(slack, origami, real_redis_url, http, WORKER_PROCESSES="2")
-    await _until(lambda: len(_workers(app)) == 2, 10)
+    await slack.wait_for(lambda _: len(_workers(app)) == 2, timeout=10)
     workers = _workers(app)
     await stop_app(app, signal.SIGKILL)
     # No orphan keeps polling after its app is gone: each hears of it and stops.
-    await _until(lambda: not any(_alive(pid) for pid in workers), 15)
+    await slack.wait_for(lambda _: not any(_alive(pid) for pid in workers), timeout=15)

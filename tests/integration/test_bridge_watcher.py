@@ -89,16 +89,24 @@ def _die_on_first_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str
     return calls
 
 
-async def _start_and_die(h: Harness, thread: ThreadRef, prompt: Prompt) -> None:
-    """Start a conversation in a process that dies on the way (``_die_on_first_call``):
-    the bridge that took the message, or the watcher it handed the prompt to."""
+async def _start_and_die(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, owner: object, name: str, prompt: Prompt
+) -> None:
+    """Start a conversation in a process that dies at ``owner.name`` (its first call):
+    the bridge that took the message, or the watcher it handed the prompt to. Whoever
+    takes the kept prompt over next does so soon (short hold, short back-off)."""
+    h.bridge.config = replace(h.bridge.config, hold_s=0.2)
+    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
+    calls = _die_on_first_call(monkeypatch, owner, name)
     if h.bridge.config.hand_off:
-        await h.bridge.start_conversation(thread, prompt)
+        await h.bridge.start_conversation(THREAD, prompt)
         assert h.presenter.shown == []  # kept and handed off, nothing posted yet
         await h.watcher.tick()  # the watcher's poll task dies (its outcome: try again soon)
     else:
         with pytest.raises(_Died):
-            await h.bridge.start_conversation(thread, prompt)
+            await h.bridge.start_conversation(THREAD, prompt)
+    # The watcher swallows its poll task's death: check it did die where it should.
+    assert calls == [1], f"{name} was not reached"
 
 
 async def test_start_poll_and_deliver_once(h: Harness) -> None:
@@ -381,12 +389,9 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
 async def test_crash_before_the_acknowledgement_loses_nothing(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h.bridge.config = replace(h.bridge.config, hold_s=0.2)
-    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when the message is claimed and its prompt kept, before anything else.
-    _die_on_first_call(monkeypatch, h.presenter, "acknowledge")
-    await _start_and_die(h, THREAD, _prompt("find founders", "C1:1.0"))
+    await _start_and_die(h, monkeypatch, h.presenter, "acknowledge", _prompt("find", "C1:1.0"))
     assert h.fake.requests("POST", "/agents") == []
     await h.drive(lambda: bool(h.presenter.of("result")))
     assert len(h.fake.requests("POST", "/agents")) == 1
@@ -398,12 +403,9 @@ async def test_crash_before_the_acknowledgement_loses_nothing(
 async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothing(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h.bridge.config = replace(h.bridge.config, hold_s=0.2)
-    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when Origami made the agent, before the mapping is saved.
-    _die_on_first_call(monkeypatch, h.store, "started")
-    await _start_and_die(h, THREAD, _prompt("find founders", "C1:1.0"))
+    await _start_and_die(h, monkeypatch, h.store, "started", _prompt("find", "C1:1.0"))
     # Another process (here: the same watcher) finds the kept prompt and finishes the job.
     await h.drive(lambda: bool(h.presenter.of("result")))
     creates = h.fake.requests("POST", "/agents")
