@@ -184,12 +184,12 @@ return items
 # process sends it again if this one dies before Origami's answer is recorded), the thread
 # is marked busy with it, and the POST's slot of the request budget is taken (``admitted``
 # on the kept prompt): one round trip for all of it. A prompt handed off to the watchers
-# (``hold`` 0, sent by whichever claims it first) is announced on ARGV[15], so idle
+# (``hold`` 0, sent by whichever claims it first) is announced on ARGV[14], so idle
 # watchers claim it at once instead of at their next look.
 _BEGIN_LUA = (
     TAKE_SLOTS_FN
     + """
-if ARGV[14] ~= '0' and not redis.call('SET', KEYS[6], '1', 'NX', 'EX', tonumber(ARGV[14])) then
+if ARGV[13] ~= '0' and not redis.call('SET', KEYS[6], '1', 'NX', 'EX', tonumber(ARGV[13])) then
   return {'duplicate', '', 0, ''}
 end
 local t = redis.call('HMGET', KEYS[1], 'agent_id', 'active_run', 'starter')
@@ -201,24 +201,28 @@ if not agent and not starter then
   redis.call('HSET', KEYS[1], 'starter', ARGV[2])
   kind = 'start'
 elseif active or not agent then
-  local n = redis.call('RPUSH', KEYS[2], ARGV[4])
-  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+  -- The queue entry is built here, from the prompt's fields: only a queued prompt needs it.
+  local f = {}
+  for i = 15, #ARGV, 2 do f[ARGV[i]] = ARGV[i + 1] end
+  local entry = cjson.encode({text = f['text'], user_id = f['user_id'], cause = f['cause']})
+  local n = redis.call('RPUSH', KEYS[2], entry)
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
   return {'queued', '', n, active or ''}
 else
   kind = 'follow'
 end
-redis.call('HSET', KEYS[1], 'active_run', ARGV[6])
+redis.call('HSET', KEYS[1], 'active_run', ARGV[5])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 local fields = {'kind', kind, 'agent_id', agent or ''}
-for i = 16, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 15, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[3], unpack(fields))
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-redis.call('ZADD', KEYS[4], tonumber(ARGV[8]), ARGV[7])
-redis.call('EXPIRE', KEYS[4], tonumber(ARGV[9]))
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[4]))
+redis.call('ZADD', KEYS[4], tonumber(ARGV[7]), ARGV[6])
+redis.call('EXPIRE', KEYS[4], tonumber(ARGV[8]))
 local _, wait = take_slots(
-  KEYS[5], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), 1, ARGV[13])
+  KEYS[5], tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), 1, ARGV[12])
 if wait == 0 then redis.call('HSET', KEYS[3], 'admitted', '1') end
-if ARGV[15] ~= '' then redis.call('PUBLISH', ARGV[15], ARGV[7]) end
+if ARGV[14] ~= '' then redis.call('PUBLISH', ARGV[14], ARGV[6]) end
 return {kind, agent or '', wait, ''}
 """
 )
@@ -486,7 +490,6 @@ class Store:
         for name, value in item.to_hash().items():
             if name not in ("kind", "agent_id", "admitted", "claims"):
                 fields += [name, value]
-        pending = json.dumps({"text": item.text, "user_id": item.user_id, "cause": item.cause})
         outcome, agent_id, number, active = await self._begin(
             keys=[
                 tkey,
@@ -500,7 +503,6 @@ class Store:
                 "1" if may_start else "0",
                 item.user_id,
                 str(keys.seconds(keys.THREAD_TTL)),
-                pending,
                 str(keys.seconds(keys.PENDING_TTL)),
                 item.marker,
                 keys.schedule_member(item.team, item.marker),

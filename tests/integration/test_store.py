@@ -266,3 +266,16 @@ async def test_answers_are_recorded_once_and_sent_once(store: Store) -> None:
 async def test_keys_are_namespaced_by_team() -> None:
     assert keys.thread("T1", "C1", "1.0") != keys.thread("T2", "C1", "1.0")
     assert keys.thread("T1", "C1", "1.0").startswith("ogs:T1:")
+
+
+async def test_a_queued_prompt_comes_back_as_it_was_written(store: Store) -> None:
+    """The queue entry is JSON built inside the begin script: text with quotes, slashes,
+    new lines and non-ASCII comes back unchanged."""
+    await _begin(store, "C1:1.0")  # the thread is busy with its starter
+    text = 'Find "seed" CTOs in São Paulo / Zürich\nand <@U123> — 20 of them \\o/'
+    queued = replace(_kept("C1:2.0", user="U2"), text=text)
+    begun = await store.begin_prompt(queued, may_start=False, hold_s=90, budget=None)
+    assert begun.outcome == "queued"
+    assert await store.take_pending("T1", "C1", "100.1") == [
+        {"text": text, "user_id": "U2", "cause": "C1:2.0"}
+    ]
