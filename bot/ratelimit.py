@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import uuid
 from collections.abc import Awaitable, Callable
 
 from bot import keys
 from bot.origami.client import Priority
-from bot.store import TAKE_SLOTS_FN, BudgetRule, Store, now_ms
+from bot.store import TAKE_SLOTS_FN, BudgetRule, Store, now_ms, unique_member
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ class SharedBudget:
             wait_ms = int(
                 await self._take(
                     keys=[keys.origami_budget()],
-                    args=[str(now_ms()), str(WINDOW_MS), str(limit), uuid.uuid4().hex],
+                    args=[str(now_ms()), str(WINDOW_MS), str(limit), unique_member()],
                 )
             )
             if wait_ms == 0:

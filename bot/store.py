@@ -510,7 +510,7 @@ class Store:
                 str(keys.seconds(keys.SCHEDULE_TTL)),
                 str(now),
                 *_budget_args(budget, user=True),
-                _unique(),
+                unique_member(),
                 str(keys.seconds(keys.EVENT_TTL)) if event else "0",
                 keys.handoff_channel() if item.handed else "",
                 *fields,
@@ -584,7 +584,7 @@ class Store:
                 str(int(lease * 1000)),
                 str(limit),
                 *_budget_args(budget, user=False),
-                _unique(),
+                unique_member(),
                 str(progress_per_minute),
                 str(int(kept_s * 1000)),
             ],
@@ -806,8 +806,8 @@ _PROCESS = uuid.uuid4().hex[:12]
 _counter = itertools.count()
 
 
-def _unique() -> str:
-    """An id no other call in any process gets (budget entries); cheaper than a uuid4."""
+def unique_member() -> str:
+    """A budget entry's id, unique across calls and processes; cheaper than a uuid4."""
     return f"{_PROCESS}-{next(_counter)}"
 
 
