@@ -267,7 +267,7 @@ class Bridge:
             return
         hand_off = self.config.hand_off
         begun = await self.store.begin_prompt(
-            self._kept(thread, prompt, kind="", agent_id="", ack_ts="", tries=0, handed=hand_off),
+            self._kept(thread, prompt, kind="", agent_id="", ack_ts="", tries=0),
             may_start=may_start,
             hold_s=0.0 if hand_off else self.config.hold_s,
             budget=self.budget,
@@ -435,14 +435,7 @@ class Bridge:
 
     @staticmethod
     def _kept(
-        thread: ThreadRef,
-        prompt: Prompt,
-        *,
-        kind: str,
-        agent_id: str,
-        ack_ts: str,
-        tries: int,
-        handed: bool = False,
+        thread: ThreadRef, prompt: Prompt, *, kind: str, agent_id: str, ack_ts: str, tries: int
     ) -> Deferred:
         return Deferred(
             id=_deferred_id(prompt),
@@ -457,7 +450,6 @@ class Bridge:
             attempt=prompt.attempt,
             tries=tries,
             ack_ts=ack_ts,
-            handed=handed,
         )
 
     async def resend(self, item: Deferred) -> float | None:

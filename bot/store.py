@@ -86,6 +86,8 @@ for _, member in ipairs(due) do
       local team_part, deferred_id = string.match(member, '^([^:]*):@defer%-(.*)$')
       local dkey = deferred_key(team_part, deferred_id)
       if redis.call('EXISTS', dkey) == 1 then
+        -- A prompt kept before claims were counted was held by its taker: count it.
+        redis.call('HSETNX', dkey, 'claims', 1)
         redis.call('HINCRBY', dkey, 'claims', 1)
         record = redis.call('HGETALL', dkey)
       end
@@ -291,18 +293,17 @@ class Deferred:
     attempt: int  # which Idempotency-Key (a new one after each refusal)
     tries: int  # how many times it was tried so far
     ack_ts: str
-    # Kept by the process that took it, for a watcher to send (nothing posted for it yet).
-    handed: bool = False
     # Its first POST's slot of the request budget was taken when it was kept.
     admitted: bool = False
-    # How many times a watcher claimed it (the claim script counts).
+    # The processes that took it on: the one that kept it, unless it handed it off to the
+    # watchers (``begin_prompt`` with no hold), then each watcher that claimed it.
     claims: int = 0
 
     @property
     def first_send(self) -> bool:
-        """Handed off and claimed for the first time: nobody acknowledged it or sent it
-        yet (a later claim means an earlier claimer may have, and died)."""
-        return self.handed and self.claims == 1 and self.tries == 0
+        """Its first taker is sending it: nobody acknowledged it or sent it yet. A later
+        one may find an earlier taker's acknowledgement, and must look for it."""
+        return self.claims == 1 and self.tries == 0
 
     @property
     def marker(self) -> str:
@@ -326,7 +327,6 @@ class Deferred:
             attempt=int(data.get("attempt", "1")),
             tries=int(data.get("tries", "1")),
             ack_ts=data.get("ack_ts", ""),
-            handed=data.get("handed") == "1",
             admitted=data.get("admitted") == "1",
             claims=int(data.get("claims", "0")),
         )
@@ -482,11 +482,16 @@ class Store:
         """Queue, keep or ignore a person's prompt in one round trip (``_BEGIN_LUA``).
 
         ``item.kind`` and ``item.agent_id`` are decided here, from the thread. ``event``:
-        what the Slack event is about, claimed here first (as ``claim_event`` would)."""
+        what the Slack event is about, claimed here first (as ``claim_event`` would).
+
+        ``hold_s``: how long the caller holds the prompt while it sends it itself; 0 hands
+        it off to the watchers, announced at once, and the first one to claim it sends it
+        (the caller then counts as none of its ``claims``)."""
         tkey = keys.thread(item.team, item.channel, item.thread_ts)
         pkey = keys.pending(item.team, item.channel, item.thread_ts)
         now = now_ms()
-        fields: list[str] = []
+        hand_off = hold_s == 0
+        fields = ["claims", "0" if hand_off else "1"]
         for name, value in item.to_hash().items():
             if name not in ("kind", "agent_id", "admitted", "claims"):
                 fields += [name, value]
@@ -512,7 +517,7 @@ class Store:
                 *_budget_args(budget, user=True),
                 unique_member(),
                 str(keys.seconds(keys.EVENT_TTL)) if event else "0",
-                keys.handoff_channel() if item.handed else "",
+                keys.handoff_channel() if hand_off else "",
                 *fields,
             ],
         )

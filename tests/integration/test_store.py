@@ -121,21 +121,21 @@ async def test_a_handed_off_prompt_is_due_now_announced_and_counts_its_claims(
     async with store.redis.pubsub() as pubsub:
         await pubsub.subscribe(keys.handoff_channel())
         await pubsub.get_message(timeout=1)  # the subscribe confirmation
-        handed = replace(_kept("C1:1.0"), handed=True, team="T:9")
+        handed = replace(_kept("C1:1.0"), team="T:9")
         begun = await store.begin_prompt(handed, may_start=True, hold_s=0, budget=rule)
         assert (begun.outcome, begun.budget_wait_ms) == ("start", 0)
         announced = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
         assert announced is not None
         assert announced["data"] == keys.schedule_member("T:9", handed.marker)
     # A second one finds the budget full: kept, but its POST must wait for a slot.
-    other = replace(_kept("C1:2.0", thread_ts="100.2"), handed=True, team="T:9")
+    other = replace(_kept("C1:2.0", thread_ts="100.2"), team="T:9")
     assert (await store.begin_prompt(other, may_start=True, hold_s=0, budget=rule)).budget_wait_ms
     first = await store.claim_due(lease=5, limit=10, kept_lease=60)
     assert [c.deferred_id for c in first.claims] == ["C1-1.0", "C1-2.0"]
     assert first.records == [None, None]
     one, two = first.kept
     assert one is not None and two is not None
-    assert (one.kind, one.team, one.text, one.handed) == ("start", "T:9", "prompt of C1:1.0", True)
+    assert (one.kind, one.team, one.text) == ("start", "T:9", "prompt of C1:1.0")
     assert (one.claims, one.admitted, one.first_send) == (1, True, True)
     assert (two.admitted, two.first_send) == (False, True)
     # Kept prompts are held for ``kept_lease``, not the runs' lease.
@@ -144,6 +144,20 @@ async def test_a_handed_off_prompt_is_due_now_announced_and_counts_its_claims(
     again = await store.claim_due(lease=5, limit=10, now=now_ms() + 61_000)
     assert [k.claims if k else None for k in again.kept] == [2, 2]
     assert not any(k.first_send for k in again.kept if k)
+
+
+async def test_a_held_prompt_is_never_a_first_send_for_a_watcher(store: Store) -> None:
+    """A prompt its taker holds (and sends itself) counts the taker as its first claim: the
+    watcher that claims it once the hold ends (the taker died) looks for an earlier
+    acknowledgement instead of posting one, and nothing is announced."""
+    async with store.redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.handoff_channel())
+        await pubsub.get_message(timeout=1)
+        await store.begin_prompt(_kept("C1:1.0"), may_start=True, hold_s=1, budget=None)
+        assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2) is None
+    batch = await store.claim_due(lease=5, limit=10, now=now_ms() + 2_000)
+    (kept,) = batch.kept
+    assert kept is not None and (kept.claims, kept.first_send) == (2, False)
 
 
 async def test_claim_due_takes_each_run_once_and_leases_it(store: Store) -> None:
@@ -279,3 +293,14 @@ async def test_a_queued_prompt_comes_back_as_it_was_written(store: Store) -> Non
     assert await store.take_pending("T1", "C1", "100.1") == [
         {"text": text, "user_id": "U2", "cause": "C1:2.0"}
     ]
+
+
+async def test_a_prompt_kept_before_claims_were_counted_is_looked_for(store: Store) -> None:
+    """A kept prompt written without a claim count (by an older version, held by its
+    taker) is not a first send for the watcher that takes it over after a deploy."""
+    item = _kept("C1:1.0")
+    legacy = {k: v for k, v in item.to_hash().items() if k not in ("claims", "admitted")}
+    await store.redis.hset(keys.deferred("T1", item.id), mapping=legacy)
+    await store.redis.zadd(keys.schedule(), {keys.schedule_member("T1", item.marker): 0})
+    (kept,) = (await store.claim_due(lease=5, limit=10)).kept
+    assert kept is not None and (kept.claims, kept.first_send) == (2, False)
