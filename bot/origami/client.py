@@ -27,7 +27,7 @@ import httpx
 from pydantic import ValidationError as PydanticValidationError
 
 from bot.origami import errors
-from bot.origami.models import Agent, CreatedAgent, ErrorBody, Run, Table, parse_page
+from bot.origami.models import CreatedAgent, ErrorBody, Run, Table
 from bot.origami.transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
@@ -236,19 +236,11 @@ class OrigamiClient:
         raw = data.get("run")
         return Run.model_validate(raw) if isinstance(raw, dict) else None
 
-    async def get_agent(self, agent_id: str) -> Agent:
-        return Agent.model_validate(await self._json("GET", f"agents/{agent_id}"))
-
     # -- tables ----------------------------------------------------------------------
 
     async def get_table(self, table_id: str, *, include_stats: bool = True) -> Table:
         params = {"include": "stats"} if include_stats else None
         return Table.model_validate(await self._json("GET", f"tables/{table_id}", params=params))
-
-    async def list_agent_tables(self, agent_id: str, *, include_stats: bool = True) -> list[Table]:
-        params = {"include": "stats"} if include_stats else None
-        data = await self._json("GET", f"agents/{agent_id}/tables", params=params)
-        return parse_page(Table, data, legacy_key="tables").items
 
     async def table_rows_csv(self, table_id: str) -> bytes:
         response = await self._request(

@@ -1,15 +1,15 @@
 """Pydantic models of the Origami v2 objects the bot reads.
 
-Parsing is tolerant on purpose: the v2 API is beta and its docs disagree with each other
-(see the list envelopes below), so unknown fields are ignored, optional-looking fields get
-defaults, and a status string we have never seen parses as ``RunStatus.UNKNOWN`` (treated
-as terminal) instead of failing the poll loop.
+Parsing is tolerant on purpose: the v2 API is beta and its docs disagree with each other,
+so unknown fields are ignored, optional-looking fields get defaults, and a status string we
+have never seen parses as ``RunStatus.UNKNOWN`` (treated as terminal) instead of failing the
+poll loop.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -257,35 +257,12 @@ class Run(OrigamiModel):
     def _null_todo(cls, value: Any) -> Any:
         return {} if value is None else value
 
-    @property
-    def full_prompt(self) -> str:
-        """The untruncated prompt: ``prompt`` is cut to 200 chars, ``request.prompt`` is not."""
-        if self.request is not None and self.request.prompt:
-            return self.request.prompt
-        return self.prompt
-
-
-class RunSummary(OrigamiModel):
-    id: str
-    agent_id: str | None = None
-    status: TolerantStatus
-    prompt: str = ""
-    model: str | None = None
-    steps: RunSteps = Field(default_factory=RunSteps)
-    started_at: str | None = None
-    completed_at: str | None = None
-
 
 class AgentSummary(OrigamiModel):
     id: str
     name: str = ""
     workspace_id: str | None = None
     created_at: str | None = None
-
-
-class Agent(AgentSummary):
-    api_key_owned: bool = True
-    last_run: RunSummary | None = None
 
 
 class WorkspaceRef(OrigamiModel):
@@ -360,41 +337,3 @@ class ErrorBody(OrigamiModel):
             if isinstance(item, dict):
                 out.append(ValidationIssue.model_validate(item))
         return out
-
-
-T = TypeVar("T", bound=BaseModel)
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list, whichever envelope the server used.
-
-    Latest spec: ``{object: "list", items, nextCursor, url}``. June docs:
-    ``{agents|runs|tables: [...], pagination: {page, pageSize, total, hasMore}}``.
-    """
-
-    items: list[T]
-    next_cursor: str | None = None
-    has_more: bool = False
-    total: int | None = None
-
-
-def parse_page(item_model: type[T], data: Any, legacy_key: str) -> Page[T]:
-    if not isinstance(data, dict):
-        return Page[item_model](items=[])  # type: ignore[valid-type]
-    raw_items = data.get("items")
-    if raw_items is None:
-        raw_items = data.get(legacy_key, [])
-    items = [item_model.model_validate(x) for x in raw_items if isinstance(x, dict)]
-    next_cursor = data.get("nextCursor")
-    pagination = data.get("pagination")
-    has_more = next_cursor is not None
-    total = data.get("total")
-    if isinstance(pagination, dict):
-        has_more = bool(pagination.get("hasMore", False))
-        total = pagination.get("total", total)
-    return Page[item_model](  # type: ignore[valid-type]
-        items=items,
-        next_cursor=next_cursor if isinstance(next_cursor, str) else None,
-        has_more=has_more,
-        total=total if isinstance(total, int) else None,
-    )

@@ -126,7 +126,7 @@ async def test_create_agent_sends_the_prompt_and_returns_the_running_run(
     assert (run.steps.completed, run.steps.max) == (0, 50)
     assert len(run.prompt) == 200
     assert run.prompt == prompt.strip()[:199] + "…"
-    assert run.full_prompt == prompt.strip()
+    assert fake.runs[run.id].prompt == prompt.strip()
     assert run.model == "origami-max"
 
 
@@ -340,7 +340,7 @@ async def test_a_wrong_key_raises_unauthorized(
 ) -> None:
     client = make_client(api_key="og_live_" + "x" * 40)
     with pytest.raises(errors.Unauthorized) as caught:
-        await client.get_agent("00000000-0000-4000-8000-000000000000")
+        await client.get_table("00000000-0000-4000-8000-000000000000")
     assert caught.value.body.error == "Invalid API key"
     assert len(fake.requests()) == 1
 
@@ -419,7 +419,7 @@ async def test_unknown_ids_raise_not_found_with_their_codes(
     with pytest.raises(errors.NotFound) as table_missing:
         await client.get_table(missing)
     with pytest.raises(errors.NotFound) as agent_gone:
-        await client.get_agent(missing)
+        await client.cancel(missing, idempotency_key="stop-9")
     assert [e.value.code for e in (run_missing, agent_missing, table_missing, agent_gone)] == [
         "RUN_NOT_FOUND",
         "AGENT_NOT_FOUND",
@@ -646,7 +646,7 @@ async def test_persistent_drops_raise_unreachable_after_the_policy_attempts(
 ) -> None:
     fake.drop_next(10)
     with pytest.raises(errors.OrigamiUnreachable) as caught:
-        await client.get_agent("00000000-0000-4000-8000-000000000000")
+        await client.get_table("00000000-0000-4000-8000-000000000000")
     assert isinstance(caught.value.__cause__, httpx.RemoteProtocolError)
     assert len(fake.requests()) == POLICY.attempts
 
@@ -686,10 +686,10 @@ async def test_a_prompt_of_exactly_ten_thousand_chars_is_sent(
     created = await client.create_agent("y" * 10_000, idempotency_key="evt-24")
     [post] = fake.requests("POST")
     assert post.body == {"prompt": "y" * 10_000}
-    assert created.run.full_prompt == "y" * 10_000
+    assert fake.runs[created.run.id].prompt == "y" * 10_000
 
 
-# -- cancel, agents, tables ------------------------------------------------------------------
+# -- cancel and tables -----------------------------------------------------------------------
 
 
 async def test_cancel_is_cooperative_and_idempotent(
@@ -733,23 +733,6 @@ async def test_cancel_on_an_agent_that_never_ran_returns_none(
     assert await client.cancel(agent.id, idempotency_key="stop-3") is None
 
 
-async def test_get_agent_shows_the_last_run(fake: FakeOrigami, client: OrigamiClient) -> None:
-    fake.script(RunScript(polls=0))
-    created = await client.create_agent("find founders in Berlin", idempotency_key="evt-26")
-    before = await client.get_agent(created.agent.id)
-    await poll_to_end(client, created.run)
-    after = await client.get_agent(created.agent.id)
-
-    assert before.id == created.agent.id
-    assert before.name == "find founders in Berlin"
-    assert before.api_key_owned is True
-    assert before.workspace_id == created.agent.workspace_id
-    assert before.last_run is not None and after.last_run is not None
-    assert (before.last_run.id, before.last_run.status) == (created.run.id, RunStatus.RUNNING)
-    assert (after.last_run.id, after.last_run.status) == (created.run.id, RunStatus.COMPLETED)
-    assert after.last_run.completed_at is not None
-
-
 async def test_get_table_with_stats_and_enrichment_settling(
     fake: FakeOrigami, client: OrigamiClient
 ) -> None:
@@ -775,26 +758,6 @@ async def test_get_table_with_stats_and_enrichment_settling(
     assert [s.source for s in settled.stats.lead_sources] == ["historical"]
     assert bare.stats is None
     assert bare.lead_count == 30
-
-
-@pytest.mark.parametrize("legacy", [False, True], ids=["items-envelope", "june-envelope"])
-async def test_list_agent_tables(fake: FakeOrigami, client: OrigamiClient, legacy: bool) -> None:
-    fake.legacy_lists = legacy
-    first, second = make_table("Founders", 10), make_table("CTOs", 5)
-    fake.script(RunScript(polls=0, tables=[first]), RunScript(polls=0, tables=[second]))
-    created = await client.create_agent("find founders", idempotency_key="evt-27")
-    await poll_to_end(client, created.run)
-    run = await client.send_run(created.agent.id, "now CTOs", idempotency_key="evt-28")
-    await poll_to_end(client, run)
-
-    tables = await client.list_agent_tables(created.agent.id)
-    assert [(t.id, t.name, t.lead_count) for t in tables] == [
-        (first["id"], "Founders", 10),
-        (second["id"], "CTOs", 5),
-    ]
-    assert [t.stats is not None for t in tables] == [True, True]
-    [listing] = fake.requests("GET", f"/agents/{created.agent.id}/tables")
-    assert listing.query == {"include": "stats"}
 
 
 async def test_table_rows_csv_round_trips_quotes_commas_and_accents(

@@ -28,16 +28,7 @@ from referencing.jsonschema import DRAFT202012
 
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
-from bot.origami.models import (
-    Agent,
-    CreatedAgent,
-    ErrorBody,
-    Run,
-    RunStatus,
-    RunSummary,
-    Table,
-    parse_page,
-)
+from bot.origami.models import CreatedAgent, ErrorBody, Run, RunStatus, Table
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = REPO_ROOT.parent / "shared" / "origami" / "openapi-v2.yaml"
@@ -51,8 +42,6 @@ USED = [
     ("post", "/agents/{id}/runs"),
     ("get", "/agents/{id}/runs/{runId}"),
     ("post", "/agents/{id}/cancel"),
-    ("get", "/agents/{id}"),
-    ("get", "/agents/{id}/tables"),
     ("get", "/tables/{tableId}"),
     ("get", "/tables/{tableId}/rows"),
 ]
@@ -334,10 +323,8 @@ CALLS: list[tuple[str, ClientCall]] = [
     ("cancel", lambda c: c.cancel(AGENT, idempotency_key="stop:v2_run-abc")),
     ("get-run", lambda c: c.get_run(AGENT, "v2_run-Zk3q9TfA1bC7")),
     ("get-run-lite", lambda c: c.get_run(AGENT, "v2_run-Zk3q9TfA1bC7", include_stats=False)),
-    ("get-agent", lambda c: c.get_agent(AGENT)),
     ("get-table", lambda c: c.get_table(TABLE)),
     ("get-table-lite", lambda c: c.get_table(TABLE, include_stats=False)),
-    ("list-agent-tables", lambda c: c.list_agent_tables(AGENT)),
     ("rows-csv", lambda c: c.table_rows_csv(TABLE)),
 ]
 
@@ -455,8 +442,6 @@ def test_the_spec_still_has_the_examples_we_check() -> None:
             "POST /agents/{id}/runs 404 AgentNotFound:allOf1",
             "GET /agents/{id}/runs/{runId} 404 RunNotFound:allOf1",
             "POST /agents/{id}/cancel 404 AgentNotFound:allOf1",
-            "GET /agents/{id} 404 AgentNotFound:allOf1",
-            "GET /agents/{id}/tables 404 AgentNotFound:allOf1",
             "GET /tables/{tableId} 404 inline:allOf1",
         ]
     )
@@ -501,19 +486,11 @@ def parse_run_holder(data: Any) -> object:
     return None if data["run"] is None else Run.model_validate(data["run"])
 
 
-def parse_tables(data: Any) -> object:
-    page = parse_page(Table, data, legacy_key="tables")
-    assert len(page.items) == len(data["items"])
-    return page
-
-
 PARSERS: dict[tuple[str, str, str], Callable[[Any], object]] = {
     ("post", "/agents", "202"): parse_created,
     ("post", "/agents/{id}/runs", "202"): parse_run_holder,
     ("get", "/agents/{id}/runs/{runId}", "200"): Run.model_validate,
     ("post", "/agents/{id}/cancel", "200"): parse_run_holder,
-    ("get", "/agents/{id}", "200"): Agent.model_validate,
-    ("get", "/agents/{id}/tables", "200"): parse_tables,
     ("get", "/tables/{tableId}", "200"): Table.model_validate,
 }
 
@@ -522,7 +499,7 @@ def generated_params() -> list[Any]:
     if load_spec() is None:
         return no_spec_params()
     cases: list[Any] = []
-    for name in ("Run", "Table", "Agent", "RunSummary"):
+    for name in ("Run", "Table"):
         for full in (False, True):
             ptr = pointer("components", "schemas", name)
             label = f"{name}-{'full' if full else 'minimal'}"
@@ -540,8 +517,6 @@ def generated_params() -> list[Any]:
 SCHEMA_MODELS: dict[str, Callable[[Any], object]] = {
     "Run": Run.model_validate,
     "Table": Table.model_validate,
-    "Agent": Agent.model_validate,
-    "RunSummary": RunSummary.model_validate,
 }
 
 
@@ -574,8 +549,6 @@ CLIENT_CALLS: list[tuple[str, str, str, ClientCall]] = [
     ("post", "/agents/{id}/runs", "202", lambda c: c.send_run(AGENT, "hi", idempotency_key="k")),
     ("get", "/agents/{id}/runs/{runId}", "200", lambda c: c.get_run(AGENT, "v2_run-1")),
     ("post", "/agents/{id}/cancel", "200", lambda c: c.cancel(AGENT, idempotency_key="k")),
-    ("get", "/agents/{id}", "200", lambda c: c.get_agent(AGENT)),
-    ("get", "/agents/{id}/tables", "200", lambda c: c.list_agent_tables(AGENT)),
     ("get", "/tables/{tableId}", "200", lambda c: c.get_table(TABLE)),
 ]
 

@@ -8,16 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.origami.models import (
-    Agent,
-    CreatedAgent,
-    ErrorBody,
-    Run,
-    RunStatus,
-    RunSummary,
-    Table,
-    parse_page,
-)
+from bot.origami.models import CreatedAgent, ErrorBody, Run, RunStatus, Table
 from tests.fakes.origami import confirm, make_table, next_action, single_choice
 
 AGENT_ID = "6f1c1f3e-2b7a-4f59-9d2e-0c7f5a1b9e21"
@@ -91,8 +82,6 @@ def test_every_status_parses(
     assert run.status_raw == raw
     assert run.status.is_terminal is terminal
     assert run.status.can_continue is can_continue
-    summary = RunSummary.model_validate(run_json(raw))
-    assert summary.status is status
 
 
 def test_a_completed_run_parses_in_full() -> None:
@@ -229,21 +218,6 @@ def test_the_june_shape_without_object_tags_parses() -> None:
     assert run.response.tables[0].qualified_leads == 18
 
 
-def test_full_prompt_prefers_the_request_echo() -> None:
-    long_prompt = "word " * 60
-    cut = long_prompt[:199] + "…"
-    echoed = Run.model_validate(
-        run_json(
-            "running",
-            prompt=cut,
-            request={"prompt": long_prompt, "model": "origami-max", "focusTableIds": []},
-        )
-    )
-    assert echoed.full_prompt == long_prompt
-    no_echo = Run.model_validate(run_json("running", prompt=cut, request=None))
-    assert no_echo.full_prompt == cut
-
-
 def test_table_helpers() -> None:
     enriching = Table.model_validate(make_table("T", 10, running_cells=3, qualified=4))
     assert enriching.is_enriching is True
@@ -265,23 +239,6 @@ def test_models_are_frozen() -> None:
 
 
 # -- agents ----------------------------------------------------------------------------------
-
-
-def test_agent_with_and_without_last_run() -> None:
-    base = {
-        "object": "agent",
-        "id": AGENT_ID,
-        "name": "Berlin fintech",
-        "workspaceId": WORKSPACE_ID,
-        "createdAt": "2026-07-20T10:00:00.000Z",
-        "apiKeyOwned": True,
-    }
-    fresh = Agent.model_validate({**base, "lastRun": None})
-    assert fresh.last_run is None
-    summary = {k: v for k, v in run_json("step_cap_hit").items() if k not in ("response", "todo")}
-    used = Agent.model_validate({**base, "lastRun": summary})
-    assert used.last_run is not None
-    assert (used.last_run.id, used.last_run.status) == (RUN_ID, RunStatus.STEP_CAP_HIT)
 
 
 def test_created_agent_parses() -> None:
@@ -307,64 +264,6 @@ def test_created_agent_parses() -> None:
     assert created.agent.workspace_id == WORKSPACE_ID
     assert created.run.status is RunStatus.RUNNING
     assert created.workspace is not None and created.workspace.created_by_api is True
-
-
-# -- list envelopes --------------------------------------------------------------------------
-
-
-def test_items_envelope_with_a_next_cursor() -> None:
-    tables = [make_table("A", 1), make_table("B", 2)]
-    page = parse_page(
-        Table,
-        {"object": "list", "items": tables, "nextCursor": "c2", "url": "/api/v2/tables"},
-        legacy_key="tables",
-    )
-    assert [t.name for t in page.items] == ["A", "B"]
-    assert (page.next_cursor, page.has_more, page.total) == ("c2", True, None)
-
-
-def test_items_envelope_last_page_with_total() -> None:
-    page = parse_page(
-        Table,
-        {"object": "list", "items": [make_table("A", 1)], "nextCursor": None, "total": 1},
-        legacy_key="tables",
-    )
-    assert (len(page.items), page.next_cursor, page.has_more, page.total) == (1, None, False, 1)
-
-
-def test_june_envelopes_with_pagination() -> None:
-    runs = [
-        {k: v for k, v in run_json(s).items() if k not in ("response", "todo")}
-        for s in ("completed", "running")
-    ]
-    page = parse_page(
-        RunSummary,
-        {"runs": runs, "pagination": {"page": 0, "pageSize": 2, "total": 5, "hasMore": True}},
-        legacy_key="runs",
-    )
-    assert [r.status for r in page.items] == [RunStatus.COMPLETED, RunStatus.RUNNING]
-    assert (page.next_cursor, page.has_more, page.total) == (None, True, 5)
-    last = parse_page(
-        RunSummary,
-        {"runs": runs[:1], "pagination": {"page": 2, "pageSize": 2, "total": 5, "hasMore": False}},
-        legacy_key="runs",
-    )
-    assert (len(last.items), last.has_more, last.total) == (1, False, 5)
-
-
-def test_june_agent_tables_envelope_without_pagination() -> None:
-    page = parse_page(
-        Table, {"workspaceId": WORKSPACE_ID, "tables": [make_table("A", 3)]}, legacy_key="tables"
-    )
-    assert [t.lead_count for t in page.items] == [3]
-    assert (page.has_more, page.total) == (False, None)
-
-
-def test_odd_list_bodies_give_empty_or_skip_junk() -> None:
-    assert parse_page(Table, ["not", "a", "dict"], legacy_key="tables").items == []
-    assert parse_page(Table, {}, legacy_key="tables").items == []
-    mixed = parse_page(Table, {"items": [make_table("A", 1), "junk", 3]}, legacy_key="tables")
-    assert [t.name for t in mixed.items] == ["A"]
 
 
 # -- error bodies ----------------------------------------------------------------------------
