@@ -163,10 +163,3 @@ def parse_next_action(value: object) -> NextActionRef:
 def parse_table_ref(value: object) -> TableRef:
     match = _match(_TABLE_VALUE_RE, value, "table")
     return TableRef(match["run"], match["t"])
-
-
-def parse_run_id(value: object) -> str:
-    """The run id a Stop/Continue/Retry/Send answers button carries."""
-    if not isinstance(value, str) or RUN_ID_RE.fullmatch(value) is None:
-        raise ValueError("malformed run button value")
-    return value

@@ -647,15 +647,6 @@ def build_already_answered(answer: Answer) -> Message:
     return _note(texts.already_answered(answer.user_id, answer.text), "already_answered")
 
 
-def build_answer_recorded(answer: Answer) -> Message:
-    """Private note after one of several questions was answered (not sent yet)."""
-    return _note(texts.answer_recorded(answer.text), "answer_recorded")
-
-
-def build_expired_buttons() -> Message:
-    return _note(texts.EXPIRED_BUTTONS, "expired")
-
-
 def build_note(text: str) -> Message:
     """A one-section message from a ready-made sentence of ``texts``."""
     return _note(text)

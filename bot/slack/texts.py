@@ -402,11 +402,6 @@ def already_answered(user_id: str, text: str) -> str:
     return f"This question was already answered by {mention(user_id)}: *{shown}*"
 
 
-def answer_recorded(text: str) -> str:
-    shown = clip_escaped(one_line(text), ANSWER_DISPLAY_CHARS)
-    return f"Got it: *{shown}*. It goes to Origami when someone presses *Send answers*."
-
-
 def choice_made(user_id: str, label: str) -> str:
     return f"{mention(user_id)} chose *{clip_escaped(one_line(label), ANSWER_DISPLAY_CHARS)}*"
 
