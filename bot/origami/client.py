@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import random
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -25,6 +23,14 @@ from typing import Any, Protocol
 
 import httpx
 from pydantic import ValidationError as PydanticValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+from tenacity.wait import wait_base
 
 from bot.origami import errors
 from bot.origami.models import CreatedAgent, ErrorBody, Run, Table
@@ -152,10 +158,39 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max(seconds, 0.0)
 
 
-def _is_transient(exc: Exception) -> bool:
+def _is_transient(exc: BaseException) -> bool:
     return isinstance(
         exc, errors.OrigamiUnreachable | errors.ServerError | errors.RequestRateLimited
     )
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    outcome = state.outcome
+    return outcome.exception() if outcome is not None and outcome.failed else None
+
+
+def _worth_retrying(state: RetryCallState) -> bool:
+    failure = _failure(state)
+    if failure is None:
+        return False
+    # After our own attempt timed out or was cut, the server answers this same key
+    # 409 IDEMPOTENCY_ERROR while that attempt is still in flight, then replays it.
+    in_flight = state.attempt_number > 1 and isinstance(failure, errors.IdempotencyConflict)
+    return _is_transient(failure) or in_flight
+
+
+class _Backoff(wait_base):
+    """Exponential backoff with full jitter (AWS architecture blog: it spreads the retries
+    of many processes apart), but never sooner than the server's ``Retry-After``."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._jitter = wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
+
+    def __call__(self, state: RetryCallState) -> float:
+        delay = self._jitter(state)
+        failure = _failure(state)
+        retry_after = failure.retry_after if isinstance(failure, errors.OrigamiAPIError) else None
+        return delay if retry_after is None else max(delay, retry_after)
 
 
 class OrigamiClient:
@@ -169,7 +204,11 @@ class OrigamiClient:
     ) -> None:
         self._http = http
         self._poll_urls: dict[tuple[str, str, bool], httpx.URL] = {}
-        self._retry = retry or RetryPolicy()
+        policy = retry or RetryPolicy()
+        self._retry = policy
+        # Give up after the policy's attempts, or rather than sleep past its total budget.
+        self._stop = stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_budget)
+        self._wait = _Backoff(policy)
         self._gate: RequestGate = gate or _OpenGate()
         self._sleep = sleep
 
@@ -294,47 +333,53 @@ class OrigamiClient:
             headers["Idempotency-Key"] = idempotency_key(key)
         if accept:
             headers["Accept"] = accept
-        policy = self._retry
-        deadline = time.monotonic() + policy.total_budget
-        attempt = 0
-        while True:
-            attempt += 1
-            if attempt > 1 or not admitted:
-                await self._gate.acquire(priority)
-            try:
-                response = await self._http.request(
-                    method, path, json=json, params=params, headers=headers
-                )
-            except httpx.TransportError as exc:
-                failure: errors.OrigamiError = errors.OrigamiUnreachable(
-                    f"{method} {path}: {type(exc).__name__}"
-                )
-                failure.__cause__ = exc
-                retry_after = None
-            else:
-                if response.is_success:
-                    return response
-                failure = _error_from_response(response)
-                retry_after = parse_retry_after(response.headers)
-            # After our own attempt timed out or was cut, the server answers this same key
-            # 409 IDEMPOTENCY_ERROR while that attempt is still in flight, then replays it.
-            in_flight = attempt > 1 and isinstance(failure, errors.IdempotencyConflict)
-            if not (_is_transient(failure) or in_flight) or attempt >= policy.attempts:
-                raise failure
-            delay = _backoff(policy, attempt, retry_after)
-            if time.monotonic() + delay > deadline:
-                raise failure
+
+        def log_retry(state: RetryCallState) -> None:
             log.warning(
                 "origami request failed, retrying",
                 extra={
                     "method": method,
                     "path": path,
-                    "attempt": attempt,
-                    "delay_s": round(delay, 2),
-                    "error": type(failure).__name__,
+                    "attempt": state.attempt_number,
+                    "delay_s": round(state.upcoming_sleep, 2),
+                    "error": type(_failure(state)).__name__,
                 },
             )
-            await self._sleep(delay)
+
+        retrying = AsyncRetrying(
+            sleep=self._sleep,
+            stop=self._stop,
+            wait=self._wait,
+            retry=_worth_retrying,
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                if attempt.retry_state.attempt_number > 1 or not admitted:
+                    await self._gate.acquire(priority)
+                return await self._send(method, path, json=json, params=params, headers=headers)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _send(
+        self,
+        method: str,
+        path: str | httpx.URL,
+        *,
+        json: dict[str, Any] | None,
+        params: dict[str, str] | None,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """One attempt: the response if it succeeded, else its failure raised."""
+        try:
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise errors.OrigamiUnreachable(f"{method} {path}: {type(exc).__name__}") from exc
+        if not response.is_success:
+            raise _error_from_response(response)
+        return response
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
@@ -346,14 +391,6 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise errors.ServerError(response.status_code, ErrorBody(error="not a JSON object"))
     return data
-
-
-def _backoff(policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:
-    # Full jitter (AWS architecture blog): spreads retries of many processes apart.
-    delay = random.uniform(0, min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1)))
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
 
 
 def _error_from_response(response: httpx.Response) -> errors.OrigamiAPIError:
