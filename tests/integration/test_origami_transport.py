@@ -37,6 +37,7 @@ async def _slow(request: web.Request) -> web.StreamResponse:
 
 
 async def _hang_up(request: web.Request) -> web.StreamResponse:
+    seen.append(request)
     assert request.transport is not None
     request.transport.close()
     await asyncio.sleep(0.1)
@@ -95,3 +96,13 @@ async def test_failures_are_the_httpx_exceptions_the_client_handles(server: str)
     async with _client(f"http://127.0.0.1:{free_port()}") as client:
         with pytest.raises(httpx.ConnectError):
             await client.get("/echo")
+
+
+async def test_a_get_cut_off_by_the_server_is_sent_once(server: str) -> None:
+    # aiohttp would send it again on its own; only the client's retry policy may, since
+    # each request it sends takes a slot of Origami's shared request budget.
+    async with _client(server) as client:
+        with pytest.raises(httpx.RemoteProtocolError) as caught:
+            await client.get("/hang-up")
+    assert [r.path for r in seen] == ["/hang-up"]
+    assert type(caught.value.__cause__).__name__ == "ServerDisconnectedError"
