@@ -1,136 +1,14 @@
-"""Agent text to Slack mrkdwn: escaping, Markdown conversion, clipping and splitting.
+"""The agent's Markdown to Slack mrkdwn, escaping everything it did not generate.
 
-Slack parses ``&``, ``<`` and ``>`` as control characters: ``<!channel>`` pings a whole
-channel, ``<@U123>`` a person, ``<https://evil|click>`` hides a link. Everything the agent
-writes is therefore escaped, and the only ``<…>`` sequences in our output are the links and
-mentions built here on purpose.
-
-Everything here is pure and total: malformed Markdown never raises, it just renders as text.
+Pure and total: malformed Markdown never raises, it just renders as text.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
-from urllib.parse import quote
 
-ELLIPSIS = "…"
-
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
-def escape(text: str) -> str:
-    """Escape Slack's control characters so ``text`` shows as typed and pings nobody."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def one_line(text: str) -> str:
-    """Collapse every run of whitespace (newlines included) to one space."""
-    return " ".join(text.split())
-
-
-def clip_escaped(raw: str, limit: int) -> str:
-    """``escape(raw)`` cut to at most ``limit`` characters, ending in "…" when cut.
-
-    Cuts between characters of ``raw``, so an entity such as ``&amp;`` is never split.
-    """
-    escaped = escape(raw)
-    if len(escaped) <= limit:
-        return escaped
-    budget = limit - len(ELLIPSIS)
-    parts: list[str] = []
-    used = 0
-    for char in raw:
-        piece = _ESCAPES.get(char, char)
-        if used + len(piece) > budget:
-            break
-        parts.append(piece)
-        used += len(piece)
-    return "".join(parts).rstrip() + ELLIPSIS
-
-
-def clip_label(raw: str, limit: int) -> str:
-    """A one-line, escaped label of at most ``limit`` characters (buttons, headers)."""
-    return clip_escaped(one_line(raw), limit) or ELLIPSIS
-
-
-# Spans a cut must not fall into: our links and mentions, entities, code fence markers.
-_PROTECTED_RE = re.compile(r"<[^<>\n]{0,3500}>|&#?[A-Za-z0-9]{1,10};|```")
-_FENCE = "```"
-_FENCE_CLOSE = "\n```"
-_FENCE_REOPEN = "```\n"
-
-
-def _protected_spans(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _PROTECTED_RE.finditer(text)]
-
-
-def _span_at(spans: list[tuple[int, int]], starts: list[int], pos: int) -> tuple[int, int] | None:
-    """The protected span strictly around ``pos`` (a cut there would split it), if any."""
-    index = bisect.bisect_left(starts, pos) - 1
-    if index >= 0:
-        start, end = spans[index]
-        if start < pos < end:
-            return start, end
-    return None
-
-
-def clip_mrkdwn(text: str, limit: int) -> str:
-    """Cut mrkdwn to at most ``limit`` characters without breaking links, entities or fences."""
-    if len(text) <= limit:
-        return text
-    spans = _protected_spans(text)
-    starts = [start for start, _ in spans]
-    cut = max(0, limit - len(ELLIPSIS) - len(_FENCE_CLOSE))
-    span = _span_at(spans, starts, cut)
-    if span is not None:
-        cut = span[0]
-    clipped = text[:cut].rstrip() + ELLIPSIS
-    if clipped.count(_FENCE) % 2 == 1:
-        clipped += _FENCE_CLOSE
-    return clipped
-
-
-# -- links and mentions ------------------------------------------------------------------
-
-_SAFE_URL_RE = re.compile(r"(?i)(?:https?://[^\s/?#<>|]+|mailto:[^\s<>|]+)")
-_USER_ID_RE = re.compile(r"[UWB][A-Z0-9]{2,40}")
-
-
-def is_safe_url(url: str) -> bool:
-    """True for an http(s) URL with a host, or a mailto: address."""
-    return _SAFE_URL_RE.match(url.strip()) is not None
-
-
-def _encode_url(url: str) -> str:
-    # Slack ends a link at '|' or '>' and breaks it at whitespace: percent-encode those,
-    # then escape '&' as Slack wants inside a link.
-    encoded = "".join(
-        quote(char, safe="") if char in '|<>"' or char.isspace() or ord(char) < 32 else char
-        for char in url.strip()
-    )
-    return encoded.replace("&", "&amp;")
-
-
-def link(url: str, text: str = "") -> str:
-    """A Slack link ``<url|text>``; just the escaped text when the URL is not http(s)/mailto."""
-    label = escape(one_line(text))
-    if not is_safe_url(url):
-        return label or escape(one_line(url))
-    target = _encode_url(url)
-    if not label or one_line(text) == url.strip():
-        return f"<{target}>"
-    return f"<{target}|{label}>"
-
-
-def mention(user_id: str) -> str:
-    """``<@U…>`` for a Slack user id; anything else is shown as escaped text, not parsed."""
-    if _USER_ID_RE.fullmatch(user_id):
-        return f"<@{user_id}>"
-    return escape(user_id)
-
-
-# -- Markdown to mrkdwn ------------------------------------------------------------------
+from bot.slack.mrkdwn.escaping import FENCE, break_fences, escape
+from bot.slack.mrkdwn.links import link
 
 _FENCE_OPEN_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -217,11 +95,6 @@ def _closes_fence(line: str, marker: str) -> bool:
     )
 
 
-def _break_fences(text: str) -> str:
-    # A stray ``` would open or end a Slack code block: break it with a zero-width space.
-    return text.replace(_FENCE, "`\u200b``")
-
-
 def _code_block(body: list[str]) -> str:
     while body and not body[-1].strip():
         body = body[:-1]
@@ -229,8 +102,8 @@ def _code_block(body: list[str]) -> str:
         body = body[1:]
     if not body:
         return ""
-    text = _break_fences("\n".join(escape(line) for line in body))
-    return f"{_FENCE}\n{text}\n{_FENCE}"
+    text = break_fences("\n".join(escape(line) for line in body))
+    return f"{FENCE}\n{text}\n{FENCE}"
 
 
 def _starts_table(lines: list[str], i: int) -> bool:
@@ -333,7 +206,7 @@ def _identity(text: str) -> str:
 
 
 def _escape_text(text: str) -> str:
-    return _break_fences(escape(text))
+    return break_fences(escape(text))
 
 
 def _render_inline(match: re.Match[str], mode: str, depth: int) -> str:
@@ -377,88 +250,3 @@ def _render_inline(match: re.Match[str], mode: str, depth: int) -> str:
         return " " if plain else "\n"
     char = group("esc_char") or ""
     return char if plain else escape(char)
-
-
-# -- splitting ---------------------------------------------------------------------------
-
-# (separator, how many of its characters stay at the end of the chunk), best first.
-_SEPARATORS: tuple[tuple[str, int], ...] = (
-    ("\n\n", 0),
-    ("\n", 0),
-    (". ", 1),
-    ("! ", 1),
-    ("? ", 1),
-    (" ", 0),
-)
-# Below this, there is no room to close and reopen a code fence around a split.
-_MIN_LIMIT_FOR_FENCES = 20
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split ``text`` into chunks of at most ``limit`` characters, dropping nothing.
-
-    Splits at a paragraph break if one is in the second half of the chunk, else a line
-    break, a sentence end, a space, and only then anywhere; never inside a link, a
-    mention, an entity or a ``` marker. A split inside a code fence closes the fence at
-    the end of the chunk and reopens it at the start of the next. Whitespace-only chunks
-    are left out.
-    """
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    if len(text) <= limit:
-        return [text] if text.strip() else []
-    fences = _FENCE in text and limit >= _MIN_LIMIT_FOR_FENCES
-    spans = _protected_spans(text)
-    starts = [start for start, _ in spans]
-    chunks: list[str] = []
-    pos = 0
-    reopen = False
-    while pos < len(text):
-        prefix = _FENCE_REOPEN if reopen else ""
-        room = limit - len(prefix)
-        if len(text) - pos <= room:
-            rest = text[pos:]
-            if rest.strip():
-                chunks.append(prefix + rest)
-            break
-        budget = room - (len(_FENCE_CLOSE) if fences else 0)
-        cut, resume = _find_cut(text, pos, pos + budget, spans, starts)
-        inside = fences and text.count(_FENCE, 0, cut) % 2 == 1
-        chunk = text[pos:cut]
-        chunk = chunk.rstrip("\n") if inside else chunk.rstrip()
-        if chunk.strip():
-            chunks.append(prefix + chunk + (_FENCE_CLOSE if inside else ""))
-            reopen = inside
-        pos = resume
-        if not reopen:
-            while pos < len(text) and text[pos] == "\n":
-                pos += 1
-    return chunks
-
-
-def _find_cut(
-    text: str, start: int, end: int, spans: list[tuple[int, int]], starts: list[int]
-) -> tuple[int, int]:
-    """Where to end the chunk that starts at ``start`` and may not pass ``end``.
-
-    Returns (cut, resume): the chunk is ``text[start:cut]``, the next one starts at
-    ``resume``; what lies between is a dropped separator (whitespace only).
-    """
-    for threshold in (start + (end - start) // 2, start + 1):
-        for separator, keep in _SEPARATORS:
-            search_end = end - keep + len(separator)
-            while True:
-                index = text.rfind(separator, start, search_end)
-                if index < 0:
-                    break
-                cut = index + keep
-                if cut < threshold:
-                    break
-                if cut <= end and _span_at(spans, starts, cut) is None:
-                    return cut, index + len(separator)
-                search_end = index + len(separator) - 1
-    cut = end
-    span = _span_at(spans, starts, cut)
-    if span is not None and span[0] > start:
-        cut = span[0]
-    return cut, cut
