@@ -1,0 +1,57 @@
+"""Pure Block Kit builders: plain values in, ``Message`` (fallback text + blocks) out.
+
+No I/O here. Every builder respects Slack's limits by construction (``bot.slack.limits``):
+long text is split across sections and messages, labels are clipped, ids stay short and
+unique, and everything an agent wrote is escaped. Button values carry only ids and
+indexes (``bot.slack.actions``).
+
+- ``common``: ``Message``, ``Block`` and the small block helpers the builders share
+- ``progress``: the first reply and the progress line
+- ``result``: a finished run's messages
+- ``tables``: table cards
+- ``questions``: the agent's questions and their answers
+- ``modals``: the "Or something else" modal
+- ``notices``: problems and one-off notes
+"""
+
+from bot.domain import Answer
+from bot.slack.blocks.common import Block, Message
+from bot.slack.blocks.modals import build_freeform_modal
+from bot.slack.blocks.notices import (
+    build_already_answered,
+    build_attachments_note,
+    build_note,
+    build_problem,
+    build_queued,
+    build_usage_hint,
+    build_waiting_for_slot,
+    with_context_note,
+)
+from bot.slack.blocks.progress import build_ack, build_progress, build_progress_final
+from bot.slack.blocks.questions import MAX_SUGGESTIONS, build_questions, build_questions_closed
+from bot.slack.blocks.result import build_result
+from bot.slack.blocks.tables import build_shared_table, build_table_card
+
+__all__ = [
+    "MAX_SUGGESTIONS",
+    "Answer",
+    "Block",
+    "Message",
+    "build_ack",
+    "build_already_answered",
+    "build_attachments_note",
+    "build_freeform_modal",
+    "build_note",
+    "build_problem",
+    "build_progress",
+    "build_progress_final",
+    "build_questions",
+    "build_questions_closed",
+    "build_queued",
+    "build_result",
+    "build_shared_table",
+    "build_table_card",
+    "build_usage_hint",
+    "build_waiting_for_slot",
+    "with_context_note",
+]

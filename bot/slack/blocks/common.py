@@ -1,0 +1,147 @@
+"""What the builders share: ``Message``, ``Block``, the small block and element helpers
+(they clip text, escape labels and keep ids short) and the fallback and preview texts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.slack import actions as ids
+from bot.slack import limits, texts
+from bot.slack.mrkdwn import clip_label, clip_mrkdwn, is_safe_url, one_line
+
+Block = dict[str, Any]
+
+# Notification previews stay short even though the fallback may hold 3,000 characters.
+_PREVIEW_CHARS = 280
+
+
+@dataclass(frozen=True)
+class Message:
+    """One Slack message: ``text`` is the notification fallback, ``blocks`` what is shown."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+# -- small block helpers ---------------------------------------------------------------------
+
+
+def plain_text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def section_block(text: str, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": _mrkdwn(clip_mrkdwn(text, limits.MAX_SECTION_TEXT))}
+    if block_id is not None:
+        block["block_id"] = block_id[: limits.MAX_BLOCK_ID]
+    return block
+
+
+def context_block(text: str, block_id: str | None = None) -> Block:
+    block: Block = {
+        "type": "context",
+        "elements": [_mrkdwn(clip_mrkdwn(text, limits.MAX_CONTEXT_TEXT))],
+    }
+    if block_id is not None:
+        block["block_id"] = block_id[: limits.MAX_BLOCK_ID]
+    return block
+
+
+def header_block(raw: str, block_id: str) -> Block:
+    return {
+        "type": "header",
+        "block_id": block_id[: limits.MAX_BLOCK_ID],
+        "text": plain_text(clip_label(raw, limits.MAX_HEADER_TEXT)),
+    }
+
+
+def button_element(
+    label: str,
+    action_id: str,
+    *,
+    value: str | None = None,
+    url: str | None = None,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+    label_limit: int = limits.MAX_BUTTON_TEXT,
+) -> dict[str, Any]:
+    """A button; ``label`` is raw text (escaped and clipped here)."""
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id[: limits.MAX_ACTION_ID],
+        "text": plain_text(clip_label(label, min(label_limit, limits.MAX_BUTTON_TEXT))),
+    }
+    if value is not None:
+        if len(value) > limits.MAX_BUTTON_VALUE:
+            raise ValueError("button value too long")
+        button["value"] = value
+    if url is not None:
+        button["url"] = url
+    if style is not None:
+        button["style"] = style
+    if confirm is not None:
+        button["confirm"] = confirm
+    return button
+
+
+def link_url(url: str | None) -> str | None:
+    """``url`` if it can go on a link button, else None."""
+    if url is None:
+        return None
+    url = url.strip()
+    if not url or len(url) > limits.MAX_BUTTON_URL or not is_safe_url(url):
+        return None
+    if any(char.isspace() for char in url):
+        return None
+    return url
+
+
+def actions_blocks(elements: Sequence[dict[str, Any]], block_id: str) -> list[Block]:
+    """Actions blocks of at most 25 elements; ids ``block_id``, ``block_id:2``, …"""
+    blocks: list[Block] = []
+    step = limits.MAX_ACTIONS_ELEMENTS
+    for n, start in enumerate(range(0, len(elements), step)):
+        suffix = "" if n == 0 else f":{n + 1}"
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"{block_id[: limits.MAX_BLOCK_ID - 8]}{suffix}",
+                "elements": list(elements[start : start + step]),
+            }
+        )
+    return blocks
+
+
+def fallback_text(text: str, limit: int = limits.MAX_FALLBACK_TEXT) -> str:
+    return clip_mrkdwn(text.strip(), limit) or "Origami"
+
+
+def preview_text(text: str) -> str:
+    """A one-line notification preview."""
+    return fallback_text(one_line(text), _PREVIEW_CHARS)
+
+
+def _stop_confirm() -> dict[str, Any]:
+    return {
+        "title": plain_text(texts.STOP_CONFIRM_TITLE),
+        "text": plain_text(texts.STOP_CONFIRM_TEXT),
+        "confirm": plain_text(texts.STOP_CONFIRM_YES),
+        "deny": plain_text(texts.STOP_CONFIRM_NO),
+        "style": "danger",
+    }
+
+
+def stop_button(run_id: str, label: str = texts.STOP) -> dict[str, Any]:
+    return button_element(
+        label, ids.STOP_RUN, value=run_id, style="danger", confirm=_stop_confirm()
+    )
+
+
+def note_message(text: str, block_id: str = "note") -> Message:
+    return Message(text=fallback_text(text), blocks=[section_block(text, block_id)])

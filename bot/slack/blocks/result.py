@@ -1,0 +1,195 @@
+"""A finished run's result: its text, table cards, next steps and footer, packed into as
+few messages as Slack's block and character budgets allow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.origami.models import NextAction, Run, RunStatus
+from bot.slack import actions as ids
+from bot.slack import limits, texts
+from bot.slack.blocks.common import (
+    Block,
+    Message,
+    actions_blocks,
+    button_element,
+    preview_text,
+    section_block,
+)
+from bot.slack.blocks.tables import build_table_card
+from bot.slack.mrkdwn import escape, markdown_to_mrkdwn, one_line, split_text
+
+
+@dataclass
+class _Unit:
+    """Blocks that belong together (kept in one message when they fit) and a summary."""
+
+    blocks: list[Block]
+    summary: str
+
+
+def build_result(run: Run, *, elapsed_s: float | None = None) -> list[Message]:
+    """Everything a finished run posts, in order: text, table cards, next steps, footer.
+
+    Questions of a ``needs_input`` run are not here (``build_questions``). Next steps and
+    Continue/Retry are one-shot buttons, so they get a message of their own: closing them
+    after a click never takes the table cards' buttons along.
+    """
+    status = run.status
+    response = run.response
+    text = (response.text or "") if response is not None else ""
+    chunks = split_text(markdown_to_mrkdwn(text), limits.MAX_SECTION_TEXT) if text else []
+    tables = list(response.tables) if response is not None else []
+    run_ok = ids.is_run_id(run.id)
+
+    content: list[_Unit] = []
+    if status is RunStatus.CANCELLED:
+        note = texts.CANCELLED_WITH_WORK if chunks or tables else texts.CANCELLED_EMPTY
+        content.append(_Unit([section_block(note, "cancelled")], note))
+    for n, chunk in enumerate(chunks):
+        content.append(_Unit([section_block(chunk, f"text:{n}")], chunk))
+    for n, table in enumerate(tables):
+        card = build_table_card(table, run_id=run.id, index=n)
+        content.append(_Unit(card, texts.table_fallback(table.name, table.lead_count)))
+    if status is RunStatus.COMPLETED and not chunks and not tables:
+        content.append(
+            _Unit([section_block(texts.NOTHING_TO_SHOW, "nothing")], texts.NOTHING_TO_SHOW)
+        )
+
+    follow_up = _next_steps(run.todo.next_actions, run.id if run_ok else None)
+    footer = _footer(run, run_ok)
+    if footer is not None:
+        follow_up.append(footer)
+
+    messages = _pack(content)
+    if messages:
+        preview = texts.result_fallback(status, elapsed_s)
+        if chunks:
+            preview = f"{preview} {chunks[0]}"
+        messages[0] = Message(text=preview_text(preview), blocks=messages[0].blocks)
+    follow_messages = _pack(follow_up)
+    if follow_messages and not messages:
+        first = follow_messages[0]
+        preview = f"{texts.result_fallback(status, elapsed_s)} {first.text}"
+        follow_messages[0] = Message(text=preview_text(preview), blocks=first.blocks)
+    return messages + follow_messages
+
+
+def _next_steps(next_actions: Sequence[NextAction], run_id: str | None) -> list[_Unit]:
+    labels = [one_line(action.label) for action in next_actions]
+    if not any(labels):
+        return []
+    clickable = labels[: ids.MAX_INDEX + 1] if run_id is not None else []
+    clipped = any(len(escape(label)) > limits.MAX_BUTTON_TEXT for label in clickable) or len(
+        clickable
+    ) < len(labels)
+    units: list[_Unit] = []
+    if clipped:
+        # Some labels do not fit on a button: list them all in full, numbered like the buttons.
+        listing = "\n".join(f"{n + 1}. {escape(label)}" for n, label in enumerate(labels) if label)
+        chunks = split_text(f"{texts.NEXT_STEPS_TITLE}\n{listing}", limits.MAX_SECTION_TEXT)
+        for n, chunk in enumerate(chunks):
+            units.append(_Unit([section_block(chunk, f"next:{n}")], texts.NEXT_STEPS_TITLE))
+    else:
+        units.append(
+            _Unit([section_block(texts.NEXT_STEPS_TITLE, "next:0")], texts.NEXT_STEPS_TITLE)
+        )
+    if run_id is not None and any(clickable):
+        buttons = [
+            button_element(
+                f"{n + 1}. {label}" if clipped else label,
+                ids.next_action_id(n),
+                value=ids.next_action_value(run_id, n),
+            )
+            for n, label in enumerate(clickable)
+            if label  # a blank suggestion gets no button; the others keep their index
+        ]
+        units.append(_Unit(actions_blocks(buttons, "next_actions"), texts.NEXT_STEPS_TITLE))
+    return units
+
+
+def _footer(run: Run, run_ok: bool) -> _Unit | None:
+    status = run.status
+    button: dict[str, Any] | None = None
+    if status.can_continue:
+        if status is RunStatus.STEP_CAP_HIT:
+            note = texts.step_cap_hit(run.steps.max)
+        elif status is RunStatus.TIMED_OUT:
+            note = texts.TIMED_OUT
+        else:
+            note = texts.INCOMPLETE
+        if run_ok:
+            button = button_element(texts.CONTINUE, ids.CONTINUE_RUN, value=run.id, style="primary")
+    elif status is RunStatus.ERRORED:
+        note = texts.ERRORED
+        if run_ok:
+            button = button_element(texts.RETRY, ids.RETRY_RUN, value=run.id, style="primary")
+    elif status in (RunStatus.UNKNOWN, RunStatus.RUNNING):
+        note = texts.unknown_status(run.status_raw)
+    else:
+        return None
+    blocks = [section_block(note, "footer")]
+    if button is not None:
+        blocks.extend(actions_blocks([button], "footer_actions"))
+    return _Unit(blocks, note)
+
+
+def _pack(units: Sequence[_Unit]) -> list[Message]:
+    """Fill messages in order up to the block and character budgets, never splitting a
+    unit that fits in one message. Block ids are unique within each message."""
+    messages: list[Message] = []
+    blocks: list[Block] = []
+    chars = 0
+    summary = ""
+
+    def flush() -> None:
+        nonlocal blocks, chars, summary
+        if blocks:
+            text = summary if not messages else f"{texts.CONTINUED} {summary}"
+            messages.append(Message(text=preview_text(text), blocks=blocks))
+        blocks, chars, summary = [], 0, ""
+
+    def fits(count: int, cost: int) -> bool:
+        return (
+            len(blocks) + count <= limits.MAX_BLOCKS_PER_MESSAGE
+            and chars + cost <= limits.MAX_MESSAGE_BLOCK_CHARS
+        )
+
+    def add(block: Block, unit_summary: str) -> None:
+        nonlocal chars, summary
+        if not summary:
+            summary = unit_summary
+        blocks.append(block)
+        chars += limits.count_text_chars([block])
+
+    for unit in units:
+        cost = limits.count_text_chars(unit.blocks)
+        if not fits(len(unit.blocks), cost):
+            flush()
+        if fits(len(unit.blocks), cost):
+            for block in unit.blocks:
+                add(block, unit.summary)
+            continue
+        for block in unit.blocks:  # a unit too big for any one message: spread it out
+            if not fits(1, limits.count_text_chars([block])):
+                flush()
+            add(block, unit.summary)
+    flush()
+    return [_unique_block_ids(message) for message in messages]
+
+
+def _unique_block_ids(message: Message) -> Message:
+    seen: set[str] = set()
+    for block in message.blocks:
+        block_id = block.get("block_id")
+        if block_id is None:
+            continue
+        candidate, n = block_id, 1
+        while candidate in seen:
+            n += 1
+            candidate = f"{block_id[: limits.MAX_BLOCK_ID - 6]}~{n}"
+        block["block_id"] = candidate
+        seen.add(candidate)
+    return message
