@@ -11,7 +11,10 @@ What it does like Slack:
 - rejects a whole message or view that breaks a Block Kit limit (``invalid_blocks``,
   ``msg_too_long``, ``msg_blocks_too_long``, ``invalid_arguments`` for views), with
   Slack's ``[ERROR] ... [json-pointer:/blocks/0/text/text]`` messages so a failing test
-  says which field;
+  says which field. The same checks are the tests' only Block Kit validator
+  (``message_errors``, ``view_errors``). They state Slack's limits here (the documented
+  ones, and a few undocumented ones, marked), never the app's own numbers, so the app's
+  builders are checked against Slack and not against the constants they were built from;
 - stores messages per channel with time-ordered ``ts`` and serves them back through
   ``conversations.replies`` (parent first, ``metadata`` only with ``include_all_metadata``);
 - honours trigger ids only when issued by ``issue_trigger_id()``, for 3 s, once;
@@ -70,6 +73,8 @@ MAX_BLOCKS_MESSAGE = 50
 MAX_BLOCKS_MODAL = 100
 MAX_POST_TEXT = 40_000
 MAX_UPDATE_TEXT = 4_000  # chat.update is stricter than chat.postMessage
+# A text object's text, where no block or element sets a smaller limit (context elements).
+MAX_TEXT_OBJECT = 3_000
 MAX_SECTION_TEXT = 3_000
 MAX_SECTION_FIELDS = 10
 MAX_FIELD_TEXT = 2_000
@@ -85,7 +90,9 @@ MAX_HINT = 2_000
 MAX_PLACEHOLDER = 150
 MAX_TEXT_INPUT_LENGTH = 3_000
 MAX_IMAGE_ALT = 2_000
-MAX_MARKDOWN_BLOCK = 12_000
+# The markdown block: "The cumulative limit for all markdown blocks in a single payload is
+# 12,000 characters."
+MAX_MARKDOWN_TOTAL = 12_000
 MAX_CONFIRM_TITLE = 100
 MAX_CONFIRM_TEXT = 300
 MAX_CONFIRM_BUTTON = 30
@@ -197,7 +204,13 @@ class _Errors:
 
 
 def _check_str(
-    errs: _Errors, value: Any, ptr: str, max_len: int, *, required: bool = False
+    errs: _Errors,
+    value: Any,
+    ptr: str,
+    max_len: int,
+    *,
+    required: bool = False,
+    min_len: int = 0,
 ) -> None:
     if value is None:
         if required:
@@ -207,6 +220,8 @@ def _check_str(
         errs.add(ptr, "must be a string")
     elif len(value) > max_len:
         errs.add(ptr, f"must be less than {max_len + 1} characters")
+    elif len(value) < min_len:
+        errs.add(ptr, f"must be more than {min_len - 1} characters")
 
 
 def _check_text(
@@ -241,7 +256,10 @@ def _check_text(
     text = obj.get("text")
     if not isinstance(text, str):
         errs.add(ptr + "/text", "must be a string")
-    elif not text:
+    elif not text.strip():
+        # Slack documents a minimum length of 1. A text of spaces alone is refused here
+        # too: it shows nothing, and a fake stricter than Slack can only fail a test that
+        # Slack might have let through, never pass one it would refuse.
         errs.add(ptr + "/text", "must be more than 0 characters")
     elif max_len is not None and len(text) > max_len:
         errs.add(ptr + "/text", f"must be less than {max_len + 1} characters")
@@ -322,6 +340,8 @@ def _check_element(
             errs.add(ptr + "/action_id", "must be a string")
         elif len(action_id) > MAX_ID:
             errs.add(ptr + "/action_id", f"must be less than {MAX_ID + 1} characters")
+        elif not action_id:
+            errs.add(ptr + "/action_id", "must be more than 0 characters")
         elif action_id in action_ids:
             # Slack: action_id "should be unique among all other action_ids in the
             # containing block".
@@ -331,7 +351,7 @@ def _check_element(
     if kind == "button":
         _check_text(errs, el.get("text"), ptr + "/text", MAX_BUTTON_TEXT, plain_only=True)
         _check_str(errs, el.get("value"), ptr + "/value", MAX_BUTTON_VALUE)
-        _check_str(errs, el.get("url"), ptr + "/url", MAX_URL)
+        _check_str(errs, el.get("url"), ptr + "/url", MAX_URL, min_len=1)
         _check_str(errs, el.get("accessibility_label"), ptr + "/accessibility_label", 75)
         if el.get("style") is not None and el.get("style") not in _STYLES:
             errs.add(ptr + "/style", "must be a valid enum value")
@@ -347,6 +367,13 @@ def _check_element(
             not isinstance(min_length, int) or not 0 <= min_length <= MAX_TEXT_INPUT_LENGTH
         ):
             errs.add(ptr + "/min_length", f"must be between 0 and {MAX_TEXT_INPUT_LENGTH}")
+        longest = max_length if isinstance(max_length, int) else MAX_TEXT_INPUT_LENGTH
+        if isinstance(min_length, int) and min_length > longest:
+            errs.add(ptr + "/min_length", "must not be more than max_length")
+        if kind == "plain_text_input":
+            # Not documented as an error, but a longer initial value could not be sent back
+            # as it is: refused like the other rules a fake had better be strict on.
+            _check_str(errs, el.get("initial_value"), ptr + "/initial_value", longest)
     if kind in _OPTION_LIMITS:
         _check_options(errs, el, ptr, kind)
     if "placeholder" in el:
@@ -366,6 +393,8 @@ def _check_block(errs: _Errors, block: Any, ptr: str, block_ids: set[str]) -> No
             errs.add(ptr + "/block_id", "must be a string")
         elif len(block_id) > MAX_ID:
             errs.add(ptr + "/block_id", f"must be less than {MAX_ID + 1} characters")
+        elif not block_id:
+            errs.add(ptr + "/block_id", "must be more than 0 characters")
         elif block_id in block_ids:
             # Slack: "Each block_id within a message or view must be unique."
             errs.add(ptr + "/block_id", f"duplicate block_id: {block_id}")
@@ -398,7 +427,7 @@ def _check_block(errs: _Errors, block: Any, ptr: str, block_ids: set[str]) -> No
             if isinstance(el, Mapping) and el.get("type") == "image":
                 _check_image_element(errs, el, eptr)
             else:
-                _check_text(errs, el, eptr, None)
+                _check_text(errs, el, eptr, MAX_TEXT_OBJECT)
     elif kind == "image":
         _check_image_element(errs, block, ptr)
         _check_text(
@@ -417,8 +446,7 @@ def _check_block(errs: _Errors, block: Any, ptr: str, block_ids: set[str]) -> No
         text = block.get("text")
         if not isinstance(text, str) or not text:
             errs.add(ptr + "/text", "must be a non-empty string")
-        elif len(text) > MAX_MARKDOWN_BLOCK:
-            errs.add(ptr + "/text", f"must be less than {MAX_MARKDOWN_BLOCK + 1} characters")
+        # Its length counts towards the payload's total: see block_errors.
     elif kind == "rich_text":
         if not isinstance(block.get("elements"), list):
             errs.add(ptr + "/elements", "missing required field")
@@ -432,9 +460,54 @@ def block_errors(
     """Every rule ``blocks`` breaks, as Slack words them; empty when Slack would accept."""
     errs = _Errors()
     block_ids: set[str] = set()
+    markdown = 0
     for i, block in enumerate(_check_list(errs, blocks, ptr, max_blocks, min_items=0)):
         _check_block(errs, block, f"{ptr}/{i}", block_ids)
+        if isinstance(block, Mapping) and block.get("type") == "markdown":
+            text = block.get("text")
+            before, markdown = markdown, markdown + (len(text) if isinstance(text, str) else 0)
+            if before <= MAX_MARKDOWN_TOTAL < markdown:
+                errs.add(
+                    f"{ptr}/{i}/text",
+                    f"markdown blocks must hold less than {MAX_MARKDOWN_TOTAL + 1} characters",
+                )
     return errs.items
+
+
+def message_errors(
+    blocks: Any,
+    text: Any = None,
+    *,
+    max_text: int = MAX_POST_TEXT,
+    blocks_text_limit: int | None = DEFAULT_BLOCKS_TEXT_LIMIT,
+) -> list[str]:
+    """Every rule a message breaks, as the fake answers chat.postMessage (``max_text``
+    40,000), chat.update (pass ``MAX_UPDATE_TEXT``, 4,000) and chat.postEphemeral: each
+    ``"<Slack error>: <message>"``; empty when Slack would take the message."""
+    return [
+        f"{error}: {message}"
+        for error, message in _message_problems(
+            blocks, text, max_text=max_text, blocks_text_limit=blocks_text_limit
+        )
+    ]
+
+
+def _message_problems(
+    blocks: Any, text: Any, *, max_text: int, blocks_text_limit: int | None
+) -> list[tuple[str, str]]:
+    """(Slack error, message) for every rule the blocks and text of a message break, in the
+    order Slack reports them."""
+    problems: list[tuple[str, str]] = []
+    if blocks:
+        problems += [("invalid_blocks", m) for m in block_errors(blocks)]
+        chars = count_block_text(blocks)
+        if blocks_text_limit is not None and chars > blocks_text_limit:
+            problems.append(
+                ("msg_blocks_too_long", f"{chars} characters of text > {blocks_text_limit}")
+            )
+    if isinstance(text, str) and len(text) > max_text:
+        problems.append(("msg_too_long", f"text of {len(text)} characters > {max_text}"))
+    return problems
 
 
 def view_errors(view: Any) -> list[str]:
@@ -1225,17 +1298,14 @@ class FakeSlack:
             return _err("invalid_attachments")
         if require and not text and not blocks and not attachments:
             return _err("no_text")
-        if blocks:
-            errors = block_errors(blocks)
-            if errors:
-                return _invalid_blocks(errors)
-            if (
-                self.blocks_text_limit is not None
-                and count_block_text(blocks) > self.blocks_text_limit
-            ):
-                return _err("msg_blocks_too_long")
-        if isinstance(text, str) and len(text) > max_text:
-            return _err("msg_too_long")
+        problems = _message_problems(
+            blocks, text, max_text=max_text, blocks_text_limit=self.blocks_text_limit
+        )
+        if problems:
+            error = problems[0][0]
+            if error == "invalid_blocks":
+                return _invalid_blocks([m for e, m in problems if e == error])
+            return _err(error)
         metadata = args.get("metadata")
         if metadata is not None and not (
             isinstance(metadata, Mapping)

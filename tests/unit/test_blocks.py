@@ -12,7 +12,7 @@ import pytest
 from bot.origami.models import PendingQuestion, Run, RunStatus, Table
 from bot.problems import Problem, ProblemKind
 from bot.slack import actions as ids
-from bot.slack import limits, texts
+from bot.slack import texts
 from bot.slack.blocks import (
     Answer,
     Message,
@@ -35,6 +35,7 @@ from bot.slack.blocks import (
     with_context_note,
 )
 from bot.slack.mrkdwn import escape, markdown_to_mrkdwn
+from tests.fakes.slack import MAX_HEADER_TEXT, MAX_UPDATE_TEXT, message_errors, view_errors
 
 RUN_ID = "v2_run-7f3a"
 EVIL = "<!channel> <!here> <@U123> <https://evil|click> <!subteam^S1|sales> R&D"
@@ -108,8 +109,11 @@ def readable(messages: Sequence[Message]) -> list[str]:
 
 
 def assert_valid(*messages: Message) -> None:
+    """Slack takes each message (the fake's rules), posted or, with the stricter text limit,
+    as an update; and each has a notification text of its own."""
     for message in messages:
-        assert limits.validate_message(message.blocks, message.text) == []
+        assert message_errors(message.blocks, message.text, max_text=MAX_UPDATE_TEXT) == []
+        assert message.text.strip()
 
 
 def elements(message: Message) -> list[dict[str, Any]]:
@@ -408,7 +412,7 @@ def test_build_table_card_optional_parts() -> None:
 def test_build_table_card_clips_long_names() -> None:
     blocks = build_table_card(make_table(0, name="N&" * 200), run_id=RUN_ID)
     header = blocks[0]["text"]["text"]
-    assert len(header) <= limits.MAX_HEADER_TEXT
+    assert len(header) <= MAX_HEADER_TEXT
     assert header.endswith("…") and header.startswith("N&amp;N&amp;")
 
 
@@ -500,7 +504,7 @@ def test_build_questions_closed() -> None:
 
 def test_build_freeform_modal() -> None:
     view = build_freeform_modal(question="Which *region*? <!here>", private_metadata='{"q":0}')
-    assert limits.validate_modal(view) == []
+    assert view_errors(view) == []
     assert view["type"] == "modal"
     assert view["callback_id"] == ids.FREEFORM_MODAL == "freeform_answer"
     assert view["private_metadata"] == '{"q":0}'
@@ -520,7 +524,7 @@ def test_build_freeform_modal_limits() -> None:
     view = build_freeform_modal(
         question="Q" * 5000, private_metadata="m" * 3000, initial="x" * 9999
     )
-    assert limits.validate_modal(view) == []
+    assert view_errors(view) == []
     assert len(view["blocks"][0]["text"]["text"]) <= 3000
     with pytest.raises(ValueError):
         build_freeform_modal(question="Q", private_metadata="m" * 3001)

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes import payloads
 from tests.fakes.signing import signed_headers, stale_timestamp
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import MAX_UPDATE_TEXT, FakeSlack, message_errors
 
 JSON = dict[str, Any]
 CHANNEL = "C0CHAN"
@@ -286,6 +286,24 @@ BLOCK_LIMITS: list[tuple[str, list[JSON], list[JSON]]] = [
         [{"type": "section", "text": {"type": "mrkdwn", "text": "x", "emoji": True}}],
     ),
     ("known block types", [{"type": "divider"}], [{"type": "sparkle"}]),
+    ("block_id not empty", [section("x", block_id="b")], [section("x", block_id="")]),
+    ("action_id not empty", [actions(button("a"))], [actions(button(""))]),
+    ("text not only spaces", [section(" x ")], [section(" \n ")]),
+    (
+        "context text 3000",
+        [{"type": "context", "elements": [{"type": "mrkdwn", "text": "c" * 3000}]}],
+        [{"type": "context", "elements": [{"type": "mrkdwn", "text": "c" * 3001}]}],
+    ),
+    (
+        "button url not empty",
+        [actions(button("a", url="https://x"))],
+        [actions(button("a", url=""))],
+    ),
+    (
+        "markdown blocks 12000 together",
+        [{"type": "markdown", "text": "m" * 6000}] * 2,
+        [{"type": "markdown", "text": "m" * 6000}, {"type": "markdown", "text": "m" * 6001}],
+    ),
 ]
 
 
@@ -341,6 +359,21 @@ async def test_text_limits(fake: FakeSlack, client: AsyncWebClient) -> None:
     ]
 
 
+def test_message_errors_is_what_the_fake_answers() -> None:
+    # The tests' validator for built messages, without a server.
+    assert message_errors([section("x" * 3000)], "t") == []
+    [bad] = message_errors([section("x" * 3001)], "t")
+    assert bad.startswith("invalid_blocks: must be less than 3001 characters")
+    assert bad.endswith("[json-pointer:/blocks/0/text/text]")
+    assert message_errors([], "x" * 4001) == []
+    assert message_errors([], "x" * 4001, max_text=MAX_UPDATE_TEXT) == [
+        "msg_too_long: text of 4001 characters > 4000"
+    ]
+    assert message_errors([section("y" * 3000)] * 5, "t") == [
+        "msg_blocks_too_long: 15000 characters of text > 12000"
+    ]
+
+
 def modal(**overrides: Any) -> JSON:
     view: JSON = {
         "type": "modal",
@@ -355,12 +388,17 @@ def modal(**overrides: Any) -> JSON:
     return view
 
 
-def text_input(label: str = "Answer", max_length: int = 3000) -> JSON:
+def text_input(label: str = "Answer", max_length: int = 3000, **element: Any) -> JSON:
     return {
         "type": "input",
         "block_id": "answer",
         "label": {"type": "plain_text", "text": label},
-        "element": {"type": "plain_text_input", "action_id": "text", "max_length": max_length},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": "text",
+            "max_length": max_length,
+            **element,
+        },
     }
 
 
@@ -384,6 +422,16 @@ MODAL_LIMITS: list[tuple[str, JSON, JSON]] = [
         "max_length 3000",
         modal(blocks=[text_input(max_length=3000)]),
         modal(blocks=[text_input(max_length=3001)]),
+    ),
+    (
+        "min_length up to max_length",
+        modal(blocks=[text_input(max_length=10, min_length=10)]),
+        modal(blocks=[text_input(max_length=10, min_length=11)]),
+    ),
+    (
+        "initial_value up to max_length",
+        modal(blocks=[text_input(max_length=10, initial_value="i" * 10)]),
+        modal(blocks=[text_input(max_length=10, initial_value="i" * 11)]),
     ),
     ("submit needed with inputs", modal(), {k: v for k, v in modal().items() if k != "submit"}),
     (
