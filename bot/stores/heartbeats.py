@@ -1,36 +1,70 @@
-"""Worker heartbeats: each worker writes a key with a short TTL, so any process (and
-``/readyz``) can tell whether some worker is alive, wherever it runs."""
+"""Worker heartbeats: each process that runs the worker half writes one with a short TTL,
+so any process (and ``/readyz``) can tell whether some worker is alive, wherever it runs.
+
+One sorted set holds them all, each worker scored by the time its heartbeat runs out, read
+from Redis's own clock (``TIME``), so hosts whose clocks differ agree on what is fresh.
+Counting the live ones is then one ``ZCOUNT``, however many other keys the Redis holds
+(a ``SCAN`` for per-worker keys would walk the whole keyspace on every probe).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-PREFIX = "ogs:workers:"
-# A worker beats every ``BEAT_EVERY_S``; a heartbeat outlives three missed beats, so a
-# GC pause or a slow Redis does not make a live worker look dead.
+# A worker beats every ``BEAT_EVERY_S``; a heartbeat outlives ``TTL_BEATS`` beats, so a GC
+# pause or a slow Redis does not make a live worker look dead.
 BEAT_EVERY_S = 5.0
-HEARTBEAT_TTL_S = 15
+TTL_BEATS = 3
+HEARTBEAT_TTL_S = BEAT_EVERY_S * TTL_BEATS
 
 
-def heartbeat_key(worker_id: str) -> str:
-    """STRING with a TTL: this worker was alive within ``HEARTBEAT_TTL_S``."""
-    return PREFIX + worker_id
+def heartbeats_key() -> str:
+    """ZSET worker id → when its heartbeat runs out (ms, Redis time). Members past their
+    time are dropped by the next beat; the key itself expires with its last heartbeat."""
+    return "ogs:workers:heartbeats"
+
+
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS[1] the set; ARGV[1] the worker id, ARGV[2] its TTL in ms.
+_BEAT_LUA = (
+    _NOW_MS
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
+)
+
+# KEYS[1] the set. Read-only: how many heartbeats have not run out.
+_LIVE_LUA = (
+    _NOW_MS
+    + """
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+"""
+)
 
 
 class HeartbeatStore:
     def __init__(self, client: Any) -> None:
         self.redis = client
+        self._beat = client.register_script(_BEAT_LUA)
+        self._live = client.register_script(_LIVE_LUA)
 
-    async def beat(self, worker_id: str, ttl_s: int = HEARTBEAT_TTL_S) -> None:
-        await self.redis.set(heartbeat_key(worker_id), "1", ex=ttl_s)
+    async def beat(self, worker_id: str, ttl_s: float = HEARTBEAT_TTL_S) -> None:
+        """This worker is alive for the next ``ttl_s`` seconds."""
+        await self._beat(keys=[heartbeats_key()], args=[worker_id, round(ttl_s * 1000)])
 
     async def gone(self, worker_id: str) -> None:
         """A worker stopping cleanly says so at once instead of waiting for its TTL."""
-        await self.redis.delete(heartbeat_key(worker_id))
+        await self.redis.zrem(heartbeats_key(), worker_id)
 
     async def live_workers(self) -> int:
-        """How many workers beat within their TTL (an expired key is gone: none counted)."""
-        count = 0
-        async for _ in self.redis.scan_iter(match=PREFIX + "*", count=100):
-            count += 1
-        return count
+        """How many workers beat within their TTL."""
+        return int(await self._live(keys=[heartbeats_key()]))
