@@ -1,8 +1,17 @@
-"""``python -m bot``: settings → logging → build everything → serve (HTTP or Socket Mode).
+"""``python -m bot``: settings → logging → build everything → serve.
 
-``python -m bot`` serves Slack and starts ``WORKER_PROCESSES`` watcher processes
-(``bot.workers``); ``python -m bot worker`` is one such process on its own, for running
-more of them by hand (on this machine or another sharing the Redis).
+One command, three kinds of process (see the README's "Run and scale"):
+
+- ``python -m bot``: the web and the worker half in one process; the one-command start,
+  and the only one on the embedded store (``REDIS_URL`` unset).
+- ``python -m bot web``: the web half only: serves Slack (HTTP or Socket Mode) and keeps
+  each message in Redis for a worker, so nothing slow runs beside Slack's acks.
+- ``python -m bot worker``: the worker half only: polls runs, posts results and sends the
+  prompts web processes keep.
+
+The platform (Heroku, a container scheduler, systemd) starts, restarts and scales them;
+any number of each share one Redis. Every process that runs the worker half writes a
+heartbeat there, which ``/readyz`` reads, wherever it runs.
 """
 
 from __future__ import annotations
@@ -14,9 +23,10 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -31,41 +41,61 @@ from bot.ratelimit import SharedBudget
 from bot.slack.app import build_web_client, create_app
 from bot.slack.presenter import SlackPresenter
 from bot.store import Store, connect
+from bot.stores.heartbeats import TTL_BEATS, HeartbeatStore
 from bot.watcher import Watcher, WatcherConfig
-from bot.workers import Workers, adopt, watch_parent
 
 log = logging.getLogger("bot")
 
 
+class Role(StrEnum):
+    """What one process runs; the command-line argument (none: ``ALL``)."""
+
+    ALL = "all"
+    WEB = "web"
+    WORKER = "worker"
+
+    @property
+    def serves_slack(self) -> bool:
+        return self is not Role.WORKER
+
+    @property
+    def runs_worker(self) -> bool:
+        return self is not Role.WEB
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m bot", description="origami-slack: Origami agents in Slack threads."
+        prog="python -m bot",
+        description="origami-slack: Origami agents in Slack threads. Without a role, "
+        "runs the web and the worker half in one process.",
     )
     parser.add_argument(
         "role",
         nargs="?",
-        choices=["worker"],
-        help="worker: only poll runs, post results and send handed-off prompts",
+        choices=[Role.WEB.value, Role.WORKER.value],
+        help="web: only serve Slack and keep each message for a worker; "
+        "worker: only poll runs, post results and send the prompts web processes keep",
     )
-    parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    role = Role(args.role) if args.role else Role.ALL
     try:
         settings = load_settings()
     except SettingsProblem as problem:
         print(problem, file=sys.stderr)
         sys.exit(2)
     logs.configure(settings.log_level, settings.secrets())
-    if args.role == "worker" and settings.redis_url is None:
+    if role is not Role.ALL and settings.redis_url is None:
         print(
-            "python -m bot worker needs REDIS_URL: it shares its work through Redis.",
+            f"python -m bot {role} needs REDIS_URL: the web and worker halves share their "
+            "work through Redis (`python -m bot` runs both in one process without it).",
             file=sys.stderr,
         )
         sys.exit(2)
+    code = 0
     with contextlib.suppress(KeyboardInterrupt):
-        if args.role == "worker":
-            asyncio.run(serve_worker(settings, args.parent))
-        else:
-            asyncio.run(serve(settings))
+        code = asyncio.run(serve(settings, role))
+    if code:
+        sys.exit(code)
 
 
 @dataclass
@@ -130,70 +160,136 @@ def _freeze() -> None:
     gc.freeze()
 
 
-async def serve(settings: Settings) -> None:
-    """Serve Slack; watch runs here, or in ``WORKER_PROCESSES`` processes of their own.
+async def serve(settings: Settings, role: Role = Role.ALL) -> int:
+    """Run this process's halves until SIGTERM/SIGINT; the exit code.
 
-    With workers, this process's event loop only takes Slack's requests: each message is
-    kept in Redis and acked, and a worker acknowledges it in the thread and sends it."""
-    workers = Workers(settings.worker_processes if settings.redis_url else 0)
-    parts = build(settings, hand_off=workers.count > 0)
+    The web half alone (``Role.WEB``) keeps each message in Redis and acks it; a worker,
+    here or anywhere, acknowledges it in the thread and sends it. With both halves in one
+    process the bridge sends itself."""
+    if role is not Role.ALL:
+        # Every line says which process it came from (the platform may merge their logs).
+        logs.bind(process=f"{role}-{os.getpid()}")
+    parts = build(settings, hand_off=role is Role.WEB)
+    heartbeats = HeartbeatStore(parts.store.redis)
+    app = _slack_app(settings, parts) if role.serves_slack else None
+    _freeze()
+    worker = (
+        WorkerHalf(parts.watcher, heartbeats, settings.worker_heartbeat_seconds)
+        if role.runs_worker
+        else None
+    )
+    code = 0
+    try:
+        if worker is not None:
+            worker.start()
+        if app is None:
+            assert worker is not None
+            code = await _until_signalled(worker)
+        elif settings.mode is Mode.SOCKET:
+            await _serve_socket_mode(app, parts.store, heartbeats, settings, role)
+        else:
+            await _serve_http(app, parts.store, heartbeats, settings, role)
+    finally:
+        if worker is not None:
+            await worker.stop()
+        await parts.aclose()
+        log.info("stopped", extra={"role": role.value})
+    return code
+
+
+def _slack_app(settings: Settings, parts: Parts) -> AsyncApp:
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    app = create_app(
+    return create_app(
         client=parts.slack,
         signing_secret=signing_secret if settings.mode is Mode.HTTP else None,
         bridge=parts.bridge,
     )
-    _freeze()
-    watcher_tasks: list[asyncio.Task[None]] = []
-    if workers.count:
-        workers.start()
-    else:
-        watcher_tasks = [
-            asyncio.create_task(parts.watcher.run_forever(), name="watcher"),
-            # Prompts handed off by other processes (their Slack process, with workers).
-            asyncio.create_task(parts.watcher.listen_for_handoffs(), name="handoffs"),
+
+
+class WorkerHalf:
+    """The worker half of a process: the watcher (runs in flight, results, kept prompts),
+    the listener for prompts handed off by web processes, and the heartbeat that tells any
+    process's ``/readyz`` that a worker is alive. It beats only while the watcher and the
+    listener run, so a heartbeat means a working worker, not just a live process."""
+
+    def __init__(self, watcher: Watcher, heartbeats: HeartbeatStore, every_s: float) -> None:
+        self.watcher = watcher
+        self.heartbeats = heartbeats
+        self.every_s = every_s
+        self.ttl_s = every_s * TTL_BEATS
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}"
+        self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self.watcher.run_forever(), name="watcher"),
+            asyncio.create_task(self.watcher.listen_for_handoffs(), name="handoffs"),
         ]
-    try:
-        health = workers.health if workers.count else None
-        if settings.mode is Mode.SOCKET:
-            await _serve_socket_mode(app, parts.store, settings, health)
-        else:
-            await _serve_http(app, parts.store, settings, health)
-    finally:
-        await workers.stop()
-        await _stop_watcher(parts.watcher, watcher_tasks)
-        await parts.aclose()
-        log.info("stopped")
+        self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
+        log.info("worker started", extra={"worker": self.worker_id})
+
+    async def ended(self) -> None:
+        """Returns once the watcher or the listener has ended (by itself: a bug)."""
+        await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _beat_forever(self) -> None:
+        failing = False
+        while not any(task.done() for task in self._tasks):
+            try:
+                await self.heartbeats.beat(self.worker_id, self.ttl_s)
+            except Exception as exc:
+                # Redis down: the watcher waits it out too; beat again when it is back.
+                if not failing:
+                    log.warning(
+                        "could not write the worker heartbeat; trying again",
+                        extra={"worker": self.worker_id, "error": repr(exc)},
+                    )
+                failing = True
+            else:
+                if failing:
+                    log.info("worker heartbeat written again", extra={"worker": self.worker_id})
+                failing = False
+            await asyncio.sleep(self.every_s)
+        log.error(
+            "the watcher ended by itself; this worker no longer beats",
+            extra={"worker": self.worker_id},
+        )
+
+    async def stop(self) -> None:
+        """Stop beating, stop the watcher (its polls under way finish, bounded), then take
+        the heartbeat out at once rather than leave it to run out."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        await _stop_watcher(self.watcher, self._tasks)
+        try:
+            await asyncio.wait_for(self.heartbeats.gone(self.worker_id), 2)
+        except Exception as exc:
+            log.warning(
+                "could not take the worker heartbeat out; it runs out by itself",
+                extra={"worker": self.worker_id, "error": repr(exc)},
+            )
 
 
-async def serve_worker(settings: Settings, parent: int | None) -> None:
-    """Watch runs and send handed-off prompts until SIGTERM/SIGINT (or the parent dies)."""
-    # Every line this process logs says which worker it came from.
-    logs.bind(process=f"worker-{os.getpid()}")
-    if parent is not None and not adopt(parent):
-        log.warning("the process that started this worker is gone; not starting")
-        return
-    parts = build(settings, hand_off=False)
-    _freeze()
+async def _until_signalled(worker: WorkerHalf) -> int:
+    """A worker process's life: until SIGTERM/SIGINT (exit 0), or until its watcher ends
+    by itself (exit 1, so that the platform starts a new one)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [
-        asyncio.create_task(parts.watcher.run_forever(), name="watcher"),
-        asyncio.create_task(parts.watcher.listen_for_handoffs(), name="handoffs"),
-    ]
-    if parent is not None:
-        tasks.append(asyncio.create_task(watch_parent(parent, stop), name="parent"))
-    log.info("worker started")
-    try:
-        await stop.wait()
-    finally:
-        await _stop_watcher(parts.watcher, tasks)
-        await parts.aclose()
-        log.info("worker stopped")
+    signalled = asyncio.create_task(stop.wait())
+    ended = asyncio.create_task(worker.ended())
+    await asyncio.wait([signalled, ended], return_when=asyncio.FIRST_COMPLETED)
+    for task in (signalled, ended):
+        task.cancel()
+    if stop.is_set():
+        return 0
+    log.error("the watcher ended by itself; stopping this worker so that it is restarted")
+    return 1
 
 
 async def _stop_watcher(watcher: Watcher, tasks: list[asyncio.Task[None]]) -> None:
@@ -208,34 +304,42 @@ async def _stop_watcher(watcher: Watcher, tasks: list[asyncio.Task[None]]) -> No
     await asyncio.gather(*tasks[1:], return_exceptions=True)
 
 
-Health = Callable[[], tuple[bool, str]]
+def _web_app(
+    app: AsyncApp, store: Store, heartbeats: HeartbeatStore, role: Role, *, slack_events: bool
+) -> Starlette:
+    from bot.slack.web import create_web_app
+
+    return create_web_app(app, store, heartbeats, role=role.value, slack_events=slack_events)
 
 
 async def _serve_http(
-    app: AsyncApp, store: Store, settings: Settings, workers: Health | None
+    app: AsyncApp, store: Store, heartbeats: HeartbeatStore, settings: Settings, role: Role
 ) -> None:
-    from bot.slack.web import create_web_app
-
-    log.info("listening", extra={"mode": "http", "host": settings.host, "port": settings.port})
-    await serve_web(create_web_app(app, store, workers=workers), settings.host, settings.port)
+    web = _web_app(app, store, heartbeats, role, slack_events=True)
+    log.info(
+        "listening",
+        extra={"mode": "http", "role": role.value, "host": settings.host, "port": settings.port},
+    )
+    await serve_web(web, settings.host, settings.port)
 
 
 async def _serve_socket_mode(
-    app: AsyncApp, store: Store, settings: Settings, workers: Health | None
+    app: AsyncApp, store: Store, heartbeats: HeartbeatStore, settings: Settings, role: Role
 ) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from bot.slack.web import create_web_app
 
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
     await handler.connect_async()  # type: ignore[no-untyped-call]
-    log.info("connected", extra={"mode": "socket", "host": settings.host, "port": settings.port})
+    log.info(
+        "connected",
+        extra={"mode": "socket", "role": role.value, "host": settings.host, "port": settings.port},
+    )
     try:
-        # Slack comes over the websocket; the port only answers health probes, which
+        # Slack comes over the websocket; the port only answers the probes, which
         # container platforms want whatever the mode.
         await serve_web(
-            create_web_app(app, store, slack_events=False, workers=workers),
+            _web_app(app, store, heartbeats, role, slack_events=False),
             settings.host,
             settings.port,
         )
@@ -259,7 +363,7 @@ async def serve_web(web: Starlette, host: str, port: int) -> None:
     )
     # uvicorn turns SIGINT/SIGTERM into a graceful stop of serve(), then raises the signal
     # again so that its default action follows. For SIGTERM that is to die on the spot,
-    # before the caller has stopped its watcher and workers and closed its connections:
+    # before the caller has stopped its worker half and closed its connections:
     # the re-raised SIGTERM is ignored, and the caller's own shutdown ends the process.
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:

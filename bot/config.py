@@ -40,8 +40,6 @@ WHERE: dict[str, str] = {
     "ORIGAMI_FIRST_POLL_SECONDS": "seconds before a new run's first poll, default 3",
     "ORIGAMI_REQUESTS_PER_MINUTE": "share of Origami's 100 requests/minute org limit this "
     "app may use, default 90",
-    "WORKER_PROCESSES": "watcher processes `python -m bot` starts beside the one that "
-    "serves Slack, default 1; 0 runs everything in one process",
 }
 
 
@@ -71,7 +69,9 @@ class Settings(BaseSettings):
     slack_progress_updates_per_minute: int = Field(
         40, alias="SLACK_PROGRESS_UPDATES_PER_MINUTE", ge=1
     )
-    worker_processes: int = Field(1, alias="WORKER_PROCESSES", ge=0, le=32)
+    # Not for everyday tuning (tests lower it): how often a process running the worker
+    # half writes its heartbeat; the heartbeat lasts three of these (bot.stores.heartbeats).
+    worker_heartbeat_seconds: float = Field(5.0, alias="WORKER_HEARTBEAT_SECONDS", ge=0.5, le=60)
 
     @field_validator("slack_signing_secret", "slack_app_token", "redis_url", mode="before")
     @classmethod

@@ -1,5 +1,6 @@
-"""The whole app as a process, started the way the README starts it (``python -m bot``),
-against the fake Slack and the fake Origami (real HTTP on loopback) and a real Redis."""
+"""The whole app as processes, started the way the README starts them (``python -m bot``,
+or ``python -m bot web`` beside ``python -m bot worker``), against the fake Slack and the
+fake Origami (real HTTP on loopback) and a real Redis."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ APP_TOKEN = "xapp-1-A0001-1234-e2e"
 
 @dataclass
 class AppProcess:
-    """A running ``python -m bot`` and the ways a test talks to it."""
+    """A running ``python -m bot`` (or its ``web`` or ``worker`` half) and the ways a test
+    talks to it. ``workers``: the worker processes started beside a web process, stopped
+    with it."""
 
     proc: subprocess.Popen[bytes]
     url: str
@@ -39,6 +42,8 @@ class AppProcess:
     origami: FakeOrigami
     http: httpx.AsyncClient
     env: dict[str, str] = field(default_factory=dict)
+    role: str | None = None  # None: python -m bot, both halves
+    workers: list[AppProcess] = field(default_factory=list)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -84,12 +89,12 @@ def app_env(
     return env
 
 
-def spawn_bot(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
-    """``python -m bot`` from the checkout, as the README's run command does."""
-    fd, path = tempfile.mkstemp(prefix="ogs-app-", suffix=".log")
+def spawn_bot(env: dict[str, str], role: str | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+    """``python -m bot [role]`` from the checkout, as the README's run commands do."""
+    fd, path = tempfile.mkstemp(prefix=f"ogs-{role or 'app'}-", suffix=".log")
     with open(fd, "wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot"],
+            [sys.executable, "-m", "bot", *([role] if role else [])],
             cwd=str(ROOT),
             env=env,
             stdout=log_file,
@@ -103,12 +108,16 @@ async def start_app(
     origami: FakeOrigami,
     redis_url: str | None,
     http: httpx.AsyncClient,
+    role: str | None = None,
     **extra: str,
 ) -> AppProcess:
+    """Start ``python -m bot`` (``role`` None), ``python -m bot web`` or ``python -m bot
+    worker`` and wait until it is up: a process that serves Slack answers /healthz (in
+    Socket Mode, once connected); a worker has said it started."""
     port = free_port()
     env = app_env(slack, origami, redis_url, port, **extra)
-    proc, log_path = spawn_bot(env)
-    app = AppProcess(proc, f"http://127.0.0.1:{port}", log_path, slack, origami, http, env)
+    proc, log_path = spawn_bot(env, role)
+    app = AppProcess(proc, f"http://127.0.0.1:{port}", log_path, slack, origami, http, env, role)
     socket_mode = "SLACK_APP_TOKEN" in extra
     deadline = asyncio.get_running_loop().time() + 20
     while True:
@@ -116,7 +125,10 @@ async def start_app(
             raise AssertionError(f"the app exited with {proc.returncode}:\n{app.log()}")
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"the app did not come up:\n{app.log()}")
-        if socket_mode and "connected" not in app.log():
+        if role == "worker":
+            if 'msg="worker started"' in app.log():
+                return app
+        elif socket_mode and "connected" not in app.log():
             pass
         else:
             try:
@@ -128,14 +140,42 @@ async def start_app(
 
 
 async def stop_app(app: AppProcess, sig: int = signal.SIGTERM) -> str:
-    if app.proc.poll() is None:
-        app.proc.send_signal(sig)
-        try:
-            await asyncio.to_thread(app.proc.wait, 15)
-        except subprocess.TimeoutExpired:
-            app.proc.kill()
-            await asyncio.to_thread(app.proc.wait, 5)
-    return app.log()
+    """Send ``sig`` to the process and the workers started beside it and wait for them;
+    their logs, one after the other."""
+    logs = []
+    for proc_app in (app, *app.workers):
+        proc = proc_app.proc
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                await asyncio.to_thread(proc.wait, 15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                await asyncio.to_thread(proc.wait, 5)
+        logs.append(proc_app.log())
+    if not app.workers:
+        return logs[0]
+    names = ["web", *(f"worker {i}" for i in range(1, len(app.workers) + 1))]
+    return "\n".join(f"--- {name} ---\n{log}" for name, log in zip(names, logs, strict=True))
+
+
+async def wait_readyz(
+    app: AppProcess,
+    status: int,
+    timeout: float = 5.0,  # noqa: ASYNC109 - a bounded poll, not a cancellable wait
+) -> dict[str, Any]:
+    """Poll the process's /readyz until it answers ``status``; its JSON body."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await app.http.get(f"{app.url}/readyz")
+        if response.status_code == status:
+            return dict(response.json())
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"/readyz answered {response.status_code} {response.text}, not {status}, "
+                f"for {timeout} s"
+            )
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -150,17 +190,24 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def app(
-    fakes: tuple[FakeSlack, FakeOrigami], redis_target: RedisTarget, http: httpx.AsyncClient
-) -> AsyncIterator[AppProcess]:
-    slack, origami = fakes
+def flush(redis_target: RedisTarget) -> None:
+    """Start from an empty Redis (no heartbeats of earlier tests' workers, either)."""
     if redis_target.url:
         import redis as redis_sync
 
         client = redis_sync.Redis.from_url(redis_target.url)
         client.flushdb()
         client.close()
+
+
+@pytest.fixture
+async def app(
+    fakes: tuple[FakeSlack, FakeOrigami],
+    redis_target: RedisTarget,
+    http: httpx.AsyncClient,
+) -> AsyncIterator[AppProcess]:
+    slack, origami = fakes
+    flush(redis_target)
     running = await start_app(slack, origami, redis_target.url, http)
     try:
         yield running

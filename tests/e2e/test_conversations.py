@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import SIGNING_SECRET, AppProcess
+from tests.e2e.conftest import SIGNING_SECRET, AppProcess, wait_readyz
 from tests.fakes import payloads
 from tests.fakes.origami import RunScript, make_table, next_action, single_choice
 from tests.fakes.signing import signed_headers, stale_timestamp
@@ -420,9 +420,15 @@ async def test_bad_and_stale_signatures_are_refused(app: AppProcess) -> None:
     assert app.origami.requests() == []
 
 
-async def test_healthz(app: AppProcess) -> None:
+async def test_probes(app: AppProcess) -> None:
+    # Liveness: this process answers, and says what it runs.
     response = await app.http.get(f"{app.url}/healthz")
-    assert response.status_code == 200 and response.json()["redis"] == "up"
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "role": app.role or "all"}
+    # Readiness: Redis answers and a worker (in this process, or the one beside the web)
+    # beats; its first heartbeat may land a moment after the process answers.
+    ready = await wait_readyz(app, 200)
+    assert ready == {"ok": True, "role": app.role or "all", "redis": "up", "workers": 1}
 
 
 async def test_the_acknowledgement_does_not_wait_for_origami(app: AppProcess) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import signal
 from collections import Counter, defaultdict
 from typing import Any
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import RedisTarget
-from tests.e2e.conftest import AppProcess, start_app, stop_app
+from tests.e2e.conftest import AppProcess, start_app, stop_app, wait_readyz
 from tests.e2e.test_conversations import (
     CHANNEL,
     bot_replies,
@@ -198,56 +197,115 @@ async def test_agent_busy_follow_up_is_sent_once_after_the_run(app: AppProcess) 
     assert "Done" in thread_text(app, thread_ts)
 
 
-def _workers(app: AppProcess) -> list[int]:
-    """The worker processes ``python -m bot`` started (its children)."""
-    with open(f"/proc/{app.proc.pid}/task/{app.proc.pid}/children") as f:
-        return [int(pid) for pid in f.read().split()]
-
-
-def _alive(pid: int) -> bool:
+async def test_a_web_process_and_a_separate_worker_post_the_result_once(
+    fakes: tuple[FakeSlack, FakeOrigami], real_redis_url: str, http: httpx.AsyncClient
+) -> None:
+    slack, origami = fakes
+    origami.script(RunScript(polls=2, text="Split answer"))
+    web = await start_app(slack, origami, real_redis_url, http, "web")
+    worker = await start_app(slack, origami, real_redis_url, http, "worker")
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+        thread_ts = await mention(web, "find founders")
+        await wait_finished(web, thread_ts)
+        await asyncio.sleep(1)  # a second delivery, if there were one, would land by now
+        (run_id,) = origami.runs
+        assert results_by_run(slack) == Counter({run_id: 1})
+        assert len(finals(web, thread_ts)) == 1
+        acks = [
+            c
+            for c in slack.calls("chat.postMessage")
+            if c.args.get("thread_ts") == thread_ts and "On it" in str(c.args.get("text"))
+        ]
+        assert len(acks) == 1
+        assert "Split answer" in thread_text(web, thread_ts)
+        assert len(origami.requests("POST", "/agents")) == 1
+    finally:
+        web_log, worker_log = await stop_app(web), await stop_app(worker)
+        print(f"--- web ---\n{web_log}\n--- worker ---\n{worker_log}")
+    # The web process only kept the message; the worker watched the run.
+    assert 'msg="watcher started"' not in web_log
+    assert 'msg="watcher started"' in worker_log
+    assert "Traceback" not in web_log + worker_log
+    assert slack.rejections == []
 
 
-async def test_a_worker_killed_mid_run_is_restarted_and_the_result_posted_once(
+async def test_a_worker_killed_mid_run_a_new_worker_posts_the_result_once(
     fakes: tuple[FakeSlack, FakeOrigami], real_redis_url: str, http: httpx.AsyncClient
 ) -> None:
     slack, origami = fakes
     origami.script(RunScript(polls=None, text="Survived a worker crash"))
-    app = await start_app(slack, origami, real_redis_url, http, WATCHER_LEASE_SECONDS="5")
+    lease = {"WATCHER_LEASE_SECONDS": "5"}
+    web = await start_app(slack, origami, real_redis_url, http, "web", **lease)
+    first = await start_app(slack, origami, real_redis_url, http, "worker", **lease)
+    second: AppProcess | None = None
     try:
-        (worker,) = await slack.wait_for(lambda _: _workers(app), timeout=10)
-        thread_ts = await mention(app, "find founders")
+        thread_ts = await mention(web, "find founders")
         await slack.wait_for(lambda s: len(origami.requests("GET")) >= 2, timeout=10)
-        os.kill(worker, signal.SIGKILL)
+        await stop_app(first, signal.SIGKILL)
         (run_id,) = origami.runs
         origami.finish(run_id)
-        # A new worker takes the run over once the dead one's lease ends.
-        await wait_finished(app, thread_ts)
-        (replacement,) = _workers(app)
-        assert replacement != worker
+        # The platform starts a new worker; it takes the run over once the lease ends.
+        second = await start_app(slack, origami, real_redis_url, http, "worker", **lease)
+        await wait_finished(web, thread_ts)
         await asyncio.sleep(1)  # a second delivery, if there were one, would land by now
         assert results_by_run(slack) == Counter({run_id: 1})
-        assert "Survived a worker crash" in str(bot_replies(app, thread_ts))
+        assert len(finals(web, thread_ts)) == 1
+        assert "Survived a worker crash" in str(bot_replies(web, thread_ts))
     finally:
-        log = await stop_app(app)
-    assert "worker died; restarting it" in log
+        logs = [await stop_app(p) for p in (web, second) if p is not None]
+        print("\n".join(logs))
+    assert "Traceback" not in "".join(logs)
     assert slack.rejections == []
-    # SIGTERM is a graceful stop: the worker finishes, then the app itself, exit code 0.
-    assert 'msg="worker stopped"' in log and "msg=stopped" in log
-    assert app.proc.returncode == 0
 
 
-async def test_workers_stop_with_the_app_even_when_it_is_killed(
+async def test_readyz_needs_a_worker_heartbeat_wherever_the_worker_runs(
     fakes: tuple[FakeSlack, FakeOrigami], real_redis_url: str, http: httpx.AsyncClient
 ) -> None:
     slack, origami = fakes
-    app = await start_app(slack, origami, real_redis_url, http, WORKER_PROCESSES="2")
-    await slack.wait_for(lambda _: len(_workers(app)) == 2, timeout=10)
-    workers = _workers(app)
-    await stop_app(app, signal.SIGKILL)
-    # No orphan keeps polling after its app is gone: each hears of it and stops.
-    await slack.wait_for(lambda _: not any(_alive(pid) for pid in workers), timeout=15)
+    beat = {"WORKER_HEARTBEAT_SECONDS": "0.5"}  # a heartbeat then lasts 1.5 s
+    web = await start_app(slack, origami, real_redis_url, http, "web")
+    workers: list[AppProcess] = []
+    try:
+        # Alone, the web process is alive but not ready, and says what is missing.
+        health = await http.get(f"{web.url}/healthz")
+        assert (health.status_code, health.json()) == (200, {"ok": True, "role": "web"})
+        alone = await http.get(f"{web.url}/readyz")
+        assert alone.status_code == 503
+        assert alone.json()["redis"] == "up" and alone.json()["workers"] == 0
+        assert "no worker is running" in alone.json()["missing"]
+        # A worker in another process beats: ready.
+        workers.append(await start_app(slack, origami, real_redis_url, http, "worker", **beat))
+        assert (await wait_readyz(web, 200))["workers"] == 1
+        # Killed, it cannot say it is gone: not ready once its heartbeat runs out.
+        await stop_app(workers[0], signal.SIGKILL)
+        killed_at = asyncio.get_running_loop().time()
+        await wait_readyz(web, 503, timeout=1.5 + 1.0)
+        assert asyncio.get_running_loop().time() - killed_at > 0.5  # not before it ran out
+        # Stopped cleanly, a worker takes its heartbeat out at once.
+        workers.append(await start_app(slack, origami, real_redis_url, http, "worker", **beat))
+        await wait_readyz(web, 200)
+        await stop_app(workers[1])
+        stopped = await http.get(f"{web.url}/readyz")
+        assert stopped.status_code == 503 and stopped.json()["workers"] == 0
+    finally:
+        log = await stop_app(web)
+        for worker in workers:
+            await stop_app(worker)
+        print(log)
+    assert slack.rejections == []
+
+
+@pytest.mark.parametrize("role", [None, "web", "worker"])
+async def test_sigterm_stops_each_kind_of_process_cleanly(
+    fakes: tuple[FakeSlack, FakeOrigami],
+    real_redis_url: str,
+    http: httpx.AsyncClient,
+    role: str | None,
+) -> None:
+    slack, origami = fakes
+    running = await start_app(slack, origami, real_redis_url, http, role)
+    log = await stop_app(running)
+    print(log)
+    assert running.proc.returncode == 0
+    assert "msg=stopped" in log
+    assert "Traceback" not in log

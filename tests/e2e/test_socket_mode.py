@@ -1,4 +1,5 @@
-"""Socket Mode: the app connects to the fake Slack's websocket, acks envelopes, works."""
+"""Socket Mode: the app (or its web half) connects to the fake Slack's websocket, acks
+envelopes, works, and still answers both probes on PORT."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import RedisTarget
-from tests.e2e.conftest import AppProcess, start_app, stop_app
+from tests.e2e.conftest import AppProcess, flush, start_app, stop_app, wait_readyz
 from tests.e2e.test_conversations import thread_text, wait_finished
 from tests.fakes import payloads
 from tests.fakes.origami import FakeOrigami, RunScript
@@ -17,9 +18,12 @@ from tests.fakes.slack import FakeSlack
 
 @pytest.fixture
 async def socket_app(
-    fakes: tuple[FakeSlack, FakeOrigami], redis_target: RedisTarget, http: httpx.AsyncClient
+    fakes: tuple[FakeSlack, FakeOrigami],
+    redis_target: RedisTarget,
+    http: httpx.AsyncClient,
 ) -> AsyncIterator[AppProcess]:
     slack, origami = fakes
+    flush(redis_target)
     running = await start_app(
         slack,
         origami,
@@ -51,7 +55,9 @@ async def test_socket_mode_acks_and_starts_an_agent_once(socket_app: AppProcess)
     assert len(origami.requests("POST", "/agents")) == 1
     assert origami.requests("POST", "/agents")[0].body["prompt"] == "find founders over the socket"
     assert "Socket answer" in thread_text(socket_app, str(event["ts"]))
-    # The port only answers health probes in Socket Mode.
-    assert (await socket_app.http.get(f"{socket_app.url}/healthz")).status_code == 200
+    # The port only answers the probes in Socket Mode.
+    health = await socket_app.http.get(f"{socket_app.url}/healthz")
+    assert health.status_code == 200 and health.json()["role"] == (socket_app.role or "all")
+    assert (await wait_readyz(socket_app, 200))["workers"] == 1
     events = await socket_app.http.post(f"{socket_app.url}/slack/events", content=b"{}")
     assert events.status_code in (404, 405)

@@ -98,7 +98,18 @@ def test_python_m_bot_without_settings_exits_with_a_readable_message(tmp_path: P
     assert "Traceback" not in result.stderr
 
 
-def test_python_m_bot_worker_without_redis_says_it_needs_one(tmp_path: Path) -> None:
+def test_worker_heartbeat_interval_defaults_to_five_seconds_within_bounds() -> None:
+    assert _settings(**VALID).worker_heartbeat_seconds == 5.0
+    assert _settings(**VALID, WORKER_HEARTBEAT_SECONDS="0.5").worker_heartbeat_seconds == 0.5
+    for bad in ("0", "0.1", "61"):
+        with pytest.raises(SettingsProblem, match="WORKER_HEARTBEAT_SECONDS"):
+            _settings(**VALID, WORKER_HEARTBEAT_SECONDS=bad)
+
+
+@pytest.mark.parametrize("role", ["web", "worker"])
+def test_python_m_bot_web_or_worker_without_redis_says_it_needs_one(
+    tmp_path: Path, role: str
+) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ORIGAMI_", "REDIS_"))
     }
@@ -109,7 +120,7 @@ def test_python_m_bot_worker_without_redis_says_it_needs_one(tmp_path: Path) -> 
         PYTHONPATH=str(ROOT),
     )
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "worker"],
+        [sys.executable, "-m", "bot", role],
         cwd=tmp_path,  # no .env here
         env=env,
         capture_output=True,
@@ -117,5 +128,5 @@ def test_python_m_bot_worker_without_redis_says_it_needs_one(tmp_path: Path) -> 
         timeout=30,
     )
     assert result.returncode == 2
-    assert "needs REDIS_URL" in result.stderr
+    assert f"python -m bot {role} needs REDIS_URL" in result.stderr
     assert "Traceback" not in result.stderr
