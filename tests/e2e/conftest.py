@@ -29,6 +29,11 @@ SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
 APP_TOKEN = "xapp-1-A0001-1234-e2e"
 
 
+# The two ways the ``app`` fixtures deploy the app.
+ONE_PROCESS = "one-process"  # python -m bot
+WEB_AND_WORKER = "web+worker"  # python -m bot web, and python -m bot worker beside it
+
+
 @dataclass
 class AppProcess:
     """A running ``python -m bot`` (or its ``web`` or ``worker`` half) and the ways a test
@@ -139,6 +144,28 @@ async def start_app(
         await asyncio.sleep(0.05)
 
 
+async def start_deployment(
+    deployment: str,
+    slack: FakeSlack,
+    origami: FakeOrigami,
+    redis_url: str | None,
+    http: httpx.AsyncClient,
+    **extra: str,
+) -> AppProcess:
+    """``ONE_PROCESS``: ``python -m bot``; ``WEB_AND_WORKER``: ``python -m bot worker``, then
+    ``python -m bot web`` (returned, the worker in its ``workers``)."""
+    if deployment == ONE_PROCESS:
+        return await start_app(slack, origami, redis_url, http, **extra)
+    worker = await start_app(slack, origami, redis_url, http, "worker", **extra)
+    try:
+        web = await start_app(slack, origami, redis_url, http, "web", **extra)
+    except BaseException:
+        await stop_app(worker)
+        raise
+    web.workers.append(worker)
+    return web
+
+
 async def stop_app(app: AppProcess, sig: int = signal.SIGTERM) -> str:
     """Send ``sig`` to the process and the workers started beside it and wait for them;
     their logs, one after the other."""
@@ -200,15 +227,24 @@ def flush(redis_target: RedisTarget) -> None:
         client.close()
 
 
+@pytest.fixture(params=[ONE_PROCESS, WEB_AND_WORKER])
+def deployment(request: pytest.FixtureRequest, redis_target: RedisTarget) -> str:
+    """Each test with an ``app`` runs against both ways to deploy it."""
+    if request.param == WEB_AND_WORKER and redis_target.url is None:
+        pytest.skip("the web and worker halves share a real Redis")
+    return str(request.param)
+
+
 @pytest.fixture
 async def app(
     fakes: tuple[FakeSlack, FakeOrigami],
     redis_target: RedisTarget,
     http: httpx.AsyncClient,
+    deployment: str,
 ) -> AsyncIterator[AppProcess]:
     slack, origami = fakes
     flush(redis_target)
-    running = await start_app(slack, origami, redis_target.url, http)
+    running = await start_deployment(deployment, slack, origami, redis_target.url, http)
     try:
         yield running
     finally:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.conftest import RedisTarget
-from tests.e2e.conftest import AppProcess, flush, start_app, stop_app, wait_readyz
+from tests.e2e.conftest import AppProcess, flush, start_deployment, stop_app, wait_readyz
 from tests.e2e.test_conversations import thread_text, wait_finished
 from tests.fakes import payloads
 from tests.fakes.origami import FakeOrigami, RunScript
@@ -21,10 +21,12 @@ async def socket_app(
     fakes: tuple[FakeSlack, FakeOrigami],
     redis_target: RedisTarget,
     http: httpx.AsyncClient,
+    deployment: str,
 ) -> AsyncIterator[AppProcess]:
     slack, origami = fakes
     flush(redis_target)
-    running = await start_app(
+    running = await start_deployment(
+        deployment,
         slack,
         origami,
         redis_target.url,
