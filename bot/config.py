@@ -30,6 +30,8 @@ WHERE: dict[str, str] = {
     "ORIGAMI_API_URL": "leave unset for https://origami.chat/api/v2",
     "REDIS_URL": "redis://host:6379/0; leave unset for an in-process store (one process, "
     "nothing survives a restart)",
+    "REDIS_TLS_VERIFY": "false for a rediss:// Redis whose certificate is self-signed "
+    "(Heroku Redis), default true",
     "HOST": "interface to listen on, default 0.0.0.0",
     "PORT": "port to listen on, default 3000",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
@@ -59,6 +61,9 @@ class Settings(BaseSettings):
     origami_api_key: SecretStr = Field(alias="ORIGAMI_API_KEY")
     origami_api_url: str = Field("https://origami.chat/api/v2", alias="ORIGAMI_API_URL")
     redis_url: SecretStr | None = Field(None, alias="REDIS_URL")
+    # Heroku Redis serves TLS with a self-signed certificate, under a REDIS_URL the add-on
+    # owns (it cannot be edited): false then skips the certificate check (still encrypted).
+    redis_tls_verify: bool = Field(True, alias="REDIS_TLS_VERIFY")
     host: str = Field("0.0.0.0", alias="HOST")
     port: int = Field(3000, alias="PORT", ge=1, le=65535)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
@@ -127,6 +132,17 @@ class Settings(BaseSettings):
                 "SLACK_SIGNING_SECRET is required in HTTP mode (unset SLACK_APP_TOKEN); "
                 "without it anyone could forge Slack requests"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _redis_tls_without_verification(self) -> Settings:
+        # redis-py reads ``ssl_cert_reqs`` from the URL; one set there already wins.
+        if self.redis_tls_verify or self.redis_url is None:
+            return self
+        url = self.redis_url.get_secret_value()
+        if url.startswith("rediss://") and "ssl_cert_reqs=" not in url:
+            joiner = "&" if "?" in url else "?"
+            self.redis_url = SecretStr(f"{url}{joiner}ssl_cert_reqs=none")
         return self
 
     @property

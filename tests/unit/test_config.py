@@ -106,6 +106,30 @@ def test_worker_heartbeat_interval_defaults_to_five_seconds_within_bounds() -> N
             _settings(**VALID, WORKER_HEARTBEAT_SECONDS=bad)
 
 
+def _redis_url(**env: str) -> str:
+    url = _settings(**VALID, **env).redis_url
+    assert url is not None
+    return url.get_secret_value()
+
+
+def test_redis_tls_verify_false_skips_the_certificate_check_of_a_tls_url() -> None:
+    tls = "rediss://:secret-pw@ec2.example.com:6380"
+    assert _redis_url(REDIS_URL=tls) == tls
+    assert _redis_url(REDIS_URL=tls, REDIS_TLS_VERIFY="false") == tls + "?ssl_cert_reqs=none"
+    assert _redis_url(REDIS_URL=tls + "/0?socket_timeout=3", REDIS_TLS_VERIFY="0") == (
+        tls + "/0?socket_timeout=3&ssl_cert_reqs=none"
+    )
+    # Nothing to skip without TLS; a choice already in the URL is kept.
+    plain = "redis://db:6379/0"
+    assert _redis_url(REDIS_URL=plain, REDIS_TLS_VERIFY="false") == plain
+    chosen = tls + "?ssl_cert_reqs=required"
+    assert _redis_url(REDIS_URL=chosen, REDIS_TLS_VERIFY="false") == chosen
+    # The password is still kept out of the settings' repr, and redacted in logs.
+    off = _settings(**VALID, REDIS_URL=tls, REDIS_TLS_VERIFY="false")
+    assert "secret-pw" not in repr(off)
+    assert tls + "?ssl_cert_reqs=none" in off.secrets()
+
+
 @pytest.mark.parametrize("role", ["web", "worker"])
 def test_python_m_bot_web_or_worker_without_redis_says_it_needs_one(
     tmp_path: Path, role: str
