@@ -7,12 +7,19 @@ Slack layer renders a fixed, friendly sentence per kind (``bot.slack.blocks``).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
-
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from bot.origami import errors
+from bot.stores import StoreError
+
+if TYPE_CHECKING:
+    from bot.domain import ThreadRef
+    from bot.ports import Presenter
+
+log = logging.getLogger(__name__)
 
 
 class ProblemKind(StrEnum):
@@ -52,7 +59,7 @@ def problem_from_error(exc: BaseException, *, agent_call: bool = True) -> Proble
     ``agent_call`` says whether a 404 refers to the thread's agent (the agent was deleted in
     Origami) rather than to a table or run.
     """
-    if isinstance(exc, RedisError | ConnectionError):
+    if isinstance(exc, StoreError | ConnectionError):
         return Problem(ProblemKind.STORE_DOWN)
     if isinstance(exc, errors.PromptError):
         kind = ProblemKind.PROMPT_EMPTY if exc.length == 0 else ProblemKind.PROMPT_TOO_LONG
@@ -85,3 +92,21 @@ def problem_from_error(exc: BaseException, *, agent_call: bool = True) -> Proble
     if isinstance(exc, errors.OrigamiUnreachable | errors.ServerError):
         return Problem(ProblemKind.UNREACHABLE)
     return Problem(ProblemKind.INTERNAL)
+
+
+async def report(
+    presenter: Presenter,
+    thread: ThreadRef,
+    exc: BaseException,
+    message_ts: str | None,
+    *,
+    agent_call: bool,
+) -> None:
+    """Tell the thread what went wrong in plain words (in place of ``message_ts`` if
+    given), and log it: with its traceback when it is a bug of ours."""
+    problem = problem_from_error(exc, agent_call=agent_call)
+    if problem.kind is ProblemKind.INTERNAL:
+        log.exception("unexpected failure", exc_info=exc)
+    else:
+        log.warning("origami refused", extra={"problem": problem.kind.value, "error": repr(exc)})
+    await presenter.problem(thread, problem, message_ts)

@@ -1,11 +1,12 @@
-"""The watcher: polls every run in flight until it ends, then hands it to the bridge.
+"""The watcher: sends every kept prompt and polls every run in flight until it ends.
 
-Runs in flight live in Redis, in a sorted set scored by when each is next due a poll
-(``keys.schedule``). Every process runs a watcher. Its loop claims the runs that are due
-with one Lua call that also moves them to the end of a lease (and returns their records),
-starts a poll for each without waiting for the others, and sleeps until the next run is
-due. Finished polls hand their outcome to a settler that writes all outcomes waiting at
-that moment in one more call: a running run is rescheduled at ``Retry-After``, a finished
+Both live in the run schedule (``bot.stores.schedule``): a sorted set scored by when each
+entry is next due. Every worker runs a watcher. Its loop claims what is due (one Lua call
+that also moves it to the end of a lease, then one read of the records), starts a send or
+a poll for each without waiting for the others, and sleeps until the next entry is due.
+What it finds goes to its port (``WatchPort``: ``bot.run_events`` in the app). Finished
+sends and polls hand their outcome to a settler that writes all outcomes waiting at that
+moment in one more call: a running run is rescheduled at ``Retry-After``, a finished
 one is delivered and removed. Only runs still under this process's lease are settled, so
 a process that stalls past its lease cannot undo another's work. A process that dies holds
 its claims only until the lease runs out; then any other process picks them up.
@@ -21,15 +22,30 @@ import contextlib
 import logging
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot import keys, logs
-from bot.bridge import Bridge
+from bot import logs
+from bot.domain import BusyKind, KeptPrompt, RunRecord
 from bot.origami import errors
 from bot.origami.client import OrigamiClient
 from bot.origami.models import Run
-from bot.store import BudgetRule, Claim, Deferred, RunRecord, Store, now_ms
+from bot.stores.budget import NO_BUDGET, BudgetRule, now_ms
+from bot.stores.schedule import Claim, Claimed, RunSchedule
 
 log = logging.getLogger(__name__)
+
+
+class WatchPort(Protocol):
+    """What the watcher hands on (``bot.run_events.RunEvents``)."""
+
+    async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
+        """Send a kept prompt; seconds until its next try, or None when it is settled."""
+
+    async def progress(self, record: RunRecord, run: Run) -> None: ...
+
+    async def finished(self, record: RunRecord, run: Run) -> None: ...
+
+    async def lost(self, record: RunRecord, exc: BaseException) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +53,9 @@ class WatcherConfig:
     # Longer than one poll takes (Origami's timeout is 20 s), so a live process keeps the
     # runs it polls; also the bound on how long a dead process's runs wait for another.
     lease_s: float = 30.0
+    # A kept prompt is held longer: its send may take the Origami client's whole retry
+    # budget (``SendConfig.hold_s``).
+    kept_lease_s: float = 90.0
     # Delivery can take several Slack calls and their 429 waits: the lease is extended.
     delivery_lease_s: float = 120.0
     # Most runs one claim takes, and most runs this process handles at once.
@@ -72,23 +91,20 @@ class WatcherConfig:
 class Watcher:
     def __init__(
         self,
-        store: Store,
+        schedule: RunSchedule,
         origami: OrigamiClient,
-        bridge: Bridge,
+        port: WatchPort,
         config: WatcherConfig | None = None,
         *,
-        budget: BudgetRule | None = None,
+        budget: BudgetRule = NO_BUDGET,
     ) -> None:
         # With the shared budget, each claim takes its polls' slots (no round trip a poll).
         self.budget = budget
-        self.store = store
-        self.origami = origami
-        self.bridge = bridge
-        self.config = config or WatcherConfig()
+        self.schedule = schedule
+        self._config = config or WatcherConfig()
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(self.config.concurrency)
-        self._delivering = asyncio.Semaphore(self.config.deliveries)
+        self.work = EntryWork(schedule, origami, port, self._config)
         self._in_flight: set[asyncio.Task[None]] = set()
         # Outcomes of finished polls not yet written; kept across a Redis outage and
         # written as soon as Redis is back, so the runs are polled again at once rather
@@ -101,7 +117,14 @@ class Watcher:
         self._wake_at_ms: int | None = None
         self._claimed_at_ms = 0
         self._nudged = False
-        self.polls = 0
+
+    @property
+    def config(self) -> WatcherConfig:
+        return self._config
+
+    @config.setter
+    def config(self, config: WatcherConfig) -> None:
+        self._config = self.work.config = config
 
     def stop(self) -> None:
         self._stopping.set()
@@ -115,23 +138,9 @@ class Watcher:
             self._wake.set()
 
     async def listen_for_handoffs(self) -> None:
-        """Claim handed-off prompts as they are announced (``keys.handoff_channel``), not
-        at the next idle look; runs until ``stop``, and survives Redis restarts (an idle
-        look every ``idle_s`` covers the gap)."""
-        while not self._stopping.is_set():
-            pubsub = self.store.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(keys.handoff_channel())
-                while not self._stopping.is_set():
-                    # Bounded waits, so a stop is seen within a second.
-                    if await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0):
-                        self.nudge()
-            except Exception:
-                log.warning("handoff subscription lost; resubscribing", exc_info=True)
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        """Claim kept prompts as they are announced, not at the next idle look; runs until
+        ``stop``."""
+        await self.schedule.listen_for_handoffs(self.nudge, self._stopping.is_set)
 
     async def run_forever(self) -> None:
         log.info("watcher started")
@@ -204,12 +213,12 @@ class Watcher:
             return []
         self._claimed_at_ms = now_ms()
         self._nudged = False
-        batch = await self.store.claim_due(
-            lease=self.config.lease_s,
+        batch = await self.schedule.claim(
+            lease_s=self.config.lease_s,
+            kept_lease_s=max(self.config.lease_s, self.config.kept_lease_s),
             limit=room,
             budget=self.budget,
             progress_per_minute=self.config.progress_per_minute,
-            kept_lease=max(self.config.lease_s, self.bridge.config.hold_s),
         )
         self._next_due_ms = batch.next_due_ms
         if self._nudged:
@@ -219,27 +228,21 @@ class Watcher:
             # Due runs were held back for the request budget: look again when it has room.
             self._next_due_ms = now_ms() + batch.budget_wait_ms
         tasks = []
-        for claim, record, kept, queued, show in zip(
-            batch.claims, batch.records, batch.kept, batch.queued, batch.show_progress, strict=True
-        ):
-            task = asyncio.create_task(self._poll(claim, record, kept, queued if show else None))
+        for item in batch.items:
+            task = asyncio.create_task(self._poll(item))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             tasks.append(task)
         return tasks
 
-    async def _poll(
-        self, claim: Claim, record: RunRecord | None, kept: Deferred | None, queued: int | None
-    ) -> None:
+    async def _poll(self, item: Claimed) -> None:
         """Poll one run (or send one kept prompt) and hand its outcome to the settler;
         never raises."""
+        claim = item.claim
         try:
-            if claim.deferred_id is not None:
-                due = await self._resend(kept)
-            else:
-                due = await self._handle(claim, record, queued)
+            due = await self.work.do(item)
         except Exception:
-            log.exception("poll failed", extra={"team": claim.team, "run": claim.run_id})
+            log.exception("poll failed", extra={"team": claim.team, "entry": claim.id})
             due = now_ms() + int(self.config.error_backoff_s * 1000)
         self._outcomes.append((claim, due))
         self._settle_wanted.set()
@@ -264,7 +267,7 @@ class Watcher:
             return
         outcomes, self._outcomes = self._outcomes, []
         try:
-            _, next_due = await self.store.settle(outcomes)
+            _, next_due = await self.schedule.settle(outcomes)
         except Exception:
             self._outcomes = outcomes + self._outcomes
             raise
@@ -274,16 +277,34 @@ class Watcher:
             if self._wake_at_ms is not None and next_due < self._wake_at_ms:
                 self._wake.set()
 
-    async def _handle(
-        self, claim: Claim, record: RunRecord | None, queued: int | None
-    ) -> int | None:
-        """Poll one run; the epoch ms of its next poll, or None when it is done.
 
-        ``queued``: prompts waiting behind the run, for its progress line; None when the
-        progress update allowance has no room for this run this time."""
+class EntryWork:
+    """What the watcher does with one claimed entry: send a kept prompt, or poll a run
+    (and deliver it once it ended); what it finds goes to the port."""
+
+    def __init__(
+        self, schedule: RunSchedule, origami: OrigamiClient, port: WatchPort, config: WatcherConfig
+    ) -> None:
+        self.schedule = schedule
+        self.origami = origami
+        self.port = port
+        self.config = config
+        self._limit = asyncio.Semaphore(config.concurrency)
+        self._delivering = asyncio.Semaphore(config.deliveries)
+        self.polls = 0
+
+    async def do(self, item: Claimed) -> int | None:
+        """The entry's next due time (epoch ms), or None when it is done."""
+        if item.claim.kind is BusyKind.PROMPT:
+            return await self._send(item)
+        return await self._handle(item)
+
+    async def _handle(self, item: Claimed) -> int | None:
+        """Poll one run; the epoch ms of its next poll, or None when it is done."""
+        record = item.run
         if record is None:
             # Its record expired (or was never written): nothing to poll or post.
-            log.warning("scheduled run has no record", extra={"run": claim.run_id})
+            log.warning("scheduled run has no record", extra={"run": item.claim.id})
             return None
         logs.bind(
             team=record.team,
@@ -296,10 +317,10 @@ class Watcher:
         try:
             async with self._limit:
                 poll = await self.origami.get_run(
-                    record.agent_id, record.run_id, admitted=self.budget is not None
+                    record.agent_id, record.run_id, admitted=item.admitted
                 )
         except errors.NotFound as exc:
-            await self.bridge.watch_failed(record, exc)
+            await self.port.lost(record, exc)
             return None
         except (errors.OrigamiUnreachable, errors.ServerError, errors.RateLimited) as exc:
             log.warning("poll failed; will retry", extra={"error": type(exc).__name__})
@@ -312,43 +333,42 @@ class Watcher:
             interval = poll.retry_after
             if interval is None:
                 interval = self.config.default_interval_s
-            if queued is not None:
+            if item.show_progress:
                 try:
                     await asyncio.wait_for(
-                        self.bridge.show_progress(record, run, queued),
-                        self.config.progress_timeout_s,
+                        self.port.progress(record, run), self.config.progress_timeout_s
                     )
                 except Exception:
                     # Progress is cosmetic; a Slack hiccup must not stop the watch.
                     log.warning("progress update failed", exc_info=True)
             return answered_ms + int(interval * 1000)
-        await self._deliver(claim, record, run)
+        await self._deliver(item.claim, record, run)
         return None
 
     async def _deliver(self, claim: Claim, record: RunRecord, run: Run) -> None:
         # Delivery may take several Slack calls (and their 429 retries): hold the run.
-        extended = await self.store.extend_lease(claim, self.config.delivery_lease_s)
+        extended = await self.schedule.extend_lease(claim, self.config.delivery_lease_s)
         if extended is None:
             log.warning("lease lost before delivery; another process has the run")
             return
         try:
             async with self._delivering:
-                await self.bridge.deliver(record, run)
+                await self.port.finished(record, run)
         except Exception:
             # Not lost: retried soon (parts already posted are skipped). Settled here
             # because the extended lease is what the schedule now holds.
             log.exception("delivery failed; will retry")
             retry = now_ms() + _jittered(self.config.error_backoff_s)
-            await self.store.settle([(extended, retry)])
+            await self.schedule.settle([(extended, retry)])
             return
-        await self.store.settle([(extended, None)])
+        await self.schedule.settle([(extended, None)])
 
-    async def _resend(self, kept: Deferred | None) -> int | None:
-        # The claim read the kept prompt in the same step that took it from the schedule
-        # (both are written and dropped together): None means it is gone (sent, or expired).
-        if kept is None:
+    async def _send(self, item: Claimed) -> int | None:
+        # The claim read the kept prompt right after taking its entry: None means it is
+        # gone (sent by a worker whose lease ran out, or expired).
+        if item.kept is None:
             return None
-        retry_in = await self.bridge.resend(kept)
+        retry_in = await self.port.send(item.kept, admitted=item.admitted)
         return None if retry_in is None else now_ms() + int(retry_in * 1000)
 
 

@@ -20,11 +20,12 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import redis as redis_sync
 
-from bot.store import Store
+from bot.stores import Stores
 
 DEFAULT_URL = "redis://127.0.0.1:6379/9"
 
@@ -117,17 +118,23 @@ def real_redis_url(redis_target: RedisTarget) -> Iterator[str]:
 
 
 @pytest.fixture
-async def store(redis_target: RedisTarget) -> AsyncIterator[Store]:
+async def stores(redis_target: RedisTarget) -> AsyncIterator[Stores]:
     if redis_target.url is None:
         import fakeredis
 
-        s = Store(fakeredis.aioredis.FakeRedis(decode_responses=True), embedded=True)
+        s = Stores.on(fakeredis.aioredis.FakeRedis(decode_responses=True))
     else:
         import redis.asyncio as aredis
 
-        s = Store(aredis.Redis.from_url(redis_target.url, decode_responses=True))
-    await s.redis.flushdb()
+        s = Stores.on(aredis.Redis.from_url(redis_target.url, decode_responses=True))
+    await s.flush()
     try:
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture
+async def redis_client(stores: Stores) -> Any:
+    """The raw client under ``stores``, for tests that look at keys directly."""
+    return stores._client

@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bridge import Bridge
+from bot.conversations import Conversations
 from bot.slack import listeners
 from bot.slack.failures import build_handle_errors
 from bot.slack.middleware import bind_log_context
@@ -47,7 +47,7 @@ def create_app(
     *,
     client: AsyncWebClient,
     signing_secret: str | None,
-    bridge: Bridge,
+    conversations: Conversations,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -60,5 +60,5 @@ def create_app(
     )
     app.middleware(bind_log_context)
     app.error(build_handle_errors(client))
-    listeners.register(app, bridge)
+    listeners.register(app, conversations)
     return app

@@ -4,7 +4,7 @@
 
 Slack's retries of an event (``X-Slack-Retry-Num`` / Socket Mode ``retry_attempt``) and the
 second event of a message that mentions the app (``app_mention`` and ``message``) are not
-dropped here: the app only subscribes to message events, and the bridge's first Redis step
+dropped here: the app only subscribes to message events, and the intake's Redis step
 claims each message (``payloads.message_identity``), after the ack.
 """
 

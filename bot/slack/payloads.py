@@ -1,6 +1,6 @@
 """Small pure helpers over Slack payload dicts: ``is_…`` predicates and ``to_…`` extractors.
 
-Listeners use these to turn a Slack payload into the plain values the bridge takes.
+Listeners use these to turn a Slack payload into the plain values the use cases take.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.bridge import ThreadRef
+from bot.domain import ThreadRef
 
 # Event subtypes that are not a person writing something new.
 _IGNORED_SUBTYPES = frozenset(

@@ -1,4 +1,4 @@
-"""The bridge's ``Presenter`` on Slack: builds messages with ``blocks`` and sends them.
+"""The ``Presenter`` port on Slack: renders messages with ``blocks``, posts them, finds them.
 
 Every Web API call goes through the client built in ``bot.slack.app``, which retries Slack
 429s and 5xx. What cannot be posted even so is logged with its context and raised to the
@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bridge import AnswerView, Note, Progress, ThreadRef, intent_of, result_part
+from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 from bot.slack import blocks, texts
-from bot.slack.blocks import Answer, Message
+from bot.slack.blocks import Message
+
+# The metadata every part of a delivery carries, so a delivery resumed after a crash can
+# find what an earlier one posted (``bot.delivery``).
+PART_EVENT = "origami_part"
+# Pages of the thread read when looking for parts: they are searched from the earliest
+# intent on (``oldest``), which one page covers in practice.
+_FIND_PAGES = 3
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +64,57 @@ class SlackPresenter:
                 log.warning("update failed; posting instead", extra={"error": _error(exc)})
         return await self._post(thread, message)
 
-    # -- the Presenter port -------------------------------------------------------------
+    # -- rendering ----------------------------------------------------------------------
 
-    async def acknowledge(self, thread: ThreadRef, cause: str) -> str:
+    def acknowledgement(self) -> Part:
+        return Part("ack", blocks.build_ack())
+
+    def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
+        return [
+            Part(f"result-{i}", message)
+            for i, message in enumerate(blocks.build_result(run, elapsed_s=elapsed_s))
+        ]
+
+    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part:
+        message = blocks.build_questions(list(questions), run_id=run_id, answers={})
+        return Part("questions", message)
+
+    # -- posting and finding ------------------------------------------------------------
+
+    async def post(self, thread: ThreadRef, owner: str, part: Part) -> str:
+        message: Message = part.body
         return await self._post(
             thread,
-            blocks.build_ack(),
-            # Lets a process recovering a kept prompt find this message instead of
-            # posting a second one.
-            metadata={"event_type": "origami_ack", "event_payload": {"cause": cause}},
+            message,
+            metadata={
+                "event_type": PART_EVENT,
+                "event_payload": {"owner": owner, "part": part.name},
+            },
         )
 
-    async def find_acknowledgement(self, thread: ThreadRef, cause: str) -> str | None:
-        return await self._find_marked(thread, "origami_ack", {"cause": cause})
+    async def find_posted(self, thread: ThreadRef, owner: str, since: float) -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor = None
+        for _ in range(_FIND_PAGES):
+            response = await self.client.conversations_replies(
+                channel=thread.channel,
+                ts=thread.thread_ts,
+                oldest=f"{max(since, 0):.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in response.get("messages") or []:
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == PART_EVENT and payload.get("owner") == owner:
+                    found.setdefault(str(payload.get("part")), str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return found
+
+    # -- everything else ----------------------------------------------------------------
 
     async def usage_hint(self, thread: ThreadRef) -> None:
         await self._post(thread, blocks.build_usage_hint())
@@ -100,83 +145,28 @@ class SlackPresenter:
             steps_completed=run.steps.completed,
             steps_max=run.steps.max,
         )
-        await self._post_or_update(thread, message_ts, message)
+        # An update only: posted anew it could not be told from an earlier delivery's.
+        try:
+            await self._update(thread, message_ts, message)
+        except SlackApiError as exc:
+            log.warning("could not close the progress line", extra={"error": _error(exc)})
 
-    async def result(
+    async def update_questions(
         self,
         thread: ThreadRef,
-        run: Run,
-        elapsed_s: float,
-        posted: dict[str, str],
-        record: Callable[[str, str], Awaitable[None]],
-    ) -> None:
-        for index, message in enumerate(blocks.build_result(run, elapsed_s=elapsed_s)):
-            part = result_part(index)
-            if part in posted:
-                continue
-            intent = intent_of(part)
-            if intent in posted:
-                # A process died between posting this part and recording it: look for it.
-                found = await self._find_marked(
-                    thread, "origami_result", {"run_id": run.id, "part": index}
-                )
-                if found is not None:
-                    await record(part, found)
-                    continue
-            else:
-                await record(intent, "1")
-            ts = await self._post(
-                thread,
-                message,
-                # Marks the post as this run's, so a process recovering from a crash can
-                # find out whether it already went out.
-                metadata={
-                    "event_type": "origami_result",
-                    "event_payload": {"run_id": run.id, "part": index},
-                },
-            )
-            await record(part, ts)
-
-    async def _find_marked(
-        self, thread: ThreadRef, event_type: str, match: dict[str, Any]
-    ) -> str | None:
-        """The ts of a message of ours in the thread whose metadata matches, if any."""
-        cursor = None
-        for _ in range(20):  # 20 pages of 200: far more than one thread holds in practice
-            response = await self.client.conversations_replies(
-                channel=thread.channel,
-                ts=thread.thread_ts,
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor,
-            )
-            for message in response.get("messages") or []:
-                meta = message.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if meta.get("event_type") == event_type and all(
-                    payload.get(k) == v for k, v in match.items()
-                ):
-                    return str(message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        return None
-
-    async def questions(
-        self,
-        thread: ThreadRef,
+        message_ts: str,
         run_id: str,
         questions: Sequence[PendingQuestion],
-        answers: dict[int, AnswerView],
-        message_ts: str | None,
+        answers: dict[int, Answer],
+        *,
         closed: bool,
-    ) -> str:
-        given = {i: Answer(user_id=a.user_id, text=a.text) for i, a in answers.items()}
+    ) -> None:
+        given = {i: blocks.Answer(user_id=a.user_id, text=a.text) for i, a in answers.items()}
         if closed:
             message = blocks.build_questions_closed(list(questions), answers=given)
         else:
             message = blocks.build_questions(list(questions), run_id=run_id, answers=given)
-        return await self._post_or_update(thread, message_ts, message)
+        await self._post_or_update(thread, message_ts, message)
 
     async def problem(
         self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
@@ -201,10 +191,13 @@ class SlackPresenter:
         message = blocks.build_waiting_for_slot(busy=busy, limit=limit, retry_after_s=retry_after_s)
         await self._post_or_update(thread, message_ts, message)
 
-    async def note(self, thread: ThreadRef, user_id: str, note: str, detail: str = "") -> None:
-        if note == Note.ALREADY_ANSWERED and "\t" in detail:
-            by, _, text = detail.partition("\t")
-            message = blocks.build_already_answered(Answer(user_id=by, text=text))
+    async def note(
+        self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None
+    ) -> None:
+        if note is Note.ALREADY_ANSWERED and answer is not None:
+            message = blocks.build_already_answered(
+                blocks.Answer(user_id=answer.user_id, text=answer.text)
+            )
         else:
             message = blocks.build_note(texts.note(note))
         await self.client.chat_postEphemeral(

@@ -393,7 +393,7 @@ _NOTES = {
 
 
 def note(name: str) -> str:
-    """A short private note by name (``bot.bridge.Note``)."""
+    """A short private note by name (``bot.domain.Note``)."""
     return _NOTES.get(name, ALREADY_DONE)
 
 

@@ -9,7 +9,10 @@ Counting the live ones is then one ``ZCOUNT``, however many other keys the Redis
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from bot.stores import keys
 
 # A worker beats every ``BEAT_EVERY_S``; a heartbeat outlives ``TTL_BEATS`` beats, so a GC
 # pause or a slow Redis does not make a live worker look dead.
@@ -18,31 +21,26 @@ TTL_BEATS = 3
 HEARTBEAT_TTL_S = BEAT_EVERY_S * TTL_BEATS
 
 
-def heartbeats_key() -> str:
-    """ZSET worker id → when its heartbeat runs out (ms, Redis time). Members past their
-    time are dropped by the next beat; the key itself expires with its last heartbeat."""
-    return "ogs:workers:heartbeats"
-
-
 _NOW_MS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS[1] the set; ARGV[1] the worker id, ARGV[2] its TTL in ms.
+# KEYS: the heartbeats. Drops the ones that ran out, then writes this worker's.
 _BEAT_LUA = (
     _NOW_MS
     + """
+local a = cjson.decode(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[1], now + a.ttl_ms, a.worker)
+if redis.call('PTTL', KEYS[1]) < a.ttl_ms then
+  redis.call('PEXPIRE', KEYS[1], a.ttl_ms)
 end
 return 1
 """
 )
 
-# KEYS[1] the set. Read-only: how many heartbeats have not run out.
+# KEYS: the heartbeats. Read-only: how many heartbeats have not run out.
 _LIVE_LUA = (
     _NOW_MS
     + """
@@ -59,12 +57,13 @@ class HeartbeatStore:
 
     async def beat(self, worker_id: str, ttl_s: float = HEARTBEAT_TTL_S) -> None:
         """This worker is alive for the next ``ttl_s`` seconds."""
-        await self._beat(keys=[heartbeats_key()], args=[worker_id, round(ttl_s * 1000)])
+        args = {"worker": worker_id, "ttl_ms": round(ttl_s * 1000)}
+        await self._beat(keys=[keys.heartbeats()], args=[json.dumps(args)])
 
     async def gone(self, worker_id: str) -> None:
         """A worker stopping cleanly says so at once instead of waiting for its TTL."""
-        await self.redis.zrem(heartbeats_key(), worker_id)
+        await self.redis.zrem(keys.heartbeats(), worker_id)
 
     async def live_workers(self) -> int:
         """How many workers beat within their TTL."""
-        return int(await self._live(keys=[heartbeats_key()]))
+        return int(await self._live(keys=[keys.heartbeats()]))

@@ -35,8 +35,9 @@ def results_by_run(slack: FakeSlack) -> Counter[str]:
     for call in slack.calls("chat.postMessage"):
         meta = call.args.get("metadata") or {}
         payload = meta.get("event_payload") or {}
-        if call.ok and meta.get("event_type") == "origami_result" and payload.get("part") == 0:
-            posted[str(payload["run_id"])] += 1
+        first_part = payload.get("part") == "result-0"
+        if call.ok and meta.get("event_type") == "origami_part" and first_part:
+            posted[str(payload["owner"])] += 1
     return posted
 
 

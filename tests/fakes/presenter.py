@@ -1,13 +1,18 @@
-"""A Presenter that records what the bridge asked to show, for bridge tests without Slack."""
+"""A Presenter that records what the use cases asked to show, for tests without Slack.
+
+It renders each part as what it is about, posts by appending, and finds by marker: the
+exactly-once protocol is ``bot.delivery``'s, not the presenter's, so nothing of it is
+written again here."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.bridge import AnswerView, Progress, ThreadRef, intent_of, result_part
+from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 
@@ -25,99 +30,79 @@ class RecordingPresenter:
         self._ts = itertools.count(1)
 
     def _next_ts(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        return f"{time.time():.0f}.{next(self._ts):06d}"
 
     def of(self, what: str) -> list[Shown]:
         return [s for s in self.shown if s.what == what]
 
-    async def acknowledge(self, thread: ThreadRef, cause: str) -> str:
+    def _show(self, what: str, thread: ThreadRef, **data: Any) -> None:
+        self.shown.append(Shown(what, thread, data))
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def acknowledgement(self) -> Part:
+        return Part("ack", {"what": "acknowledge"})
+
+    def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
+        return [Part("result-0", {"what": "result", "run": run})]
+
+    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part:
+        body = {"what": "questions", "run_id": run_id, "questions": list(questions)}
+        return Part("questions", body)
+
+    # -- posting and finding ------------------------------------------------------------
+
+    async def post(self, thread: ThreadRef, owner: str, part: Part) -> str:
         ts = self._next_ts()
-        self.shown.append(Shown("acknowledge", thread, {"ts": ts, "cause": cause}))
+        body = dict(part.body)
+        self._show(body.pop("what"), thread, ts=ts, owner=owner, part=part.name, **body)
         return ts
 
-    async def find_acknowledgement(self, thread: ThreadRef, cause: str) -> str | None:
-        for shown in self.shown:
-            if (shown.what, shown.thread) == ("acknowledge", thread) and (
-                shown.data["cause"] == cause
-            ):
-                return str(shown.data["ts"])
-        return None
+    async def find_posted(self, thread: ThreadRef, owner: str, since: float) -> dict[str, str]:
+        return {
+            s.data["part"]: s.data["ts"]
+            for s in self.shown
+            if s.thread == thread and s.data.get("owner") == owner and float(s.data["ts"]) >= since
+        }
 
-    async def usage_hint(self, thread: ThreadRef) -> None:
-        self.shown.append(Shown("usage_hint", thread))
-
-    async def attachments_note(self, thread: ThreadRef) -> None:
-        self.shown.append(Shown("attachments_note", thread))
+    # -- everything else ----------------------------------------------------------------
 
     async def progress(self, thread: ThreadRef, message_ts: str, progress: Progress) -> None:
-        self.shown.append(Shown("progress", thread, {"ts": message_ts, "progress": progress}))
+        self._show("progress", thread, ts=message_ts, progress=progress)
 
     async def progress_final(
         self, thread: ThreadRef, message_ts: str, run: Run, elapsed_s: float
     ) -> None:
-        self.shown.append(Shown("progress_final", thread, {"ts": message_ts, "run": run}))
+        self._show("progress_final", thread, ts=message_ts, run=run)
 
-    async def result(
+    async def update_questions(
         self,
         thread: ThreadRef,
-        run: Run,
-        elapsed_s: float,
-        posted: dict[str, str],
-        record: Callable[[str, str], Awaitable[None]],
-    ) -> None:
-        # The same record protocol as the Slack presenter, with one message a result.
-        part = result_part(0)
-        if part in posted:
-            return
-        if intent_of(part) in posted:
-            # A delivery was cut short after its intent: was the post made? Look, as the
-            # Slack presenter looks in the thread.
-            for shown in self.of("result"):
-                if shown.thread == thread and shown.data["run"].id == run.id:
-                    await record(part, str(shown.data["ts"]))
-                    return
-        else:
-            await record(intent_of(part), "1")
-        ts = self._next_ts()
-        self.shown.append(Shown("result", thread, {"run": run, "ts": ts}))
-        await record(part, ts)
-
-    async def questions(
-        self,
-        thread: ThreadRef,
+        message_ts: str,
         run_id: str,
         questions: Sequence[PendingQuestion],
-        answers: dict[int, AnswerView],
-        message_ts: str | None,
+        answers: dict[int, Answer],
+        *,
         closed: bool,
-    ) -> str:
-        ts = message_ts or self._next_ts()
-        self.shown.append(
-            Shown(
-                "questions",
-                thread,
-                {
-                    "run_id": run_id,
-                    "questions": list(questions),
-                    "answers": dict(answers),
-                    "ts": ts,
-                    "closed": closed,
-                },
-            )
+    ) -> None:
+        self._show(
+            "questions_update",
+            thread,
+            ts=message_ts,
+            run_id=run_id,
+            answers=dict(answers),
+            closed=closed,
         )
-        return ts
 
     async def problem(
         self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
     ) -> None:
-        self.shown.append(Shown("problem", thread, {"problem": problem, "ts": message_ts}))
+        self._show("problem", thread, problem=problem, ts=message_ts)
 
     async def queued(
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
     ) -> None:
-        self.shown.append(
-            Shown("queued", thread, {"position": position, "run_id": run_id, "ts": message_ts})
-        )
+        self._show("queued", thread, position=position, run_id=run_id, ts=message_ts)
 
     async def waiting_for_slot(
         self,
@@ -127,33 +112,40 @@ class RecordingPresenter:
         retry_after_s: float,
         message_ts: str | None,
     ) -> None:
-        self.shown.append(
-            Shown(
-                "waiting_for_slot",
-                thread,
-                {"busy": busy, "limit": limit, "retry_after_s": retry_after_s, "ts": message_ts},
-            )
+        self._show(
+            "waiting_for_slot",
+            thread,
+            busy=busy,
+            limit=limit,
+            retry_after_s=retry_after_s,
+            ts=message_ts,
         )
 
-    async def note(self, thread: ThreadRef, user_id: str, note: str, detail: str = "") -> None:
-        self.shown.append(Shown("note", thread, {"user": user_id, "note": note, "detail": detail}))
+    async def usage_hint(self, thread: ThreadRef) -> None:
+        self._show("usage_hint", thread)
+
+    async def attachments_note(self, thread: ThreadRef) -> None:
+        self._show("attachments_note", thread)
+
+    async def note(
+        self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None
+    ) -> None:
+        self._show("note", thread, user=user_id, note=note, answer=answer)
 
     async def choice_made(
         self, thread: ThreadRef, message_ts: str, user_id: str, label: str
     ) -> None:
-        self.shown.append(
-            Shown("choice_made", thread, {"ts": message_ts, "user": user_id, "label": label})
-        )
+        self._show("choice_made", thread, ts=message_ts, user=user_id, label=label)
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
-        self.shown.append(Shown("stopping", thread, {"ts": message_ts, "user": user_id}))
+        self._show("stopping", thread, ts=message_ts, user=user_id)
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
     ) -> None:
-        self.shown.append(Shown("share_table", thread, {"table": table, "user": shared_by}))
+        self._show("share_table", thread, table=table, user=shared_by)
 
     async def upload_csv(
         self, thread: ThreadRef, table: Table, content: bytes, user_id: str
     ) -> None:
-        self.shown.append(Shown("upload_csv", thread, {"table": table, "content": content}))
+        self._show("upload_csv", thread, table=table, content=content)

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from bot.origami.client import Priority
-from bot.ratelimit import SharedBudget
-from bot.store import Store
+from bot.stores import Stores, keys
+from bot.stores.budget import BudgetRule, RequestBudget
 
 
 class _Waited(Exception):
@@ -19,9 +19,13 @@ async def _refuse_to_wait(seconds: float) -> None:
     raise _Waited(seconds)
 
 
-async def test_polls_leave_a_reserve_for_people(store: Store) -> None:
-    budget = SharedBudget(store, 10, sleep=_refuse_to_wait)
-    assert budget.poll_limit == 9
+def _budget(stores: Stores, per_minute: int) -> RequestBudget:
+    return RequestBudget(stores._client, BudgetRule.of(per_minute), sleep=_refuse_to_wait)
+
+
+async def test_polls_leave_a_reserve_for_people(stores: Stores) -> None:
+    budget = _budget(stores, 10)
+    assert budget.rule.poll_limit == 9
     for _ in range(9):
         await budget.acquire(Priority.POLL)
     with pytest.raises(_Waited) as waited:
@@ -33,7 +37,7 @@ async def test_polls_leave_a_reserve_for_people(store: Store) -> None:
         await budget.acquire(Priority.USER)
 
 
-async def test_two_processes_share_one_budget(store: Store, redis_target: object) -> None:
+async def test_two_processes_share_one_budget(stores: Stores, redis_target: object) -> None:
     import redis.asyncio as aredis
 
     from tests.conftest import RedisTarget
@@ -41,10 +45,9 @@ async def test_two_processes_share_one_budget(store: Store, redis_target: object
     assert isinstance(redis_target, RedisTarget)
     if redis_target.url is None:
         pytest.skip("needs a real Redis shared between clients")
-    other = Store(aredis.Redis.from_url(redis_target.url, decode_responses=True))
+    other = Stores.on(aredis.Redis.from_url(redis_target.url, decode_responses=True))
     try:
-        a = SharedBudget(store, 4, sleep=_refuse_to_wait)
-        b = SharedBudget(other, 4, sleep=_refuse_to_wait)
+        a, b = _budget(stores, 4), _budget(other, 4)
         await a.acquire(Priority.USER)
         await b.acquire(Priority.USER)
         await a.acquire(Priority.USER)
@@ -57,45 +60,45 @@ async def test_two_processes_share_one_budget(store: Store, redis_target: object
         await other.close()
 
 
-@pytest.mark.parametrize("hand_off", [False, True], ids=["direct", "handed-off"])
-async def test_every_request_of_a_conversation_takes_exactly_one_slot(
-    store: Store, hand_off: bool
-) -> None:
-    """The POST's slot is taken with the prompt (no second one from the client, whether the
-    bridge that kept it sends it or a watcher that claims it does), each poll's with its
-    claim, and the client asks the gate only for what nobody took for it."""
-    from bot import keys
-    from bot.bridge import Bridge, BridgeConfig, Prompt, ThreadRef
+async def test_every_request_of_a_conversation_takes_exactly_one_slot(stores: Stores) -> None:
+    """The POST's slot is taken by the claim that hands the prompt to its sender (no second
+    one from the client), each poll's by its claim, and the client asks the gate only for
+    what nobody took for it."""
+    from bot.assembly import assemble
+    from bot.domain import Prompt, ThreadRef
     from bot.origami.client import OrigamiClient, build_http_client
-    from bot.watcher import Watcher, WatcherConfig
+    from bot.sending import SendConfig
+    from bot.watcher import WatcherConfig
     from tests.fakes.origami import FakeOrigami, RunScript
     from tests.fakes.presenter import RecordingPresenter
 
-    budget = SharedBudget(store, 100, sleep=_refuse_to_wait)
+    budget = _budget(stores, 100)
     async with FakeOrigami(retry_after="0.05") as fake:
         fake.script(RunScript(polls=2))
         origami = OrigamiClient(build_http_client(fake.url, fake.api_key), gate=budget)
         presenter = RecordingPresenter()
-        bridge = Bridge(
-            store,
+        core = assemble(
+            stores,
             origami,
             presenter,
-            BridgeConfig(first_poll_s=0.01, hand_off=hand_off),
-            budget=budget.rule,
+            SendConfig(first_poll_s=0.01),
+            WatcherConfig(idle_s=0.01),
+            budget.rule,
         )
-        watcher = Watcher(store, origami, bridge, WatcherConfig(idle_s=0.01), budget=budget.rule)
         try:
-            await bridge.start_conversation(
-                ThreadRef("T1", "C1", "1.0"), Prompt("find founders", "U1", "C1:1.0")
+            await core.conversations.intake.take(
+                ThreadRef("T1", "C1", "1.0"),
+                Prompt("find founders", "U1", "C1:1.0"),
+                may_start=True,
             )
             for _ in range(200):
                 if presenter.of("result"):
                     break
-                await watcher.tick()
+                await core.watcher.tick()
                 await asyncio.sleep(0.02)
         finally:
             await origami.aclose()
     assert presenter.of("result")
     requests = len(fake.requests())
     assert requests == 4  # POST /agents, two running polls, the one that sees it done
-    assert await store.redis.zcard(keys.origami_budget()) == requests
+    assert await stores._client.zcard(keys.origami_budget()) == requests

@@ -1,4 +1,6 @@
-"""The bridge and the watcher over real HTTP (fake Origami) and a real Redis, without Slack."""
+"""The use cases, the sender and the watcher over real HTTP (fake Origami) and a real
+Redis, without Slack. One path for every prompt: intake keeps it, a watcher's claim sends
+it, as in every process the app runs."""
 
 from __future__ import annotations
 
@@ -9,13 +11,15 @@ from typing import Any
 
 import pytest
 
-from bot import keys
-from bot.bridge import Bridge, BridgeConfig, Note, Prompt, ThreadRef
+from bot.assembly import Core, assemble
+from bot.domain import Note, Prompt, ThreadRef
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.models import RunStatus
 from bot.problems import ProblemKind
-from bot.store import Store, now_ms
-from bot.watcher import Watcher, WatcherConfig
+from bot.sending import SendConfig
+from bot.stores import Stores, keys
+from bot.stores.budget import now_ms
+from bot.watcher import WatcherConfig
 from tests.fakes.origami import FakeOrigami, RunScript, single_choice
 from tests.fakes.presenter import RecordingPresenter
 
@@ -25,16 +29,26 @@ THREAD = ThreadRef("T1", "C1", "1700000000.000100")
 @dataclass
 class Harness:
     fake: FakeOrigami
-    store: Store
+    stores: Stores
     presenter: RecordingPresenter
-    bridge: Bridge
-    watcher: Watcher
+    core: Core
+
+    async def start(self, thread: ThreadRef, prompt: Prompt) -> None:
+        """A mention: kept by intake, then sent by the watcher's next claim."""
+        await self.core.conversations.intake.take(thread, prompt, may_start=True)
+        await self.core.watcher.tick()
+
+    async def reply(self, thread: ThreadRef, prompt: Prompt) -> None:
+        await self.core.conversations.intake.take(thread, prompt, may_start=False)
+        await self.core.watcher.tick()
 
     async def sent(self) -> None:
-        """Prompts handed off to the watcher are sent (one tick claims them); with the
-        bridge sending them itself, they already are."""
-        if self.bridge.config.hand_off:
-            await self.watcher.tick()
+        """What a click kept is sent by the watcher's next claim."""
+        await self.core.watcher.tick()
+
+    @property
+    def buttons(self) -> Any:
+        return self.core.conversations.buttons
 
     async def drive(self, done: Callable[[], bool], limit_s: float = 10.0) -> None:
         """Run watcher ticks until ``done()``; bounded in time."""
@@ -42,25 +56,39 @@ class Harness:
         while not done():
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"not done after {limit_s}s: {self.presenter.shown}")
-            if await self.watcher.tick() == 0:
+            if await self.core.watcher.tick() == 0:
                 await asyncio.sleep(0.02)
 
+    def tune(self, **send: Any) -> None:
+        self.core.sender.config = replace(self.core.sender.config, **send)
 
-@pytest.fixture(params=[False, True], ids=["direct", "handed-off"])
-async def h(store: Store, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
-    """Every test runs twice: prompts sent by the bridge that took them (one process), and
-    handed off to the watcher (``BridgeConfig.hand_off``, a Slack process with workers)."""
+    def tune_watcher(self, **watch: Any) -> None:
+        self.core.watcher.config = replace(self.core.watcher.config, **watch)
+
+    async def thread_state(self, thread: ThreadRef = THREAD) -> Any:
+        return await self.stores.threads.get(thread)
+
+    def run_posts(self) -> list[Any]:
+        return [r for r in self.fake.requests("POST") if r.path.endswith("/runs")]
+
+
+@pytest.fixture
+async def h(stores: Stores) -> AsyncIterator[Harness]:
     async with FakeOrigami(retry_after="0.2") as fake:
         origami = OrigamiClient(
             build_http_client(fake.url, fake.api_key, timeout=5),
             retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_budget=5),
         )
         presenter = RecordingPresenter()
-        config = BridgeConfig(first_poll_s=0.05, hand_off=request.param)
-        bridge = Bridge(store, origami, presenter, config)
-        watcher = Watcher(store, origami, bridge, WatcherConfig(lease_s=5, idle_s=0.02))
+        core = assemble(
+            stores,
+            origami,
+            presenter,
+            SendConfig(first_poll_s=0.05),
+            WatcherConfig(lease_s=5, idle_s=0.02),
+        )
         try:
-            yield Harness(fake, store, presenter, bridge, watcher)
+            yield Harness(fake, stores, presenter, core)
         finally:
             await origami.aclose()
 
@@ -92,32 +120,24 @@ def _die_on_first_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str
 async def _start_and_die(
     h: Harness, monkeypatch: pytest.MonkeyPatch, owner: object, name: str, prompt: Prompt
 ) -> None:
-    """Start a conversation in a process that dies at ``owner.name`` (its first call):
-    the bridge that took the message, or the watcher it handed the prompt to. Whoever
-    takes the kept prompt over next does so soon (short hold, short back-off)."""
-    h.bridge.config = replace(h.bridge.config, hold_s=0.2)
-    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
+    """Start a conversation whose sender dies at ``owner.name`` (its first call). The
+    watcher swallows its task's death and tries again soon (short back-off)."""
+    h.tune_watcher(error_backoff_s=0.05)
     calls = _die_on_first_call(monkeypatch, owner, name)
-    if h.bridge.config.hand_off:
-        await h.bridge.start_conversation(THREAD, prompt)
-        assert h.presenter.shown == []  # kept and handed off, nothing posted yet
-        await h.watcher.tick()  # the watcher's poll task dies (its outcome: try again soon)
-    else:
-        with pytest.raises(_Died):
-            await h.bridge.start_conversation(THREAD, prompt)
-    # The watcher swallows its poll task's death: check it did die where it should.
+    await h.core.conversations.intake.take(THREAD, prompt, may_start=True)
+    assert h.presenter.shown == []  # kept, nothing posted yet
+    await h.core.watcher.tick()  # the send dies (its outcome: try again soon)
     assert calls == [1], f"{name} was not reached"
 
 
 async def test_start_poll_and_deliver_once(h: Harness) -> None:
     h.fake.script(RunScript(polls=3, status="completed", text="Found **20** founders."))
-    await h.bridge.start_conversation(THREAD, _prompt("find 20 founders", "C1:1.0"))
-    await h.sent()
+    await h.start(THREAD, _prompt("find 20 founders", "C1:1.0"))
     (created,) = h.fake.requests("POST", "/agents")
     assert created.headers["idempotency-key"] == "start:C1:1.0"
     assert created.body["prompt"] == "find 20 founders"
-    state = await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts)
-    assert state is not None and state.agent_id and state.active_run
+    state = await h.thread_state()
+    assert state is not None and state.agent_id and state.busy
 
     await h.drive(lambda: bool(h.presenter.of("progress_final")))
     results = h.presenter.of("result")
@@ -128,22 +148,22 @@ async def test_start_poll_and_deliver_once(h: Harness) -> None:
     assert len(h.presenter.of("progress")) == 3
     assert len(h.fake.requests("GET")) == 4
     # Delivered runs leave the schedule and the thread idle.
-    assert await h.store.scheduled_count() == 0
-    state = await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts)
-    assert state is not None and state.active_run is None
+    assert await h.stores.schedule.count() == 0
+    state = await h.thread_state()
+    assert state is not None and state.busy is None
     # Delivering again (a crash after posting) posts nothing new.
-    record = await h.store.get_run("T1", results[0].data["run"].id)
+    record = await h.stores.runs.get("T1", results[0].data["run"].id)
     assert record is not None
-    await h.bridge.deliver(record, results[0].data["run"])
+    await h.core.watcher.work.port.finished(record, results[0].data["run"])
     assert len(h.presenter.of("result")) == 1
 
 
 async def test_progress_updates_stay_within_their_allowance(h: Harness) -> None:
-    h.watcher.config = replace(h.watcher.config, progress_per_minute=2)
+    h.tune_watcher(progress_per_minute=2)
     h.fake.script(RunScript(polls=3), RunScript(polls=3))
     other = ThreadRef("T1", "C1", "1700000000.000200")
-    await h.bridge.start_conversation(THREAD, _prompt("first", "C1:1.0"))
-    await h.bridge.start_conversation(other, _prompt("second", "C1:2.0"))
+    await h.start(THREAD, _prompt("first", "C1:1.0"))
+    await h.start(other, _prompt("second", "C1:2.0"))
     await h.drive(lambda: len(h.presenter.of("result")) == 2)
     # Six running polls, two progress updates allowed this minute; every result posted.
     assert len(h.fake.requests("GET")) == 8
@@ -154,40 +174,43 @@ async def test_progress_updates_stay_within_their_allowance(h: Harness) -> None:
 async def test_a_delivery_cut_short_after_its_post_is_finished_not_repeated(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    h.watcher.config = replace(h.watcher.config, error_backoff_s=0.05)
+    h.tune_watcher(error_backoff_s=0.05)
     h.fake.script(RunScript(polls=0, text="Once"))
     # Dies after the result is posted, before its record and "final" are written.
-    calls = _die_on_first_call(monkeypatch, h.store, "release_thread")
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    calls = _die_on_first_call(monkeypatch, h.stores.threads, "release")
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: len(calls) >= 2)
     assert len(h.presenter.of("result")) == 1
-    record = await h.store.get_run("T1", h.presenter.of("result")[0].data["run"].id)
+    record = await h.stores.runs.get("T1", h.presenter.of("result")[0].data["run"].id)
     assert record is not None
-    parts = await h.store.redis.hgetall(keys.delivery("T1", record.run_id))
-    assert parts["result:0"] == h.presenter.of("result")[0].data["ts"]
-    assert parts["final"] == "1"
+    parts = await h.stores._client.hgetall(keys.delivery("T1", record.run_id))
+    assert parts["posted:result-0"] == h.presenter.of("result")[0].data["ts"]
+    # The thread went on: it is idle, and the run left the schedule.
+    state = await h.thread_state()
+    assert state is not None and state.busy is None
+    assert await h.stores.schedule.count() == 0
 
 
 async def test_the_next_poll_waits_for_retry_after(h: Harness) -> None:
     h.fake.retry_after = "2"
     h.fake.script(RunScript(polls=None))
-    await h.bridge.start_conversation(THREAD, _prompt("go", "C1:2.0"))
+    await h.start(THREAD, _prompt("go", "C1:2.0"))
     await h.drive(lambda: len(h.fake.requests("GET")) == 1)
     polled_at = now_ms()
-    due = await h.store.next_due_ms()
+    due = await h.stores.schedule.next_due_ms()
     assert due is not None
     assert 1_900 <= due - polled_at <= 2_100
     # Nothing is due before then, however often a watcher looks.
     for _ in range(5):
-        assert await h.watcher.tick() == 0
+        assert await h.core.watcher.tick() == 0
     assert len(h.fake.requests("GET")) == 1
 
 
 async def test_follow_up_while_running_is_queued_and_sent_once_after(h: Harness) -> None:
     h.fake.script(RunScript(polls=2), RunScript(polls=1, text="Second answer"))
-    await h.bridge.start_conversation(THREAD, _prompt("first", "C1:1.0"))
-    await h.bridge.follow_up(THREAD, _prompt("also in Dallas", "C1:3.0", user="U2"))
-    await h.bridge.follow_up(THREAD, _prompt("and Houston", "C1:4.0", user="U3"))
+    await h.start(THREAD, _prompt("first", "C1:1.0"))
+    await h.reply(THREAD, _prompt("also in Dallas", "C1:3.0", user="U2"))
+    await h.reply(THREAD, _prompt("and Houston", "C1:4.0", user="U3"))
     queued = h.presenter.of("queued")
     assert [q.data["position"] for q in queued] == [1, 2]
     assert len(h.fake.requests("POST", "/runs")) == 0
@@ -200,20 +223,19 @@ async def test_follow_up_while_running_is_queued_and_sent_once_after(h: Harness)
 
 async def test_billing_error_is_shown_with_the_fix_link_and_creates_nothing(h: Harness) -> None:
     h.fake.billing_error("INSUFFICIENT_CREDITS")
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
-    await h.sent()
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     (shown,) = h.presenter.of("problem")
     problem = shown.data["problem"]
     assert problem.kind is ProblemKind.OUT_OF_CREDITS
     assert problem.fix_url == "https://origami.chat/settings/billing?source=api"
     # The acknowledgement is turned into the problem message, in place.
     assert shown.data["ts"] == h.presenter.of("acknowledge")[0].data["ts"]
-    assert await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts) is None
-    assert await h.store.scheduled_count() == 0
+    assert await h.thread_state() is None
+    assert await h.stores.schedule.count() == 0
 
 
 async def test_empty_prompt_gets_a_usage_hint_and_no_agent(h: Harness) -> None:
-    await h.bridge.start_conversation(THREAD, _prompt("   ", "C1:1.0"))
+    await h.start(THREAD, _prompt("   ", "C1:1.0"))
     assert len(h.presenter.of("usage_hint")) == 1
     assert h.fake.requests() == []
 
@@ -227,23 +249,31 @@ async def test_one_question_one_click_one_follow_up(h: Harness) -> None:
         ),
         RunScript(polls=1),
     )
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("questions")))
     run_id = h.presenter.of("questions")[0].data["run_id"]
     await asyncio.gather(
-        h.bridge.answer(THREAD, run_id, 0, "U1", choice=1),
-        h.bridge.answer(THREAD, run_id, 0, "U2", choice=0),
+        h.buttons.answer(THREAD, run_id, 0, "U1", choice=1),
+        h.buttons.answer(THREAD, run_id, 0, "U2", choice=0),
     )
     await h.sent()
-    follow_ups = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    follow_ups = h.run_posts()
     assert len(follow_ups) == 1
     assert follow_ups[0].body["prompt"] in ("Austin", "Dallas")
     notes = h.presenter.of("note")
     assert [n.data["note"] for n in notes] == [Note.ALREADY_ANSWERED]
-    closed = [q for q in h.presenter.of("questions") if q.data["closed"]]
-    assert len(closed) == 1
+    # The note says who answered first, and what.
+    first = notes[0].data["answer"]
+    assert (
+        first is not None
+        and first.user_id in ("U1", "U2")
+        and first.user_id != notes[0].data["user"]
+    )
+    # The question message is closed in place, once.
+    (closed,) = [q for q in h.presenter.of("questions_update") if q.data["closed"]]
+    assert closed.data["ts"] == h.presenter.of("questions")[0].data["ts"]
     # A late click changes nothing.
-    await h.bridge.answer(THREAD, run_id, 0, "U3", choice=0)
+    await h.buttons.answer(THREAD, run_id, 0, "U3", choice=0)
     assert len([r for r in h.fake.requests("POST") if r.path.endswith("/runs")]) == 1
 
 
@@ -259,12 +289,12 @@ async def test_several_questions_are_sent_together(h: Harness) -> None:
         ),
         RunScript(polls=1),
     )
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("questions")))
     run_id = h.presenter.of("questions")[0].data["run_id"]
-    await h.bridge.answer(THREAD, run_id, 1, "U2", text="about 15")
+    await h.buttons.answer(THREAD, run_id, 1, "U2", text="about 15")
     assert not [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
-    await h.bridge.answer(THREAD, run_id, 0, "U1", choice=0)
+    await h.buttons.answer(THREAD, run_id, 0, "U1", choice=0)
     await h.sent()
     (sent,) = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert sent.body["prompt"] == "Which city? -> Austin\nHow many? -> about 15"
@@ -273,14 +303,14 @@ async def test_several_questions_are_sent_together(h: Harness) -> None:
 
 async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
     h.fake.script(RunScript(polls=0, status="step_cap_hit"), RunScript(polls=1))
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("result")))
     run_id = h.presenter.of("result")[0].data["run"].id
     await asyncio.gather(
-        *(h.bridge.continue_run(THREAD, run_id, f"U{i}", "1700000000.000009") for i in range(3))
+        *(h.buttons.continue_run(THREAD, run_id, f"U{i}", "1700000000.000009") for i in range(3))
     )
     await h.sent()
-    follow_ups = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
+    follow_ups = h.run_posts()
     assert len(follow_ups) == 1
     assert follow_ups[0].body["prompt"] == "Please continue where you left off."
     assert len(h.presenter.of("choice_made")) == 1
@@ -289,13 +319,12 @@ async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
 
 async def test_agent_deleted_in_origami_is_reported(h: Harness) -> None:
     h.fake.script(RunScript(polls=None))
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
-    await h.sent()
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     h.fake.agents.clear()
     h.fake.runs.clear()
     await h.drive(lambda: bool(h.presenter.of("problem")))
     assert h.presenter.of("problem")[0].data["problem"].kind is ProblemKind.AGENT_NOT_FOUND
-    assert await h.store.scheduled_count() == 0
+    assert await h.stores.schedule.count() == 0
 
 
 async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> None:
@@ -303,15 +332,13 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
     h.fake.concurrency_retry_after = "1"
     other = ThreadRef("T1", "C1", "1700000000.000200")
     h.fake.script(RunScript(polls=None), RunScript(polls=1, text="second thread done"))
-    await h.bridge.start_conversation(other, _prompt("hold the slot", "C1:0.5"))
-    await h.sent()
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
-    await h.sent()
+    await h.start(other, _prompt("hold the slot", "C1:0.5"))
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     (waiting,) = h.presenter.of("waiting_for_slot")
     assert waiting.data["busy"] == 1 and waiting.data["limit"] == 1
     assert waiting.data["retry_after_s"] == 1
     # A reply meanwhile queues behind the kept prompt instead of overtaking it.
-    await h.bridge.follow_up(THREAD, _prompt("in Austin", "C1:1.5"))
+    await h.reply(THREAD, _prompt("in Austin", "C1:1.5"))
     assert h.presenter.of("queued")[-1].data["run_id"] is None
     refused = h.fake.requests("POST", "/agents")
     assert [r.status for r in refused] == [202, 429]
@@ -328,7 +355,7 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
     assert [r.status for r in creates if r.status == 202] == [202, 202]
     assert creates[-1].headers["idempotency-key"] == "start:C1:1.0:attempt-2"
     assert creates[-1].body["prompt"] == "find founders"
-    state = await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts)
+    state = await h.thread_state()
     assert state is not None and state.agent_id is not None
     # And what queued behind it followed once that run ended.
     await h.drive(lambda: any(r.path.endswith("/runs") for r in h.fake.requests("POST")))
@@ -337,9 +364,9 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
 
 
 async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Harness) -> None:
-    h.bridge.config = replace(h.bridge.config, transient_retry_s=0.05, transient_tries=3)
+    h.tune(transient_retry_s=0.05, transient_tries=3)
     h.fake.fail_next(100, status=503, path_prefix="/agents", method="POST")
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: len(h.presenter.of("problem")) == 2)
     first, last = (p.data["problem"] for p in h.presenter.of("problem"))
     assert (first.kind, first.retrying) == (ProblemKind.UNREACHABLE, True)
@@ -348,16 +375,16 @@ async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Har
     # 3 tries of 3 quick client attempts each, all under one Idempotency-Key.
     assert len(creates) == 9
     assert {r.headers["idempotency-key"] for r in creates} == {"start:C1:1.0"}
-    assert await h.store.get_thread(THREAD.team, THREAD.channel, THREAD.thread_ts) is None
-    assert await h.store.scheduled_count() == 0
+    assert await h.thread_state() is None
+    assert await h.stores.schedule.count() == 0
 
 
 async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harness) -> None:
     import httpx
 
-    h.bridge.config = replace(h.bridge.config, default_poll_s=0.1)
+    h.tune(busy_retry_s=0.1)
     h.fake.script(RunScript(polls=0), RunScript(polls=None), RunScript(polls=0, text="after"))
-    await h.bridge.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("result")))
     (agent_id,) = h.fake.agents
     # Someone starts a run on the same agent from the Origami app.
@@ -369,12 +396,11 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
         )
     assert started.status_code == 202
     external = started.json()["run"]["id"]
-    await h.bridge.follow_up(THREAD, _prompt("and Dallas", "C1:5.0"))
-    await h.sent()
+    await h.reply(THREAD, _prompt("and Dallas", "C1:5.0"))
     (queued,) = h.presenter.of("queued")
     assert queued.data["run_id"] == external
     # A reply meanwhile waits behind the kept one.
-    await h.bridge.follow_up(THREAD, _prompt("and Houston", "C1:6.0"))
+    await h.reply(THREAD, _prompt("and Houston", "C1:6.0"))
     h.fake.finish(external)
     await h.drive(lambda: len(h.presenter.of("result")) == 3)
     ours = [r for r in h.fake.requests("POST") if r.path.endswith("/runs") and r.status == 202][1:]
@@ -391,13 +417,13 @@ async def test_crash_before_the_acknowledgement_loses_nothing(
 ) -> None:
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when the message is claimed and its prompt kept, before anything else.
-    await _start_and_die(h, monkeypatch, h.presenter, "acknowledge", _prompt("find", "C1:1.0"))
+    await _start_and_die(h, monkeypatch, h.presenter, "post", _prompt("find", "C1:1.0"))
     assert h.fake.requests("POST", "/agents") == []
     await h.drive(lambda: bool(h.presenter.of("result")))
     assert len(h.fake.requests("POST", "/agents")) == 1
     assert len(h.presenter.of("acknowledge")) == 1
     assert h.presenter.of("result")[0].data["run"].response.text == "Recovered"
-    assert await h.store.scheduled_count() == 0
+    assert await h.stores.schedule.count() == 0
 
 
 async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothing(
@@ -405,7 +431,7 @@ async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothi
 ) -> None:
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when Origami made the agent, before the mapping is saved.
-    await _start_and_die(h, monkeypatch, h.store, "started", _prompt("find", "C1:1.0"))
+    await _start_and_die(h, monkeypatch, h.stores.runs, "watch", _prompt("find", "C1:1.0"))
     # Another process (here: the same watcher) finds the kept prompt and finishes the job.
     await h.drive(lambda: bool(h.presenter.of("result")))
     creates = h.fake.requests("POST", "/agents")
@@ -413,34 +439,105 @@ async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothi
     assert len(h.fake.agents) == 1 and len(h.fake.runs) == 1
     assert h.presenter.of("result")[0].data["run"].response.text == "Recovered"
     assert len(h.presenter.of("acknowledge")) == 1
-    assert await h.store.scheduled_count() == 0
+    assert await h.stores.schedule.count() == 0
 
 
-async def test_a_handed_off_prompt_is_sent_by_a_watcher_as_soon_as_it_is_announced(
+async def test_a_kept_prompt_is_sent_by_a_watcher_as_soon_as_it_is_announced(
     h: Harness,
 ) -> None:
-    """A Slack process with workers: its bridge keeps the prompt and posts nothing; a
-    worker's watcher, idle for long stretches, is woken by the announcement and sends it."""
-    taker = Bridge(h.store, h.bridge.origami, h.presenter, BridgeConfig(hand_off=True))
-    h.watcher.config = replace(h.watcher.config, idle_s=30)
+    """A web process keeps the prompt and posts nothing; a worker's watcher, idle for long
+    stretches, is woken by the announcement and sends it."""
+    watcher = h.core.watcher
+    h.tune_watcher(idle_s=30)
     h.fake.script(RunScript(polls=0, text="Handed over"))
-    loop = asyncio.create_task(h.watcher.run_forever())
-    listener = asyncio.create_task(h.watcher.listen_for_handoffs())
+    loop = asyncio.create_task(watcher.run_forever())
+    listener = asyncio.create_task(watcher.listen_for_handoffs())
     try:
         for _ in range(100):  # until the worker listens
-            if (await h.store.redis.pubsub_numsub(keys.handoff_channel()))[0][1]:
+            if (await h.stores._client.pubsub_numsub(keys.handoff_channel()))[0][1]:
                 break
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.05)  # its first claim found nothing; it sleeps for 30 s
-        await taker.start_conversation(THREAD, _prompt("find founders", "C1:1.0"))
+        await h.core.conversations.intake.take(
+            THREAD, _prompt("find founders", "C1:1.0"), may_start=True
+        )
         assert h.presenter.shown == [] and h.fake.requests() == []
         deadline = asyncio.get_running_loop().time() + 5
         while not h.presenter.of("acknowledge"):
             assert asyncio.get_running_loop().time() < deadline, "not claimed when announced"
             await asyncio.sleep(0.01)
     finally:
-        h.watcher.stop()
+        watcher.stop()
         await asyncio.wait_for(asyncio.gather(loop, listener), 15)
     assert len(h.presenter.of("acknowledge")) == 1
     (created,) = h.fake.requests("POST", "/agents")
     assert created.headers["idempotency-key"] == "start:C1:1.0"
+
+
+async def test_a_sender_that_dies_after_saying_on_it_is_followed_by_one_that_finds_it(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "On it" message was posted, its record was not written: the next sender finds
+    it by its marker (whether it was posted is recorded, never guessed)."""
+    h.fake.script(RunScript(polls=0, text="Recovered"))
+    await _start_and_die(h, monkeypatch, h.stores.deliveries, "record", _prompt("go", "C1:1.0"))
+    assert len(h.presenter.of("acknowledge")) == 1
+    assert h.fake.requests("POST", "/agents") == []
+    await h.drive(lambda: bool(h.presenter.of("result")))
+    assert len(h.presenter.of("acknowledge")) == 1
+    (created,) = h.fake.requests("POST", "/agents")
+    assert created.headers["idempotency-key"] == "start:C1:1.0"
+    # The progress line is the acknowledgement found, not a new message.
+    (final,) = h.presenter.of("progress_final")
+    assert final.data["ts"] == h.presenter.of("acknowledge")[0].data["ts"]
+
+
+async def test_a_result_posted_but_not_recorded_is_found_not_posted_again(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h.tune_watcher(error_backoff_s=0.05)
+    h.fake.script(
+        RunScript(
+            polls=0,
+            status="needs_input",
+            pending_questions=[single_choice("Which city?", ["Austin", "Dallas"])],
+        )
+    )
+    real = h.stores.deliveries.record
+    died: list[str] = []
+
+    async def die_after_posting_the_result(team: str, owner: str, posted: Any) -> None:
+        if not owner.startswith("ack-") and not died:
+            died.append(owner)
+            raise _Died
+        await real(team, owner, posted)
+
+    monkeypatch.setattr(h.stores.deliveries, "record", die_after_posting_the_result)
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: bool(h.presenter.of("progress_final")))
+    assert died, "the delivery never reached its record"
+    assert len(h.presenter.of("result")) == 1
+    assert len(h.presenter.of("questions")) == 1
+    # The questions found are the ones saved for their buttons.
+    run_id = h.presenter.of("result")[0].data["run"].id
+    qs = await h.stores.questions.get("T1", run_id)
+    assert qs is not None and qs.message_ts == h.presenter.of("questions")[0].data["ts"]
+    parts = await h.stores._client.hgetall(keys.delivery("T1", run_id))
+    assert parts["posted:result-0"] == h.presenter.of("result")[0].data["ts"]
+
+
+async def test_a_follow_up_that_cannot_be_sent_frees_the_thread_for_what_queued_behind_it(
+    h: Harness,
+) -> None:
+    h.fake.script(RunScript(polls=0), RunScript(polls=None), RunScript(polls=0, text="third"))
+    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.drive(lambda: bool(h.presenter.of("result")))
+    # The next prompt is refused for good (a 400), while a reply waits behind it.
+    h.fake.fail_next(1, status=400, path_prefix="/agents", method="POST")
+    await h.core.conversations.intake.take(THREAD, _prompt("bad", "C1:2.0"), may_start=False)
+    await h.core.conversations.intake.take(THREAD, _prompt("and Dallas", "C1:3.0"), may_start=False)
+    await h.drive(lambda: len(h.run_posts()) >= 2)
+    (problem,) = h.presenter.of("problem")
+    assert problem.data["problem"].kind is ProblemKind.INVALID_REQUEST
+    assert [r.body["prompt"] for r in h.run_posts()] == ["bad", "and Dallas"]
+    assert h.run_posts()[-1].status == 202

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from bot.bridge import Bridge, BridgeConfig, Prompt, ThreadRef
+from bot.assembly import assemble
+from bot.delivery import Delivery
+from bot.domain import Prompt, ThreadRef
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.models import Run
+from bot.sending import SendConfig
 from bot.slack.app import build_web_client
 from bot.slack.presenter import SlackPresenter
-from bot.store import Store
+from bot.stores import Stores
 from bot.watcher import Watcher, WatcherConfig
 from tests.fakes.origami import FakeOrigami, RunScript
 from tests.fakes.payloads import CHANNEL_ID, new_ts
@@ -43,40 +47,49 @@ def _run() -> Run:
     )
 
 
-async def test_a_part_posted_but_not_recorded_is_found_not_posted_again(slack: FakeSlack) -> None:
+async def test_parts_are_found_by_their_owner_after_a_time(slack: FakeSlack) -> None:
     presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
     thread_ts = new_ts()
     slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
     thread = ThreadRef("T0001", CHANNEL_ID, thread_ts)
-    posted: dict[str, str] = {}
+    before = time.time() - 1
+    ack = await presenter.post(thread, "ack-p1", presenter.acknowledgement())
+    (part,) = presenter.result_parts(_run(), 3.0)
+    result = await presenter.post(thread, "v2_run-abc", part)
+    assert await presenter.find_posted(thread, "ack-p1", before) == {"ack": ack}
+    assert await presenter.find_posted(thread, "v2_run-abc", before) == {part.name: result}
+    assert await presenter.find_posted(thread, "ack-p2", before) == {}
+    # Only what was posted after ``since`` is looked at.
+    assert await presenter.find_posted(thread, "ack-p1", time.time() + 60) == {}
 
-    async def record_then_die(part: str, ts: str) -> None:
-        if part.startswith("result:"):
-            raise Crash  # the process dies right after Slack took the post
-        posted[part] = ts
 
+async def test_a_part_posted_but_not_recorded_is_found_not_posted_again(
+    slack: FakeSlack, stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
+    delivery = Delivery(stores, presenter)
+    thread_ts = new_ts()
+    slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
+    thread = ThreadRef("T0001", CHANNEL_ID, thread_ts)
+    parts = presenter.result_parts(_run(), 3.0)
+    real_record = stores.deliveries.record
+
+    async def die(*args: Any) -> None:
+        raise Crash  # the process dies right after Slack took the post
+
+    monkeypatch.setattr(stores.deliveries, "record", die)
     with pytest.raises(Crash):
-        await presenter.result(thread, _run(), 3.0, dict(posted), record_then_die)
-    assert posted == {"intent:result:0": "1"}
-
-    async def record(part: str, ts: str) -> None:
-        posted[part] = ts
-
+        await delivery.post_once(thread, "v2_run-abc", parts)
+    monkeypatch.setattr(stores.deliveries, "record", real_record)
     # Another process delivers again: the part is found in the thread by its metadata.
-    await presenter.result(thread, _run(), 3.0, dict(posted), record)
+    posted = await delivery.post_once(thread, "v2_run-abc", parts)
     results = [m for m in slack.messages(CHANNEL_ID, thread_ts) if m.get("bot_id")]
     assert len(results) == 1
-    assert posted["result:0"] == results[0]["ts"]
-
-
-async def test_an_acknowledgement_is_found_by_its_cause(slack: FakeSlack) -> None:
-    presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
-    thread_ts = new_ts()
-    slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
-    thread = ThreadRef("T0001", CHANNEL_ID, thread_ts)
-    ts = await presenter.acknowledge(thread, f"{CHANNEL_ID}:{thread_ts}")
-    assert await presenter.find_acknowledgement(thread, f"{CHANNEL_ID}:{thread_ts}") == ts
-    assert await presenter.find_acknowledgement(thread, "another message") is None
+    assert posted.ts == {parts[0].name: results[0]["ts"]}
+    # And recorded now: a third delivery does not even look.
+    looked = len(slack.calls("conversations.replies"))
+    await delivery.post_once(thread, "v2_run-abc", parts)
+    assert len(slack.calls("conversations.replies")) == looked
 
 
 @dataclass
@@ -93,33 +106,38 @@ class Conversation:
 
 
 @contextlib.asynccontextmanager
-async def _conversation(slack: FakeSlack, store: Store, text: str) -> AsyncIterator[Conversation]:
+async def _conversation(slack: FakeSlack, stores: Stores, text: str) -> AsyncIterator[Conversation]:
     async with FakeOrigami(retry_after="0.1") as origami_fake:
         origami = OrigamiClient(
             build_http_client(origami_fake.url, origami_fake.api_key),
             retry=RetryPolicy(base_delay=0.01),
         )
         presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
-        bridge = Bridge(store, origami, presenter, BridgeConfig(first_poll_s=0.05))
-        watcher = Watcher(
-            store, origami, bridge, WatcherConfig(lease_s=5, error_backoff_s=0.2, idle_s=0.02)
+        core = assemble(
+            stores,
+            origami,
+            presenter,
+            SendConfig(first_poll_s=0.05),
+            WatcherConfig(lease_s=5, error_backoff_s=0.2, idle_s=0.02),
         )
         thread_ts = new_ts()
         slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
         origami_fake.script(RunScript(polls=0, text=text))
         try:
-            await bridge.start_conversation(
-                ThreadRef("T0001", CHANNEL_ID, thread_ts), Prompt("find founders", "U1", "C:1")
+            await core.conversations.intake.take(
+                ThreadRef("T0001", CHANNEL_ID, thread_ts),
+                Prompt("find founders", "U1", "C:1"),
+                may_start=True,
             )
-            yield Conversation(watcher, thread_ts)
+            yield Conversation(core.watcher, thread_ts)
         finally:
             await origami.aclose()
 
 
 async def test_a_failed_result_post_is_retried_by_the_watcher_not_lost(
-    slack: FakeSlack, store: Store
+    slack: FakeSlack, stores: Stores
 ) -> None:
-    async with _conversation(slack, store, "Delivered in the end") as conv:
+    async with _conversation(slack, stores, "Delivered in the end") as conv:
         # Slack fails the result post for a while (beyond slack_sdk's own retries).
         slack.fail("chat.postMessage", times=3, error="internal_error")
         for _ in range(200):
@@ -133,26 +151,26 @@ async def test_a_failed_result_post_is_retried_by_the_watcher_not_lost(
 
 
 async def test_a_delivery_cut_short_after_its_post_does_not_post_twice(
-    slack: FakeSlack, store: Store, monkeypatch: pytest.MonkeyPatch
+    slack: FakeSlack, stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_release = store.release_thread
+    real_release = stores.threads.release
     calls = 0
 
-    async def die_once(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    async def die_once(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise Crash  # posted and marked final in Slack; none of it written in Redis
+            raise Crash  # posted and recorded; the thread not released
         return await real_release(*args, **kwargs)
 
-    monkeypatch.setattr(store, "release_thread", die_once)
-    async with _conversation(slack, store, "Posted once") as conv:
+    monkeypatch.setattr(stores.threads, "release", die_once)
+    async with _conversation(slack, stores, "Posted once") as conv:
         for _ in range(200):
             await conv.watcher.tick()
-            if calls >= 2 and await store.scheduled_count() == 0:
+            if calls >= 2 and await stores.schedule.count() == 0:
                 break
             await asyncio.sleep(0.05)
         assert calls == 2
         assert len(conv.results(slack, "Posted once")) == 1
-        # The second delivery looked the post up instead of making it again.
-        assert slack.calls("conversations.replies")
+        # The second delivery found every part recorded: nothing to look up or post.
+        assert not slack.calls("conversations.replies")

@@ -13,8 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
 from bot.slack.web import create_web_app
-from bot.store import Store
-from bot.stores.heartbeats import HeartbeatStore
+from bot.stores import Stores
 from tests.conftest import free_port
 
 
@@ -28,25 +27,25 @@ async def _get(web: Starlette, path: str) -> httpx.Response:
 
 
 @pytest.fixture
-async def dead_store() -> AsyncIterator[Store]:
-    dead = Store(aredis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5))
+async def dead_store() -> AsyncIterator[Stores]:
+    dead = Stores.on(aredis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5))
     try:
         yield dead
     finally:
         await dead.close()
 
 
-async def test_healthz_is_200_with_the_role_even_when_redis_is_down(dead_store: Store) -> None:
+async def test_healthz_is_200_with_the_role_even_when_redis_is_down(dead_store: Stores) -> None:
     for role in ("all", "web"):
-        web = create_web_app(_bolt(), dead_store, HeartbeatStore(dead_store.redis), role=role)
+        web = create_web_app(_bolt(), dead_store, dead_store.heartbeats, role=role)
         response = await _get(web, "/healthz")
         # Liveness is this process only: a Redis outage must not get it restarted.
         assert response.status_code == 200
         assert response.json() == {"ok": True, "role": role}
 
 
-async def test_readyz_is_503_when_redis_is_down(dead_store: Store) -> None:
-    web = create_web_app(_bolt(), dead_store, HeartbeatStore(dead_store.redis), role="web")
+async def test_readyz_is_503_when_redis_is_down(dead_store: Stores) -> None:
+    web = create_web_app(_bolt(), dead_store, dead_store.heartbeats, role="web")
     response = await _get(web, "/readyz")
     assert response.status_code == 503
     body = response.json()
@@ -55,8 +54,8 @@ async def test_readyz_is_503_when_redis_is_down(dead_store: Store) -> None:
     assert "Redis does not answer" in body["missing"]
 
 
-async def test_readyz_is_503_with_redis_but_no_worker_heartbeat(store: Store) -> None:
-    web = create_web_app(_bolt(), store, HeartbeatStore(store.redis), role="web")
+async def test_readyz_is_503_with_redis_but_no_worker_heartbeat(stores: Stores) -> None:
+    web = create_web_app(_bolt(), stores, stores.heartbeats, role="web")
     response = await _get(web, "/readyz")
     assert response.status_code == 503
     body = response.json()
@@ -65,9 +64,9 @@ async def test_readyz_is_503_with_redis_but_no_worker_heartbeat(store: Store) ->
     assert "no worker is running" in body["missing"]
 
 
-async def test_readyz_is_200_while_a_worker_heartbeat_is_fresh(store: Store) -> None:
-    heartbeats = HeartbeatStore(store.redis)
-    web = create_web_app(_bolt(), store, heartbeats, role="web")
+async def test_readyz_is_200_while_a_worker_heartbeat_is_fresh(stores: Stores) -> None:
+    heartbeats = stores.heartbeats
+    web = create_web_app(_bolt(), stores, heartbeats, role="web")
     await heartbeats.beat("host-a-1", ttl_s=0.5)
     await heartbeats.beat("host-b-2", ttl_s=60)
     response = await _get(web, "/readyz")
@@ -82,17 +81,15 @@ async def test_readyz_is_200_while_a_worker_heartbeat_is_fresh(store: Store) -> 
     assert response.json()["workers"] == 0
 
 
-async def test_slack_events_must_be_signed(store: Store) -> None:
-    web = create_web_app(_bolt(), store, HeartbeatStore(store.redis), role="web")
+async def test_slack_events_must_be_signed(stores: Stores) -> None:
+    web = create_web_app(_bolt(), stores, stores.heartbeats, role="web")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://t") as c:
         unsigned = await c.post("/slack/events", content=b'{"type": "event_callback"}')
     assert unsigned.status_code == 401
 
 
-async def test_socket_mode_serves_only_the_probes(store: Store) -> None:
-    web = create_web_app(
-        _bolt(), store, HeartbeatStore(store.redis), role="web", slack_events=False
-    )
+async def test_socket_mode_serves_only_the_probes(stores: Stores) -> None:
+    web = create_web_app(_bolt(), stores, stores.heartbeats, role="web", slack_events=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://t") as c:
         assert (await c.get("/healthz")).status_code == 200
         assert (await c.get("/readyz")).status_code == 503

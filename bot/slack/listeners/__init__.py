@@ -1,6 +1,6 @@
-"""Thin listeners: parse the Slack payload, ack, call the bridge.
+"""Thin listeners: parse the Slack payload, ack, call a use case (``bot.conversations``).
 
-Each folder has one ``register(app, bridge)``; the file names follow Slack's names, so the
+Each folder has one ``register(app, conversations)``; the file names follow Slack's names, so the
 code for ``app_mention`` is ``events/app_mentioned.py``.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.bridge import Bridge
+from bot.conversations import Conversations
 from bot.slack.listeners import actions, events, views
 
 
-def register(app: AsyncApp, bridge: Bridge) -> None:
-    events.register(app, bridge)
-    actions.register(app, bridge)
-    views.register(app, bridge)
+def register(app: AsyncApp, conversations: Conversations) -> None:
+    events.register(app, conversations)
+    actions.register(app, conversations)
+    views.register(app, conversations)

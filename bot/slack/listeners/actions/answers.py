@@ -10,7 +10,8 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.bridge import Bridge, Note
+from bot.conversations import Conversations
+from bot.domain import Note
 from bot.slack import actions as ids
 from bot.slack import payloads
 from bot.slack.blocks import build_freeform_modal
@@ -24,7 +25,7 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
     return dict(body["actions"][0])
 
 
-def build_handle_answer(bridge: Bridge) -> Handler:
+def build_handle_answer(conversations: Conversations) -> Handler:
     async def handle_answer(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         try:
@@ -32,7 +33,7 @@ def build_handle_answer(bridge: Bridge) -> Handler:
         except ValueError:
             log.warning("malformed answer button value")
             return
-        await bridge.answer(
+        await conversations.buttons.answer(
             payloads.to_action_thread(body),
             ref.run_id,
             ref.question,
@@ -43,7 +44,7 @@ def build_handle_answer(bridge: Bridge) -> Handler:
     return handle_answer
 
 
-def build_handle_answer_other(bridge: Bridge) -> Handler:
+def build_handle_answer_other(conversations: Conversations) -> Handler:
     async def handle_answer_other(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -56,9 +57,9 @@ def build_handle_answer_other(bridge: Bridge) -> Handler:
         thread = payloads.to_action_thread(body)
         user = payloads.to_user(body)
         # trigger_id lives 3 s: one Redis read, then open the modal; Origami comes later.
-        question = await bridge.question_text(thread.team, ref.run_id, ref.question)
+        question = await conversations.buttons.question_text(thread.team, ref.run_id, ref.question)
         if question is None:
-            await bridge.presenter.note(thread, user, Note.ALREADY_DONE)
+            await conversations.buttons.presenter.note(thread, user, Note.ALREADY_DONE)
             return
         metadata = json.dumps(
             {
@@ -78,12 +79,14 @@ def build_handle_answer_other(bridge: Bridge) -> Handler:
     return handle_answer_other
 
 
-def build_handle_send_answers(bridge: Bridge) -> Handler:
+def build_handle_send_answers(conversations: Conversations) -> Handler:
     async def handle_send_answers(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         run_id = str(_action(body).get("value", ""))
         if not ids.is_run_id(run_id):
             return
-        await bridge.send_answers(payloads.to_action_thread(body), run_id, payloads.to_user(body))
+        await conversations.buttons.send_answers(
+            payloads.to_action_thread(body), run_id, payloads.to_user(body)
+        )
 
     return handle_send_answers

@@ -8,7 +8,9 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot.bridge import Bridge, ThreadRef
+from bot.conversations import Conversations
+from bot.conversations.buttons import Buttons
+from bot.domain import ThreadRef
 from bot.slack import actions as ids
 from bot.slack import payloads
 
@@ -22,11 +24,11 @@ def _run_id(body: dict[str, Any]) -> str | None:
     return value if ids.is_run_id(value) else None
 
 
-RunButton = Callable[[Bridge, ThreadRef, str, str, str], Awaitable[None]]
+RunButton = Callable[[Buttons, ThreadRef, str, str, str], Awaitable[None]]
 
 
-def _build_run_button(bridge: Bridge, act: RunButton) -> Handler:
-    """A button whose value is a run id and whose click goes to one bridge use case."""
+def _build_run_button(conversations: Conversations, act: RunButton) -> Handler:
+    """A button whose value is a run id and whose click goes to one use case."""
 
     async def handle(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -34,7 +36,7 @@ def _build_run_button(bridge: Bridge, act: RunButton) -> Handler:
         if run_id is None:
             return
         await act(
-            bridge,
+            conversations.buttons,
             payloads.to_action_thread(body),
             run_id,
             payloads.to_user(body),
@@ -44,19 +46,19 @@ def _build_run_button(bridge: Bridge, act: RunButton) -> Handler:
     return handle
 
 
-def build_handle_stop_run(bridge: Bridge) -> Handler:
-    return _build_run_button(bridge, Bridge.stop)
+def build_handle_stop_run(conversations: Conversations) -> Handler:
+    return _build_run_button(conversations, Buttons.stop)
 
 
-def build_handle_continue_run(bridge: Bridge) -> Handler:
-    return _build_run_button(bridge, Bridge.continue_run)
+def build_handle_continue_run(conversations: Conversations) -> Handler:
+    return _build_run_button(conversations, Buttons.continue_run)
 
 
-def build_handle_retry_run(bridge: Bridge) -> Handler:
-    return _build_run_button(bridge, Bridge.retry_run)
+def build_handle_retry_run(conversations: Conversations) -> Handler:
+    return _build_run_button(conversations, Buttons.retry_run)
 
 
-def build_handle_next_action(bridge: Bridge) -> Handler:
+def build_handle_next_action(conversations: Conversations) -> Handler:
     async def handle_next_action(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         try:
@@ -64,7 +66,7 @@ def build_handle_next_action(bridge: Bridge) -> Handler:
         except ValueError:
             log.warning("malformed next-action button value")
             return
-        await bridge.next_action(
+        await conversations.buttons.next_action(
             payloads.to_action_thread(body),
             ref.run_id,
             ref.index,

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot.bridge import Bridge
+from bot.conversations import Conversations
 from bot.slack import actions as ids
 from bot.slack import payloads
 
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., Awaitable[None]]
 
 
-def build_handle_share_table(bridge: Bridge) -> Handler:
+def build_handle_share_table(conversations: Conversations) -> Handler:
     async def handle_share_table(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         try:
@@ -25,14 +25,14 @@ def build_handle_share_table(bridge: Bridge) -> Handler:
         except ValueError:
             log.warning("malformed share button value")
             return
-        await bridge.share_table(
+        await conversations.tables.share(
             payloads.to_action_thread(body), ref.run_id, ref.table_id, payloads.to_user(body)
         )
 
     return handle_share_table
 
 
-def build_handle_export_csv(bridge: Bridge) -> Handler:
+def build_handle_export_csv(conversations: Conversations) -> Handler:
     async def handle_export_csv(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         try:
@@ -40,7 +40,7 @@ def build_handle_export_csv(bridge: Bridge) -> Handler:
         except ValueError:
             log.warning("malformed export button value")
             return
-        await bridge.export_csv(
+        await conversations.tables.export_csv(
             payloads.to_action_thread(body), ref.run_id, ref.table_id, payloads.to_user(body)
         )
 

@@ -1,6 +1,6 @@
 """What a person's message in Slack means: a new conversation, a follow-up, or nothing.
 
-``app_mention`` and ``message`` both lead here, after the ack; the bridge's first Redis
+``app_mention`` and ``message`` both lead here, after the ack; the intake's Redis
 step claims the message, so it is handled once, whichever of its two events came first and
 however often Slack retries them.
 """
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.bridge import Bridge, Prompt
+from bot.conversations import Conversations
+from bot.domain import Prompt
 from bot.slack import payloads
 
 
 async def handle_user_message(
-    bridge: Bridge, body: dict[str, Any], bot_user_id: str | None, *, mentioned: bool
+    conversations: Conversations, body: dict[str, Any], bot_user_id: str | None, *, mentioned: bool
 ) -> None:
     event = body["event"]
     if not payloads.is_human_message(event):
@@ -34,6 +35,6 @@ async def handle_user_message(
     # In a thread with an agent this is its next run (mentioned or not); elsewhere a
     # mention or a DM starts one. One Redis step decides, atomically, and claims the
     # message, so its other event and Slack's retries do nothing.
-    await bridge.on_prompt(
+    await conversations.intake.take(
         thread, prompt, may_start=may_start, event=payloads.message_identity(event)
     )

@@ -5,12 +5,12 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.bridge import Bridge
+from bot.conversations import Conversations
 from bot.slack.listeners.events.conversation import handle_user_message
 
 
-def build_handle_message(bridge: Bridge) -> Callable[..., Awaitable[None]]:
+def build_handle_message(conversations: Conversations) -> Callable[..., Awaitable[None]]:
     async def handle_message(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await handle_user_message(bridge, body, context.bot_user_id, mentioned=False)
+        await handle_user_message(conversations, body, context.bot_user_id, mentioned=False)
 
     return handle_message

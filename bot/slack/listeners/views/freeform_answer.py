@@ -9,7 +9,8 @@ from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot.bridge import Bridge, ThreadRef
+from bot.conversations import Conversations
+from bot.domain import ThreadRef
 from bot.origami.client import PROMPT_MAX_CHARS
 from bot.slack import actions as ids
 from bot.slack import payloads, texts
@@ -17,7 +18,7 @@ from bot.slack import payloads, texts
 log = logging.getLogger(__name__)
 
 
-def build_handle_freeform_answer(bridge: Bridge) -> Callable[..., Awaitable[None]]:
+def build_handle_freeform_answer(conversations: Conversations) -> Callable[..., Awaitable[None]]:
     async def handle_freeform_answer(ack: AsyncAck, body: dict[str, Any]) -> None:
         view = body["view"]
         values = view.get("state", {}).get("values", {})
@@ -39,6 +40,8 @@ def build_handle_freeform_answer(bridge: Bridge) -> Callable[..., Awaitable[None
             await ack()
             return
         await ack()
-        await bridge.answer(thread, run_id, question, payloads.to_user(body), text=text)
+        await conversations.buttons.answer(
+            thread, run_id, question, payloads.to_user(body), text=text
+        )
 
     return handle_freeform_answer

@@ -1,0 +1,120 @@
+"""Build everything a process needs from the settings, and close it again.
+
+The web half (Slack's requests: intake and buttons) and the worker half (the watcher:
+sends, polls, deliveries) are built from the same parts, so ``python -m bot`` runs both in
+one process and ``python -m bot web`` / ``python -m bot worker`` run one each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.conversations import Conversations
+from bot.conversations.buttons import Buttons
+from bot.conversations.intake import Intake
+from bot.conversations.tables import Tables
+from bot.delivery import Delivery
+from bot.origami.client import OrigamiClient, build_http_client
+from bot.ports import Presenter
+from bot.run_events import RunEvents
+from bot.sending import BUSY_RETRY_S, SendConfig, Sender
+from bot.slack.app import build_web_client
+from bot.slack.presenter import SlackPresenter
+from bot.stores import Stores, connect
+from bot.stores.budget import NO_BUDGET, BudgetRule
+from bot.watcher import Watcher, WatcherConfig
+
+
+@dataclass
+class Core:
+    """The use cases and the watcher, wired to one presenter."""
+
+    conversations: Conversations
+    sender: Sender
+    watcher: Watcher
+
+
+@dataclass
+class Parts:
+    """Everything a process builds from the settings, and how to close it."""
+
+    stores: Stores
+    origami: OrigamiClient
+    slack: AsyncWebClient
+    core: Core
+    slack_session: aiohttp.ClientSession
+
+    @property
+    def conversations(self) -> Conversations:
+        return self.core.conversations
+
+    @property
+    def watcher(self) -> Watcher:
+        return self.core.watcher
+
+    async def aclose(self) -> None:
+        await self.origami.aclose()
+        await self.slack_session.close()
+        await self.stores.close()
+
+
+def build(settings: Settings) -> Parts:
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    stores = connect(redis_url)
+    rule = BudgetRule.of(settings.origami_requests_per_minute)
+    origami = OrigamiClient(
+        build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value()),
+        gate=stores.budget(rule),
+    )
+    slack_session = aiohttp.ClientSession()
+    slack = build_web_client(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_session
+    )
+    core = assemble(
+        stores,
+        origami,
+        SlackPresenter(slack),
+        SendConfig(
+            first_poll_s=settings.origami_first_poll_seconds,
+            transient_retry_s=settings.origami_retry_seconds,
+            # An agent busy with a run we do not watch: look again at the poll interval,
+            # or sooner where retries are set to be quicker.
+            busy_retry_s=min(BUSY_RETRY_S, settings.origami_retry_seconds),
+        ),
+        WatcherConfig(
+            lease_s=settings.watcher_lease_seconds,
+            progress_per_minute=settings.slack_progress_updates_per_minute,
+        ),
+        rule,
+    )
+    return Parts(stores, origami, slack, core, slack_session)
+
+
+def assemble(
+    stores: Stores,
+    origami: OrigamiClient,
+    presenter: Presenter,
+    send: SendConfig,
+    watch: WatcherConfig,
+    rule: BudgetRule = NO_BUDGET,
+) -> Core:
+    intake = Intake(stores, presenter)
+    delivery = Delivery(stores, presenter)
+    sender = Sender(stores, origami, delivery, presenter, intake, send)
+    events = RunEvents(stores, sender, delivery, presenter, intake)
+    watcher = Watcher(stores.schedule, origami, events, _with_hold(watch, send), budget=rule)
+    conversations = Conversations(
+        intake=intake,
+        buttons=Buttons(stores, origami, presenter, intake),
+        tables=Tables(stores, origami, presenter),
+    )
+    return Core(conversations, sender, watcher)
+
+
+def _with_hold(watch: WatcherConfig, send: SendConfig) -> WatcherConfig:
+    # A kept prompt is held as long as its sender may take (the client's retry budget).
+    return replace(watch, kept_lease_s=send.hold_s)

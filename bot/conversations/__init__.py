@@ -1,0 +1,21 @@
+"""The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``)
+and table actions (``tables``). They work on plain values and the presenter port; none
+sends to Origami a prompt itself: prompts are kept, and a sender (``bot.sending``) sends
+them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.conversations.buttons import Buttons
+from bot.conversations.intake import Intake
+from bot.conversations.tables import Tables
+
+
+@dataclass(frozen=True, slots=True)
+class Conversations:
+    """What the Slack listeners call."""
+
+    intake: Intake
+    buttons: Buttons
+    tables: Tables

@@ -1,0 +1,176 @@
+"""Buttons on a run: answers to its questions, Continue, Retry, a next step, Stop.
+
+A button that sends a prompt acts once, whoever clicks and however often: it is claimed
+first (``ClaimStore.claim_action``, or the answers' ``sent`` flag), then its prompt goes
+through intake like a typed reply. Ids in a click are untrusted: each button acts only on
+what its run really showed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversations.intake import Intake
+from bot.domain import Answer, AnswerRecorded, Note, Prompt, QuestionSet, ThreadRef
+from bot.origami.client import OrigamiClient, idempotency_key
+from bot.origami.models import PendingQuestion
+from bot.ports import Presenter
+from bot.problems import report
+from bot.stores import Stores
+
+CONTINUE_PROMPT = "Please continue where you left off."
+
+
+class Buttons:
+    def __init__(
+        self, stores: Stores, origami: OrigamiClient, presenter: Presenter, intake: Intake
+    ) -> None:
+        self.stores = stores
+        self.origami = origami
+        self.presenter = presenter
+        self.intake = intake
+
+    # -- questions ----------------------------------------------------------------------
+
+    async def answer(
+        self,
+        thread: ThreadRef,
+        run_id: str,
+        question: int,
+        user_id: str,
+        *,
+        choice: int | None = None,
+        text: str | None = None,
+    ) -> None:
+        """One answer to one question: a suggested answer (by index) or typed text."""
+        qs = await self.stores.questions.get(thread.team, run_id)
+        if qs is None or not 0 <= question < len(qs.questions):
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        questions = _parse(qs)
+        if choice is not None:
+            suggested = questions[question].suggested_answers
+            if not 0 <= choice < len(suggested):
+                await self.presenter.note(thread, user_id, Note.EXPIRED)
+                return
+            text = suggested[choice]
+        if not text or not text.strip():
+            return
+        recorded = await self.stores.questions.record_answer(
+            thread.team, run_id, question, Answer(user_id, text)
+        )
+        qs = await self.stores.questions.get(thread.team, run_id) or qs
+        if recorded is not AnswerRecorded.RECORDED:
+            await self.presenter.note(
+                thread, user_id, Note.ALREADY_ANSWERED, qs.answers.get(question)
+            )
+            return
+        if len(qs.answers) >= len(questions):
+            await self.send_answers(thread, run_id, user_id)
+            return
+        await self.presenter.update_questions(
+            thread, qs.message_ts, run_id, questions, qs.answers, closed=False
+        )
+
+    async def send_answers(self, thread: ThreadRef, run_id: str, user_id: str) -> None:
+        qs = await self.stores.questions.get(thread.team, run_id)
+        if qs is None:
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        if not qs.answers:
+            return
+        if not await self.stores.questions.mark_sent(thread.team, run_id, user_id):
+            await self.presenter.note(thread, user_id, Note.ALREADY_DONE)
+            return
+        questions = _parse(qs)
+
+        async def close() -> None:
+            await self.presenter.update_questions(
+                thread, qs.message_ts, run_id, questions, qs.answers, closed=True
+            )
+
+        prompt = Prompt(
+            text=_combine_answers(questions, qs.answers), user_id=user_id, cause=f"answers:{run_id}"
+        )
+        # The prompt is kept before the message changes, so a crash in between loses
+        # nothing (the answers are marked sent already).
+        await self.intake.take(thread, prompt, may_start=False, once_kept=close)
+
+    async def question_text(self, team: str, run_id: str, question: int) -> str | None:
+        qs = await self.stores.questions.get(team, run_id)
+        if qs is None or not 0 <= question < len(qs.questions) or qs.sent:
+            return None
+        return str(qs.questions[question].get("question", ""))
+
+    # -- run buttons ----------------------------------------------------------------------
+
+    async def continue_run(self, thread: ThreadRef, run_id: str, user_id: str, ts: str) -> None:
+        await self._one_shot(thread, run_id, user_id, ts, "continue", CONTINUE_PROMPT, "Continue")
+
+    async def retry_run(self, thread: ThreadRef, run_id: str, user_id: str, ts: str) -> None:
+        record = await self.stores.runs.get(thread.team, run_id)
+        if record is None or not record.prompt:
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        await self._one_shot(thread, run_id, user_id, ts, "retry", record.prompt, "Retry")
+
+    async def next_action(
+        self, thread: ThreadRef, run_id: str, index: int, user_id: str, ts: str
+    ) -> None:
+        outcome = await self.stores.deliveries.outcome(thread.team, run_id)
+        if outcome is None or not 0 <= index < len(outcome.next_actions):
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        label = outcome.next_actions[index]
+        await self._one_shot(thread, run_id, user_id, ts, f"next:{index}", label, label)
+
+    async def _one_shot(
+        self,
+        thread: ThreadRef,
+        run_id: str,
+        user_id: str,
+        message_ts: str,
+        what: str,
+        text: str,
+        label: str,
+    ) -> None:
+        """A button that sends a prompt: it acts once, whoever clicks and however often."""
+        cause = f"{what}:{run_id}"
+        if not await self.stores.claims.claim_action(thread.team, cause):
+            await self.presenter.note(thread, user_id, Note.ALREADY_DONE)
+            return
+
+        async def show_choice() -> None:
+            await self.presenter.choice_made(thread, message_ts, user_id, label)
+
+        prompt = Prompt(text=text, user_id=user_id, cause=cause)
+        await self.intake.take(thread, prompt, may_start=False, once_kept=show_choice)
+
+    async def stop(self, thread: ThreadRef, run_id: str, user_id: str, message_ts: str) -> None:
+        record = await self.stores.runs.get(thread.team, run_id)
+        if record is None or record.channel != thread.channel:
+            await self.presenter.note(thread, user_id, Note.EXPIRED)
+            return
+        if not await self.stores.claims.claim_action(thread.team, f"stop:{run_id}"):
+            await self.presenter.note(thread, user_id, Note.ALREADY_DONE)
+            return
+        await self.presenter.stopping(thread, message_ts, user_id)
+        try:
+            await self.origami.cancel(
+                record.agent_id, idempotency_key=idempotency_key("stop", run_id)
+            )
+        except Exception as exc:
+            await report(self.presenter, thread, exc, None, agent_call=True)
+        # The watcher sees the run turn `cancelled` on its next poll and posts what was built.
+
+
+def _parse(qs: QuestionSet) -> list[PendingQuestion]:
+    return [PendingQuestion.model_validate(q) for q in qs.questions]
+
+
+def _combine_answers(questions: Sequence[PendingQuestion], answers: dict[int, Answer]) -> str:
+    if len(questions) == 1 and 0 in answers:
+        return answers[0].text
+    return "\n".join(
+        f"{q.question} -> {answers[i].text}" for i, q in enumerate(questions) if i in answers
+    )

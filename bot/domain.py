@@ -1,0 +1,226 @@
+"""The domain's values: threads, prompts, what a thread is busy with, runs, questions.
+
+Plain frozen dataclasses and enums, shared by the use cases (``bot.conversations``,
+``bot.sending``, ``bot.delivery``), the watcher and the stores. None of them knows Redis or
+Slack's wire format; the stores turn them into records and back (``bot.stores.codec``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.origami.client import idempotency_key
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRef:
+    team: str
+    channel: str
+    thread_ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What a person asked for, and what caused it (the root of its Idempotency-Key)."""
+
+    text: str
+    user_id: str
+    # A Slack message (``channel:ts``), a click (``continue:<run>``), queued prompts.
+    cause: str
+    has_files: bool = False
+
+
+class PromptKind(StrEnum):
+    START = "start"  # creates the thread's agent
+    FOLLOW = "follow"  # the next run of the thread's agent
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPrompt:
+    """A prompt kept in Redis from the moment it is taken until Origami has it: any process
+    can send it (again) under the same Idempotency-Key."""
+
+    id: str
+    team: str
+    channel: str
+    thread_ts: str
+    kind: PromptKind
+    agent_id: str  # the thread's agent for FOLLOW; "" for START
+    text: str
+    user_id: str
+    cause: str
+    # Origami keeps the first answer to a key for 24 h, refusals included: a prompt sent
+    # again after a 409/429 needs a fresh key, so each refusal starts a new attempt.
+    attempt: int = 1
+    tries: int = 0  # sends tried so far (for the back-off after Origami was down)
+
+    @property
+    def thread(self) -> ThreadRef:
+        return ThreadRef(self.team, self.channel, self.thread_ts)
+
+    @property
+    def busy(self) -> Busy:
+        return Busy(BusyKind.PROMPT, self.id)
+
+    def idempotency_key(self) -> str:
+        kind = "start" if self.kind is PromptKind.START else "run"
+        if self.attempt == 1:
+            return idempotency_key(kind, self.cause)
+        return idempotency_key(kind, self.cause, f"attempt-{self.attempt}")
+
+
+def kept_prompt_id(cause: str) -> str:
+    """A kept prompt's id, from its cause: the same prompt is kept under the same id."""
+    return hashlib.sha256(cause.encode()).hexdigest()[:24]
+
+
+class BusyKind(StrEnum):
+    RUN = "run"  # a run in flight
+    PROMPT = "prompt"  # a kept prompt not yet taken by Origami
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """What a thread is busy with; replies meanwhile queue behind it."""
+
+    kind: BusyKind
+    id: str
+
+    def encode(self) -> str:
+        return f"{self.kind.value}:{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Busy | None:
+        kind, sep, ident = raw.partition(":")
+        if not sep or kind not in BusyKind.__members__.values() or not ident:
+            return None
+        return cls(BusyKind(kind), ident)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run Stop can cancel, if the thread is busy with one."""
+        return self.id if self.kind is BusyKind.RUN else None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadState:
+    agent_id: str | None
+    busy: Busy | None
+
+
+class Intake(StrEnum):
+    """What ``ThreadStore.take`` made of a person's message."""
+
+    DUPLICATE = "duplicate"  # the Slack message was taken before (a retry, its twin event)
+    NOT_OURS = "not_ours"  # no agent in the thread, and the message may not start one
+    QUEUED = "queued"  # the thread is busy: the prompt waits in its queue
+    KEPT = "kept"  # kept for a sender: a new agent, or the agent's next run
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    outcome: Intake
+    kind: PromptKind | None = None  # KEPT
+    agent_id: str = ""  # KEPT as FOLLOW
+    position: int = 0  # QUEUED: place in the queue
+    busy: Busy | None = None  # QUEUED: what the thread is busy with
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A prompt waiting in a busy thread's queue."""
+
+    text: str
+    user_id: str
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """A run the app started, and where in Slack it is shown."""
+
+    team: str
+    run_id: str
+    agent_id: str
+    channel: str
+    thread_ts: str
+    progress_ts: str  # the "On it" message, turned into the progress line
+    user_id: str
+    prompt: str
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def thread(self) -> ThreadRef:
+        return ThreadRef(self.team, self.channel, self.thread_ts)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What a finished run's buttons may act on, saved when it is delivered (ids from a
+    click are untrusted: a button acts only on what its run really showed)."""
+
+    status: str
+    next_actions: list[str]
+    table_ids: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    user_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionSet:
+    team: str
+    run_id: str
+    agent_id: str
+    channel: str
+    thread_ts: str
+    message_ts: str
+    questions: list[dict[str, Any]]
+    answers: dict[int, Answer]
+    sent: bool
+
+    @property
+    def thread(self) -> ThreadRef:
+        return ThreadRef(self.team, self.channel, self.thread_ts)
+
+
+class AnswerRecorded(StrEnum):
+    RECORDED = "recorded"
+    TAKEN = "taken"  # someone answered that question first
+    CLOSED = "closed"  # the answers were sent already
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    run_id: str
+    steps_completed: int
+    steps_max: int
+    elapsed_s: float
+    leads_found: int | None
+    queued: int
+
+
+class Note(StrEnum):
+    """Short private notes shown to one person (ephemeral)."""
+
+    ALREADY_ANSWERED = "already_answered"
+    EXPIRED = "expired"
+    ALREADY_DONE = "already_done"
+    ALREADY_SHARED = "already_shared"
+    TABLE_UNKNOWN = "table_unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One message of a delivery: a stable name (its marker in Slack and its record in
+    Redis) and the message itself, rendered by and for the presenter."""
+
+    name: str
+    body: Any

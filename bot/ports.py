@@ -1,0 +1,95 @@
+"""The presenter port: how the use cases show things in a thread. The Slack implementation
+is ``bot.slack.presenter.SlackPresenter``; tests use a recorder.
+
+The presenter renders, posts and finds; it decides nothing. Which message is posted once,
+and how a post cut short by a crash is found again, is ``bot.delivery``'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.domain import Answer, Note, Part, Progress, ThreadRef
+from bot.origami.models import PendingQuestion, Run, Table
+from bot.problems import Problem
+
+
+class Presenter(Protocol):
+    # -- rendering: the parts a delivery posts -----------------------------------------
+
+    def acknowledgement(self) -> Part:
+        """The "On it" message (later turned into the run's progress line)."""
+
+    def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
+        """A finished run's answer, tables and next steps, split to fit Slack."""
+
+    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part: ...
+
+    # -- posting and finding ------------------------------------------------------------
+
+    async def post(self, thread: ThreadRef, owner: str, part: Part) -> str:
+        """Post ``part`` marked with ``owner`` and its name; its ts."""
+
+    async def find_posted(self, thread: ThreadRef, owner: str, since: float) -> dict[str, str]:
+        """The parts of ``owner`` already in the thread, posted after ``since`` (epoch s):
+        part name -> ts."""
+
+    # -- everything else shown in a thread ------------------------------------------------
+
+    async def progress(self, thread: ThreadRef, message_ts: str, progress: Progress) -> None: ...
+
+    async def progress_final(
+        self, thread: ThreadRef, message_ts: str, run: Run, elapsed_s: float
+    ) -> None: ...
+
+    async def update_questions(
+        self,
+        thread: ThreadRef,
+        message_ts: str,
+        run_id: str,
+        questions: Sequence[PendingQuestion],
+        answers: dict[int, Answer],
+        *,
+        closed: bool,
+    ) -> None: ...
+
+    async def problem(
+        self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
+    ) -> None: ...
+
+    async def queued(
+        self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
+    ) -> None: ...
+
+    async def waiting_for_slot(
+        self,
+        thread: ThreadRef,
+        busy: int | None,
+        limit: int | None,
+        retry_after_s: float,
+        message_ts: str | None,
+    ) -> None: ...
+
+    async def usage_hint(self, thread: ThreadRef) -> None: ...
+
+    async def attachments_note(self, thread: ThreadRef) -> None: ...
+
+    async def note(
+        self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None
+    ) -> None:
+        """A private note to one person; ``answer``: who answered first, and what."""
+
+    async def choice_made(
+        self, thread: ThreadRef, message_ts: str, user_id: str, label: str
+    ) -> None: ...
+
+    async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None: ...
+
+    async def share_table(
+        self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
+    ) -> None: ...
+
+    async def upload_csv(
+        self, thread: ThreadRef, table: Table, content: bytes, user_id: str
+    ) -> None: ...

@@ -1,0 +1,77 @@
+"""What the watcher's findings mean for a conversation: the port the watcher calls.
+
+The watcher knows the schedule and Origami's polls; this says what to do with what it
+finds: a kept prompt is sent, a running run shows its progress, a finished one is
+delivered and its thread goes on with what was queued, a lost one is reported.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bot import logs
+from bot.conversations.intake import Intake
+from bot.delivery import Delivery
+from bot.domain import Busy, BusyKind, KeptPrompt, Progress, RunRecord
+from bot.origami.models import Run
+from bot.ports import Presenter
+from bot.problems import report
+from bot.sending import Sender
+from bot.stores import Stores
+
+
+class RunEvents:
+    def __init__(
+        self,
+        stores: Stores,
+        sender: Sender,
+        delivery: Delivery,
+        presenter: Presenter,
+        intake: Intake,
+    ) -> None:
+        self.stores = stores
+        self.sender = sender
+        self.delivery = delivery
+        self.presenter = presenter
+        self.intake = intake
+
+    async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
+        return await self.sender.send(kept, admitted=admitted)
+
+    async def progress(self, record: RunRecord, run: Run) -> None:
+        queued = await self.stores.threads.queue_length(record.thread)
+        await self.presenter.progress(
+            record.thread,
+            record.progress_ts,
+            Progress(
+                run_id=run.id,
+                steps_completed=run.steps.completed,
+                steps_max=run.steps.max,
+                elapsed_s=time.time() - record.started_at,
+                leads_found=_leads_found(run),
+                queued=queued,
+            ),
+        )
+
+    async def finished(self, record: RunRecord, run: Run) -> None:
+        """Post the run's result once, then send what was waiting for it."""
+        with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
+            await self.delivery.deliver(record, run)
+            await self._release(record)
+
+    async def lost(self, record: RunRecord, exc: BaseException) -> None:
+        """The run can no longer be polled (its agent or run is gone in Origami)."""
+        await report(self.presenter, record.thread, exc, record.progress_ts, agent_call=True)
+        await self._release(record)
+
+    async def _release(self, record: RunRecord) -> None:
+        busy = Busy(BusyKind.RUN, record.run_id)
+        queued = await self.stores.threads.release(record.thread, busy)
+        await self.intake.resume(record.thread, queued)
+
+
+def _leads_found(run: Run) -> int | None:
+    if run.response is None:
+        return None
+    added = [a.lead_count for a in run.response.actions if a.type == "leads_added" and a.lead_count]
+    return sum(added) if added else None

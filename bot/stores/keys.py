@@ -1,0 +1,117 @@
+"""Every Redis key the app uses, built in one place, each with its lifetime and why.
+
+Keys are namespaced by Slack team (``ogs:{team}:…``) so one Redis serves several
+workspaces. The process-wide ones: the run schedule (a worker does not know teams in
+advance; its entries carry the team), the Origami request budget (Origami's limit is per
+organisation, not per Slack team), Slack's progress-update allowance and the heartbeats.
+No key name is built anywhere else, Lua included: scripts get theirs in ``KEYS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+PREFIX = "ogs"
+
+# Slack retries an event for about 5 minutes (3 retries); an hour covers any redelivery
+# and a Socket Mode reconnect storm with a wide margin.
+EVENT_TTL = timedelta(hours=1)
+# A button click can only be replayed while its message exists; a day covers double
+# clicks, Slack retries and a user coming back to an old thread the same day.
+ACTION_TTL = timedelta(days=1)
+# Threads live long: a person can come back to a conversation weeks later. Refreshed on
+# every use, so only threads idle for 90 days are forgotten.
+THREAD_TTL = timedelta(days=90)
+# A run lasts at most 20 minutes (Origami's wall clock); its record is kept a week so a
+# late click on Continue/Retry/Share still finds what it refers to.
+RUN_TTL = timedelta(days=7)
+# Questions can be answered as long as the thread is likely to be read.
+QUESTIONS_TTL = timedelta(days=30)
+# A delivery record must outlive every process that could still be holding its owner.
+DELIVERY_TTL = timedelta(days=7)
+# The schedule key itself is refreshed on every write; it only expires when the whole
+# app has been idle that long (its entries are removed as runs end).
+SCHEDULE_TTL = timedelta(days=30)
+# Prompts kept for a sender or waiting in a busy thread; a day, then they are gone.
+PENDING_TTL = timedelta(days=1)
+
+
+def seconds(ttl: timedelta) -> int:
+    return int(ttl.total_seconds())
+
+
+def _part(value: str) -> str:
+    # Slack ids and timestamps never contain ':' but be safe against odd input.
+    return value.replace(":", "_")
+
+
+def event(team: str, event_id: str) -> str:
+    """STRING, SET NX: this Slack message (by channel and ts) was taken by some process."""
+    return f"{PREFIX}:{_part(team)}:event:{_part(event_id)}"
+
+
+def action(team: str, fingerprint: str) -> str:
+    """STRING, SET NX: this one-shot click (what it does, to which run) was handled."""
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+    return f"{PREFIX}:{_part(team)}:action:{digest}"
+
+
+def thread(team: str, channel: str, thread_ts: str) -> str:
+    """HASH: the Origami agent behind a Slack thread, and what the thread is busy with."""
+    return f"{PREFIX}:{_part(team)}:thread:{_part(channel)}:{_part(thread_ts)}"
+
+
+def queue(team: str, channel: str, thread_ts: str) -> str:
+    """LIST: prompts waiting behind what the thread is busy with, oldest first."""
+    return f"{PREFIX}:{_part(team)}:pending:{_part(channel)}:{_part(thread_ts)}"
+
+
+def kept(team: str, prompt_id: str) -> str:
+    """HASH: a prompt kept for a sender until Origami has it (see ``domain.KeptPrompt``)."""
+    return f"{PREFIX}:{_part(team)}:kept:{_part(prompt_id)}"
+
+
+def run(team: str, run_id: str) -> str:
+    """STRING (JSON): a run in flight or recently finished, and where it is shown."""
+    return f"{PREFIX}:{_part(team)}:run:{_part(run_id)}"
+
+
+def delivery(team: str, owner: str) -> str:
+    """HASH: the messages posted for ``owner`` (a run's result, a prompt's "On it"), each
+    with its intent (a post may have gone out) and, once recorded, its ts."""
+    return f"{PREFIX}:{_part(team)}:delivered:{_part(owner)}"
+
+
+def questions(team: str, run_id: str) -> str:
+    """HASH: a run's pending questions, their answers and the message showing them."""
+    return f"{PREFIX}:{_part(team)}:questions:{_part(run_id)}"
+
+
+def schedule() -> str:
+    """ZSET of schedule entries (a run to poll, a kept prompt to send) scored by the epoch
+    ms at which each is next due."""
+    return f"{PREFIX}:watch:due"
+
+
+def handoff_channel() -> str:
+    """PUB/SUB channel: a prompt was kept and is due now (wakes idle workers)."""
+    return f"{PREFIX}:watch:handoff"
+
+
+def origami_budget() -> str:
+    """ZSET: the Origami requests of the last minute, all processes (a sliding window)."""
+    return f"{PREFIX}:origami:budget"
+
+
+def progress_budget() -> str:
+    """ZSET: the progress updates (``chat.update``) of the last minute, all processes.
+
+    One bot token is one workspace, and Slack's rate limits are per workspace and method."""
+    return f"{PREFIX}:slack:progress"
+
+
+def heartbeats() -> str:
+    """ZSET worker id -> when its heartbeat runs out (ms, Redis time). Members past their
+    time are dropped by the next beat; the key itself expires with its last heartbeat."""
+    return f"{PREFIX}:workers:heartbeats"

@@ -1,0 +1,42 @@
+"""Runs: the record of each run the app started, and the step that starts watching one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import Busy, BusyKind, KeptPrompt, RunRecord
+from bot.stores import codec, keys
+from bot.stores.budget import now_ms
+from bot.stores.schedule import prompt_entry, run_entry
+
+
+class RunStore:
+    def __init__(self, client: Any) -> None:
+        self.redis = client
+
+    async def get(self, team: str, run_id: str) -> RunRecord | None:
+        return codec.load_run(await self.redis.get(keys.run(team, run_id)))
+
+    async def watch(
+        self, record: RunRecord, kept: KeptPrompt, *, new_agent: bool, first_poll_s: float
+    ) -> None:
+        """Origami took a kept prompt: bind a new agent to its thread, save the run, mark
+        the thread busy with it, schedule its first poll and drop the kept prompt, all at
+        once (one MULTI, one round trip)."""
+        tkey = keys.thread(record.team, record.channel, record.thread_ts)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if new_agent:
+                pipe.hset(tkey, "agent_id", record.agent_id)
+            pipe.hset(tkey, "busy", Busy(BusyKind.RUN, record.run_id).encode())
+            pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
+            pipe.set(
+                keys.run(record.team, record.run_id),
+                codec.dump_run(record),
+                ex=keys.seconds(keys.RUN_TTL),
+            )
+            due = now_ms() + int(first_poll_s * 1000)
+            pipe.zadd(keys.schedule(), {run_entry(record.team, record.run_id): due})
+            pipe.zrem(keys.schedule(), prompt_entry(kept.team, kept.id))
+            pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
+            pipe.delete(keys.kept(kept.team, kept.id))
+            await pipe.execute()

@@ -1,0 +1,247 @@
+"""The run schedule: runs to poll and kept prompts to send, due by time, claimed with a
+lease by any worker and settled under that lease only (a fencing token).
+
+A sorted set scored by due time (epoch ms). A claim moves what is due to the end of a
+lease, so a worker that dies simply lets its leases run out and its entries become due
+again for everyone; a worker that stalls past its lease cannot undo another's work, as a
+settle changes only entries still scored at its own lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from bot.domain import BusyKind, KeptPrompt, RunRecord
+from bot.stores import codec, keys
+from bot.stores.budget import NO_BUDGET, TAKE_SLOTS_FN, BudgetRule, now_ms, unique_member
+
+log = logging.getLogger(__name__)
+
+# KEYS: the schedule, the Origami request budget, Slack's progress-update allowance.
+# Claims what is due: every kept prompt (each takes a person's slot of the budget if there
+# is one; one without is still sent, after waiting for a slot), and as many runs as the
+# polls' share of the budget has room for. Then flags as many progress updates as the
+# allowance has room for. Returns what it claimed and when to look again.
+_CLAIM_LUA = (
+    TAKE_SLOTS_FN
+    + """
+local a = cjson.decode(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', a.now, 'LIMIT', 0, a.limit)
+local runs, prompts = 0, 0
+for _, m in ipairs(due) do
+  if string.sub(m, 1, 1) == 'p' then prompts = prompts + 1 else runs = runs + 1 end
+end
+local runs_ok, wait = take_slots(KEYS[2], a.now, a.window, a.poll_limit, runs, a.member .. 'r')
+local prompts_ok = take_slots(KEYS[2], a.now, a.window, a.user_limit, prompts, a.member .. 'p')
+local lease, kept_lease = a.now + a.lease, a.now + a.kept_lease
+local claimed, admitted, claimed_runs = {}, {}, 0
+for _, m in ipairs(due) do
+  local slot = 0
+  if string.sub(m, 1, 1) == 'p' then
+    redis.call('ZADD', KEYS[1], kept_lease, m)
+    if prompts_ok > 0 then slot, prompts_ok = 1, prompts_ok - 1 end
+  elseif runs_ok > 0 then
+    redis.call('ZADD', KEYS[1], lease, m)
+    slot, runs_ok, claimed_runs = 1, runs_ok - 1, claimed_runs + 1
+  end
+  if string.sub(m, 1, 1) == 'p' or slot == 1 then
+    claimed[#claimed + 1] = m
+    admitted[#admitted + 1] = slot
+  end
+end
+local shows = take_slots(KEYS[3], a.now, 60000, a.progress_limit, claimed_runs, a.member .. 's')
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local next_due = -1
+if first[2] then next_due = tonumber(first[2]) end
+return {claimed, admitted, shows, next_due, wait, lease, kept_lease}
+"""
+)
+
+# KEYS: the schedule. For each entry still held under the caller's lease: reschedule it,
+# or drop it (due -1). Returns how many changed and the earliest due time left.
+_SETTLE_LUA = """
+local a = cjson.decode(ARGV[1])
+local done = 0
+for _, item in ipairs(a.items) do
+  local score = redis.call('ZSCORE', KEYS[1], item[1])
+  if score and tonumber(score) == item[2] then
+    if item[3] < 0 then
+      redis.call('ZREM', KEYS[1], item[1])
+    else
+      redis.call('ZADD', KEYS[1], item[3], item[1])
+    end
+    done = done + 1
+  end
+end
+redis.call('EXPIRE', KEYS[1], a.ttl)
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local next_due = -1
+if first[2] then next_due = tonumber(first[2]) end
+return {done, next_due}
+"""
+
+
+def run_entry(team: str, run_id: str) -> str:
+    """The schedule entry of a run: ``r|team|run_id`` (ids never contain ``|``)."""
+    return f"r|{team}|{run_id}"
+
+
+def prompt_entry(team: str, prompt_id: str) -> str:
+    return f"p|{team}|{prompt_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An entry this worker holds until ``lease_ms`` (epoch ms): its fencing token."""
+
+    entry: str
+    lease_ms: int
+
+    @property
+    def kind(self) -> BusyKind:
+        return BusyKind.PROMPT if self.entry.startswith("p|") else BusyKind.RUN
+
+    @property
+    def team(self) -> str:
+        return self.entry[2:].rpartition("|")[0]
+
+    @property
+    def id(self) -> str:
+        return self.entry.rpartition("|")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    claim: Claim
+    # Its Origami request's slot of the budget was taken by the claim.
+    admitted: bool
+    # A run: whether it may update its progress line this time (Slack's allowance).
+    show_progress: bool
+    run: RunRecord | None  # a run's record (None for a prompt, or when it expired)
+    kept: KeptPrompt | None  # a kept prompt (None for a run, or when it was sent)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimBatch:
+    items: list[Claimed]
+    next_due_ms: int | None
+    budget_wait_ms: int  # > 0 when the request budget held due runs back
+
+
+class RunSchedule:
+    def __init__(self, client: Any) -> None:
+        self.redis = client
+        self._claim = client.register_script(_CLAIM_LUA)
+        self._settle = client.register_script(_SETTLE_LUA)
+
+    async def claim(
+        self,
+        *,
+        lease_s: float,
+        kept_lease_s: float,
+        limit: int,
+        budget: BudgetRule = NO_BUDGET,
+        progress_per_minute: int = -1,
+        now: int | None = None,
+    ) -> ClaimBatch:
+        """Claim up to ``limit`` due entries (see ``_CLAIM_LUA``), then read their records:
+        two round trips. Runs are held for ``lease_s``, prompts for ``kept_lease_s`` (a
+        send may take the Origami client's whole retry budget)."""
+        args = {
+            "now": now_ms() if now is None else now,
+            "lease": int(lease_s * 1000),
+            "kept_lease": int(kept_lease_s * 1000),
+            "limit": limit,
+            "window": budget.window_ms,
+            "poll_limit": budget.poll_limit,
+            "user_limit": budget.per_minute,
+            "progress_limit": progress_per_minute,
+            "member": unique_member(),
+        }
+        entries, admitted, shows, next_due, wait, lease, kept_lease = await self._claim(
+            keys=[keys.schedule(), keys.origami_budget(), keys.progress_budget()],
+            args=[json.dumps(args)],
+        )
+        claims = [
+            Claim(str(e), int(kept_lease if str(e).startswith("p|") else lease)) for e in entries
+        ]
+        records: list[Any] = []
+        if claims:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for c in claims:
+                    if c.kind is BusyKind.PROMPT:
+                        pipe.hgetall(keys.kept(c.team, c.id))
+                    else:
+                        pipe.get(keys.run(c.team, c.id))
+                records = await pipe.execute()
+        items = []
+        shows_left = int(shows)
+        for claim, slot, raw in zip(claims, admitted, records, strict=True):
+            show = False
+            if claim.kind is BusyKind.RUN and shows_left > 0:
+                show, shows_left = True, shows_left - 1
+            is_prompt = claim.kind is BusyKind.PROMPT
+            items.append(
+                Claimed(
+                    claim=claim,
+                    admitted=bool(int(slot)),
+                    show_progress=show,
+                    run=None if is_prompt else codec.load_run(raw),
+                    kept=codec.load_kept(cast(dict[str, str], raw)) if is_prompt and raw else None,
+                )
+            )
+        return ClaimBatch(
+            items=items,
+            next_due_ms=None if int(next_due) < 0 else int(next_due),
+            budget_wait_ms=int(wait),
+        )
+
+    async def settle(self, outcomes: Sequence[tuple[Claim, int | None]]) -> tuple[int, int | None]:
+        """Reschedule each claimed entry to its new due time (epoch ms), or drop it
+        (``None``), in one round trip; only entries still under our lease change.
+        Returns how many changed and the earliest due time left."""
+        if not outcomes:
+            return 0, None
+        items = [[c.entry, c.lease_ms, -1 if due is None else due] for c, due in outcomes]
+        args = {"items": items, "ttl": keys.seconds(keys.SCHEDULE_TTL)}
+        done, next_due = await self._settle(keys=[keys.schedule()], args=[json.dumps(args)])
+        return int(done), None if int(next_due) < 0 else int(next_due)
+
+    async def extend_lease(self, claim: Claim, lease_s: float) -> Claim | None:
+        """Hold an entry longer (a slow delivery); None when the lease was already lost."""
+        new_lease = now_ms() + int(lease_s * 1000)
+        done, _ = await self.settle([(claim, new_lease)])
+        return Claim(claim.entry, new_lease) if done else None
+
+    async def count(self) -> int:
+        return int(await self.redis.zcard(keys.schedule()))
+
+    async def next_due_ms(self) -> int | None:
+        first = await self.redis.zrange(keys.schedule(), 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    async def listen_for_handoffs(
+        self, nudge: Callable[[], None], stopping: Callable[[], bool]
+    ) -> None:
+        """Call ``nudge`` for each prompt announced on the hand-off channel, until
+        ``stopping()``; survives Redis restarts (the claimer's idle look covers the gap)."""
+        while not stopping():
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(keys.handoff_channel())
+                while not stopping():
+                    # Bounded waits, so a stop is seen within a second.
+                    if await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0):
+                        nudge()
+            except Exception:
+                log.warning("handoff subscription lost; resubscribing", exc_info=True)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
