@@ -49,6 +49,7 @@ from bench.common import (
     fire,
     flush,
     fmt,
+    kept_prompt_of,
     mention_body,
     percentile,
     redis_server_pid,
@@ -56,8 +57,10 @@ from bench.common import (
     signed,
     wait_until,
 )
+from bot.domain import RunRecord
 from bot.slack.blocks import build_ack
-from bot.store import RunRecord, connect, now_ms
+from bot.stores import connect
+from bot.stores.budget import now_ms
 from tests.fakes.payloads import USER_ID, new_ts
 
 POLLS = 10  # running polls per run; the 11th poll sees it completed
@@ -151,7 +154,7 @@ async def _seed(
             )
 
     records = await asyncio.gather(*(one(i) for i in range(first, first + k)))
-    store = connect(redis_url)
+    stores = connect(redis_url)
     try:
         rng = random.Random(k)
         start_ms = now_ms() + 1000  # the first polls start a second from now
@@ -159,9 +162,9 @@ async def _seed(
             due_in = (start_ms - now_ms()) / 1000 + rng.uniform(0, INTERVAL_S)
             # What the app writes once Origami took a mention's prompt (the kept prompt it
             # drops does not exist here).
-            await store.started(r, due_in, new_agent=True, deferred_id=f"bench-{r.run_id}")
+            await stores.runs.watch(r, kept_prompt_of(r), new_agent=True, first_poll_s=due_in)
     finally:
-        await store.close()
+        await stores.close()
     return [r.run_id for r in records]
 
 

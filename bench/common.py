@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from bench import procs
 from bench.procs import SIGNING_SECRET, Proc
+from bot.domain import KeptPrompt, PromptKind, RunRecord
 from tests.fakes import payloads
 from tests.fakes.signing import signed_headers
 
@@ -231,3 +232,18 @@ async def redis_server_pid(redis_url: str) -> int:
         return int(info["process_id"])
     finally:
         await client.aclose()
+
+
+def kept_prompt_of(record: RunRecord) -> KeptPrompt:
+    """The kept prompt a run of the app would have come from."""
+    return KeptPrompt(
+        id=f"bench-{record.run_id}",
+        team=record.team,
+        channel=record.channel,
+        thread_ts=record.thread_ts,
+        kind=PromptKind.START,
+        agent_id="",
+        text=record.prompt,
+        user_id=record.user_id,
+        cause=f"bench:{record.run_id}",
+    )

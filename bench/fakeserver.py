@@ -29,16 +29,27 @@ BOT_TOKEN = "xoxb-bench-token"
 API_KEY = "og_live_" + "b" * 40
 
 
+def _marker(meta: Any) -> tuple[str | None, str | None]:
+    """What a delivery's marker says a post is: ``origami_ack`` (a prompt's "On it") or
+    ``origami_result`` (a part of a run's result, with the run's id)."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("event_payload"), dict):
+        return None, None
+    payload = meta["event_payload"]
+    part, owner = str(payload.get("part", "")), payload.get("owner")
+    if part == "ack":
+        return "origami_ack", None
+    if part.startswith("result-"):
+        return "origami_result", str(owner)
+    return str(meta.get("event_type")), None
+
+
 def _slack_control(fake: FakeSlack) -> web.Application:
     async def calls(request: web.Request) -> web.Response:
         since = int(request.query.get("since", "0"))
         recorded = fake.calls()
         items: list[list[Any]] = []
         for call in recorded[since:]:
-            meta = call.args.get("metadata")
-            event_type = meta.get("event_type") if isinstance(meta, dict) else None
-            payload = meta.get("event_payload") if isinstance(meta, dict) else None
-            run_id = payload.get("run_id") if isinstance(payload, dict) else None
+            event_type, run_id = _marker(call.args.get("metadata"))
             response = call.response or {}
             items.append(
                 [

@@ -46,6 +46,7 @@ from bench.common import (
     fire,
     flush,
     fmt,
+    kept_prompt_of,
     mention_body,
     reply_body,
     signed,
@@ -53,7 +54,8 @@ from bench.common import (
     wait_until,
 )
 from bench.redisproxy import CountingProxy, RoundTrip
-from bot.store import connect
+from bot.domain import Busy, BusyKind, RunRecord
+from bot.stores import connect
 from tests.fakes.payloads import new_ts
 
 TARGET_RT = 3.0
@@ -220,7 +222,7 @@ async def _seed_idle_threads(
 ) -> list[tuple[str, str]]:
     """Threads whose agent's last run is over, as a delivered run leaves them."""
     origami = fakes.origami.info
-    store = connect(redis_url)
+    stores = connect(redis_url)
     threads: list[tuple[str, str]] = []
     runs: list[str] = []
     try:
@@ -236,11 +238,26 @@ async def _seed_idle_threads(
             )
             body = created.json()
             runs.append(body["run"]["id"])
-            await store.bind_agent(TEAM, channel, thread_ts, body["agent"]["id"])
+            record = RunRecord(
+                team=TEAM,
+                run_id=body["run"]["id"],
+                agent_id=body["agent"]["id"],
+                channel=channel,
+                thread_ts=thread_ts,
+                progress_ts="",
+                user_id="U0BENCH",
+                prompt="find leads",
+            )
+            # Watched (the agent bound), then released as a delivered run leaves it; its
+            # schedule entry is due long after the bench is over.
+            await stores.runs.watch(
+                record, kept_prompt_of(record), new_agent=True, first_poll_s=86_400
+            )
+            await stores.threads.release(record.thread, Busy(BusyKind.RUN, record.run_id))
             threads.append((channel, thread_ts))
         await fakes.finish(runs)
     finally:
-        await store.close()
+        await stores.close()
     return threads
 
 
