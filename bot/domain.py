@@ -131,15 +131,6 @@ class Taken:
 
 
 @dataclass(frozen=True, slots=True)
-class Queued:
-    """A prompt waiting in a busy thread's queue."""
-
-    text: str
-    user_id: str
-    cause: str
-
-
-@dataclass(frozen=True, slots=True)
 class RunRecord:
     """A run the app started, and where in Slack it is shown."""
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot import logs
 from bot.domain import Intake as Outcome
-from bot.domain import Prompt, Queued, ThreadRef, kept_prompt_id
+from bot.domain import Prompt, ThreadRef, kept_prompt_id
 from bot.ports import Presenter
 from bot.stores import Stores
 
@@ -47,9 +47,7 @@ class Intake:
         taken = await self.stores.threads.take(
             thread,
             kept_prompt_id(prompt.cause),
-            prompt.text,
-            prompt.user_id,
-            prompt.cause,
+            prompt,
             may_start=may_start,
             event=event,
         )
@@ -71,7 +69,7 @@ class Intake:
             logs.bind(agent=taken.agent_id)
         log.debug("prompt kept", extra={"kind": taken.kind})
 
-    async def resume(self, thread: ThreadRef, queued: Sequence[Queued]) -> None:
+    async def resume(self, thread: ThreadRef, queued: Sequence[Prompt]) -> None:
         """The thread is idle again: what was queued behind it goes as one follow-up."""
         if not queued:
             return

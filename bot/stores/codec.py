@@ -13,14 +13,14 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot.domain import Answer, KeptPrompt, PromptKind, Queued, RunOutcome, RunRecord
+from bot.domain import Answer, KeptPrompt, Prompt, PromptKind, RunOutcome, RunRecord
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _RUN = TypeAdapter(RunRecord)
-_QUEUED = TypeAdapter(Queued)
+_QUEUED = TypeAdapter(Prompt)
 _OUTCOME = TypeAdapter(RunOutcome)
 _ANSWER = TypeAdapter(Answer)
 
@@ -43,11 +43,12 @@ def load_run(raw: str | None) -> RunRecord | None:
     return _load(_RUN, raw, "run")
 
 
-def dump_queued(item: Queued) -> str:
-    return _QUEUED.dump_json(item).decode()
+def dump_queued(item: Prompt) -> str:
+    # Whether it came with files was said when it was taken; the queue keeps the words.
+    return _QUEUED.dump_json(item, exclude={"has_files"}).decode()
 
 
-def load_queued(raw: str) -> Queued | None:
+def load_queued(raw: str) -> Prompt | None:
     return _load(_QUEUED, raw, "queued")
 
 

@@ -15,8 +15,8 @@ from bot.domain import (
     Busy,
     Intake,
     KeptPrompt,
+    Prompt,
     PromptKind,
-    Queued,
     Taken,
     ThreadRef,
     ThreadState,
@@ -89,9 +89,7 @@ class ThreadStore:
         self,
         thread: ThreadRef,
         prompt_id: str,
-        text: str,
-        user_id: str,
-        cause: str,
+        prompt: Prompt,
         *,
         may_start: bool,
         event: str | None,
@@ -108,15 +106,15 @@ class ThreadStore:
             thread_ts=thread.thread_ts,
             kind=PromptKind.START,
             agent_id="",
-            text=text,
-            user_id=user_id,
-            cause=cause,
+            text=prompt.text,
+            user_id=prompt.user_id,
+            cause=prompt.cause,
         )
         entry = prompt_entry(thread.team, prompt_id)
         args = {
             "event_ttl": keys.seconds(keys.EVENT_TTL) if event else 0,
             "may_start": may_start,
-            "queued": codec.dump_queued(Queued(text=text, user_id=user_id, cause=cause)),
+            "queued": codec.dump_queued(prompt),
             "prompt": codec.kept_fixed_json(item),
             "busy": item.busy.encode(),
             "entry": entry,
@@ -154,7 +152,7 @@ class ThreadStore:
             busy=Busy.decode(busy) if busy else None,
         )
 
-    async def release(self, thread: ThreadRef, busy: Busy, *, forget: bool = False) -> list[Queued]:
+    async def release(self, thread: ThreadRef, busy: Busy, *, forget: bool = False) -> list[Prompt]:
         """The thread is done with ``busy``: idle again (``forget``: gone, as its agent
         could not be created), and what was queued behind it is handed back, in order."""
         items = await self._release(

@@ -13,8 +13,8 @@ from bot.domain import (
     BusyKind,
     Intake,
     KeptPrompt,
+    Prompt,
     PromptKind,
-    Queued,
     RunRecord,
     Taken,
     ThreadRef,
@@ -53,9 +53,7 @@ async def _take(
     return await stores.threads.take(
         thread,
         kept_prompt_id(cause),
-        text if text is not None else f"prompt of {cause}",
-        "U1",
-        cause,
+        Prompt(text if text is not None else f"prompt of {cause}", "U1", cause),
         may_start=may_start,
         event=event,
     )
@@ -154,7 +152,7 @@ async def test_a_prompt_comes_back_as_it_was_written(stores: Stores) -> None:
     assert (await _kept(stores, "C1:1.0")).text == text
     kept = await _kept(stores, "C1:1.0")
     assert await stores.threads.release(THREAD, kept.busy) == [
-        Queued(text=text, user_id="U1", cause="C1:2.0")
+        Prompt(text=text, user_id="U1", cause="C1:2.0")
     ]
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.conversations import Conversations
+from bot.conversations.tables import Tables
+from bot.domain import ThreadRef
 from bot.slack import actions as ids
 from bot.slack import payloads
 
@@ -17,34 +19,36 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., Awaitable[None]]
 
 
-def build_handle_share_table(conversations: Conversations) -> Handler:
-    async def handle_share_table(ack: AsyncAck, body: dict[str, Any]) -> None:
+TableAction = Callable[[Tables, ThreadRef, str, str, str], Awaitable[None]]
+
+
+def _build_table_button(conversations: Conversations, act: TableAction, what: str) -> Handler:
+    """A table card's button: its value names the run and the table."""
+
+    async def handle(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         try:
             ref = ids.parse_table_ref(str(body["actions"][0].get("value", "")))
         except ValueError:
-            log.warning("malformed share button value")
+            log.warning("malformed table button value", extra={"button": what})
             return
-        await conversations.tables.share(
-            payloads.to_action_thread(body), ref.run_id, ref.table_id, payloads.to_user(body)
+        await act(
+            conversations.tables,
+            payloads.to_action_thread(body),
+            ref.run_id,
+            ref.table_id,
+            payloads.to_user(body),
         )
 
-    return handle_share_table
+    return handle
+
+
+def build_handle_share_table(conversations: Conversations) -> Handler:
+    return _build_table_button(conversations, Tables.share, "share")
 
 
 def build_handle_export_csv(conversations: Conversations) -> Handler:
-    async def handle_export_csv(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        try:
-            ref = ids.parse_table_ref(str(body["actions"][0].get("value", "")))
-        except ValueError:
-            log.warning("malformed export button value")
-            return
-        await conversations.tables.export_csv(
-            payloads.to_action_thread(body), ref.run_id, ref.table_id, payloads.to_user(body)
-        )
-
-    return handle_export_csv
+    return _build_table_button(conversations, Tables.export_csv, "export")
 
 
 async def handle_open_link(ack: AsyncAck) -> None:
