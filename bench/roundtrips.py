@@ -11,8 +11,9 @@ nothing else, less the ``INFO`` calls themselves.
 The watcher's idle loop (a claim that finds nothing due, at most four times a second) runs
 the whole time; during the event steps no run is due (the first poll is a minute away), so
 claims that find nothing are the idle loop and are left out of the per-event figures (and
-their commands subtracted: 3 each). A claim that takes something (the prompt a mention's
-Slack process handed off to the worker) counts: the proxy keeps the head of each answer.
+their commands subtracted: 3 each), as are the worker's heartbeats (every 5 s). A claim
+that takes something (the prompt a mention's web step kept for a worker) counts: the proxy
+keeps the head of each answer.
 
 Steps, app A (first poll 60 s, so no poll mixes in): mentions that start a conversation;
 replies in those threads while their runs go (queued); replies in threads whose agent is
@@ -75,9 +76,9 @@ FULL = RoundTripConfig(events=100, conversations=100)
 
 
 def _claimed_nothing(answer: bytes) -> bool:
-    """Whether a claim's answer (``[lease, claimed, ...]``) claimed no member."""
+    """Whether a claim's answer (``[claimed, admitted, ...]``) claimed no member."""
     lines = answer.split(b"\r\n")
-    return len(lines) > 2 and lines[2] == b"*0"
+    return len(lines) > 1 and lines[1] == b"*0"
 
 
 def kind(trip: RoundTrip) -> str:
@@ -124,8 +125,10 @@ def _key_kind(key: str) -> str:
 
 
 # The idle loop's round trips, and their commands: a claim that finds nothing due is the
-# EVALSHA, its ZRANGEBYSCORE and the ZRANGE that reads the next due time.
-IDLE = {"claim-script": 3}
+# EVALSHA, its ZRANGEBYSCORE and the ZRANGE that reads the next due time; a worker's
+# heartbeat (every 5 s) the EVALSHA, TIME, ZREMRANGEBYSCORE, ZADD, PTTL and PEXPIRE.
+HEARTBEAT = "script(heartbeats)"
+IDLE = {"claim-script": 3, HEARTBEAT: 6}
 # A new pooled connection's handshake (HELLO, CLIENT SETINFO, SELECT): not per-event work.
 SETUP = {"HELLO", "CLIENT", "SELECT", "AUTH"}
 _NOT_COUNTED = ("cmdstat_info", "cmdstat_hello", "cmdstat_select", "cmdstat_auth")
@@ -389,7 +392,7 @@ async def _app_b(
     # the claims and looks at the next due time are the watcher's work, so they count.
     start = max(sorted(v)[1] for v in gets.values())
     end = min(terminal) - 0.05
-    window = [t for t in raw if start <= t.at <= end and not is_setup(t)]
+    window = [t for t in raw if start <= t.at <= end and not is_setup(t) and kind(t) != HEARTBEAT]
     polls_in = sum(1 for v in gets.values() for at in v if start <= at <= end)
     if polls_in and end > start:
         rt = len(window) / polls_in
