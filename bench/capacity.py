@@ -1,14 +1,15 @@
-"""Figures 2 and 3: how many runs one app process watches at a 1 s poll interval, and how
-soon a finished run's result is posted.
+"""Figures 2 and 3: how many runs one worker process watches at a 1 s poll interval, and
+how soon a finished run's result is posted.
 
-For each K: fresh fakes (own processes), a fresh app (``python -m bot``, its Origami request
-budget raised out of the way), Redis flushed. K runs are then put in flight without K
+For each K: fresh fakes (own processes), a fresh app (``python -m bot web`` with one
+``python -m bot worker`` beside it, or ``python -m bot`` alone: ``procs.App``; its Origami
+request budget raised out of the way), Redis flushed. K runs are then put in flight without K
 Slack events (figure 1 measures those), by doing what the app itself does when a mention
 arrives: the agent and its run are created on the fake Origami through its public API
 (``POST /agents``; each run answers ``running`` with ``Retry-After: 1`` for 10 polls, then
 ``completed``), the "On it" progress message is posted to the fake Slack as the bot
 (``chat.postMessage``, the app's own ack blocks), and Redis is written with the app's own
-``Store`` call the app makes once Origami took the prompt (``Store.started``). First
+store call the app makes once Origami took the prompt (``RunStore.watch``). First
 polls are spread uniformly over one second, as if the mentions had come in over that
 second. The app then polls each run 11 times, updating its progress message each time,
 and posts the result.
@@ -16,9 +17,9 @@ and posts the result.
 Measured from the fakes' own records: per run, the gaps between consecutive polls (the
 deviation from 1 s), all Origami requests against the ideal 11 per run, and the time from
 the poll that first saw ``completed`` to the ``chat.postMessage`` carrying the result. From
-``/proc``: the app's CPU seconds over the run (all its processes) and its peak RSS (VmHWM,
-its largest process); the fakes' and Redis' CPU too, to show whether they, rather than the
-app, were the bottleneck.
+``/proc``: the CPU seconds over the run and the peak RSS (VmHWM) of the process that watches
+(the worker; all-in-one, the one process), and the web process's apart; the fakes' and
+Redis' CPU too, to show whether they, rather than the app, were the bottleneck.
 
 All K runs of that step end in the same second too, so its delivery latency is that of a
 burst of K results. A last step (``measure_steady``) keeps K runs in flight while they end
@@ -42,6 +43,7 @@ import httpx
 
 from bench import procs
 from bench.common import (
+    SUFFIX,
     Fakes,
     Figure,
     app_with_fakes,
@@ -89,9 +91,11 @@ class KResult:
     dev_p50_ms: float
     dev_p95_ms: float
     ratio: float
-    cpu_s: float
+    cpu_s: float  # the watching process
     wall_s: float
-    rss_mb: float
+    rss_mb: float  # the watching process
+    web_cpu_s: float | None  # the web process (split layout)
+    web_rss_mb: float | None
     delivered: int
     delivery_p50_ms: float
     delivery_p95_ms: float
@@ -168,13 +172,17 @@ async def _seed(
     return [r.run_id for r in records]
 
 
-def _app(redis_url: str, http: httpx.AsyncClient) -> AbstractAsyncContextManager[Any]:
+def _app(
+    redis_url: str, http: httpx.AsyncClient, layout: str, worker_nice: int = 0
+) -> AbstractAsyncContextManager[Any]:
     """Fresh fakes (runs answer ``running`` with ``Retry-After: 1``, ``POLLS`` times) and a
-    fresh app, its Origami request budget raised out of the way."""
+    fresh app in ``layout``, its Origami request budget raised out of the way."""
     return app_with_fakes(
         redis_url,
         http,
         ["--retry-after", str(int(INTERVAL_S)), "--polls", str(POLLS)],
+        layout=layout,
+        worker_nice=worker_nice,
         ORIGAMI_REQUESTS_PER_MINUTE="100000000",
     )
 
@@ -210,17 +218,25 @@ def _observe(o_items: list[list[Any]], s_items: list[list[Any]], ended: set[str]
 
 
 async def measure(
-    k: int, redis_url: str, http: httpx.AsyncClient, profile: Path | None = None
+    k: int,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    profile: Path | None = None,
+    layout: str = "split",
+    worker_nice: int = 0,
 ) -> KResult:
     await flush(redis_url)
-    async with _app(redis_url, http) as (app, fakes):
+    async with _app(redis_url, http, layout, worker_nice) as (app, fakes):
         slack, origami = fakes.slack, fakes.origami
+        watcher = app.watcher
+        web = app.web if app.worker else None
+        measured = [p for p in (watcher, web, slack, origami) if p is not None]
         redis_pid = await redis_server_pid(redis_url)
         run_ids = await _seed(k, fakes, redis_url, http)
-        spy = procs.start_profiler(app, profile) if profile else None
+        spies = procs.start_profiler([watcher], profile) if profile else []
         o_start, _ = await fakes.origami_requests(10**9)
         s_start, _ = await fakes.slack_calls(10**9)
-        cpu0 = {p.name: p.cpu() for p in (app, slack, origami)}
+        cpu0 = {p.name: p.cpu() for p in measured}
         redis_cpu0 = procs.cpu_seconds(redis_pid)
         t0 = time.monotonic()
         # Ideal: 1 s to the first poll + 10 intervals + delivery. Bounded generously.
@@ -232,11 +248,11 @@ async def measure(
         await wait_until(done, deadline - time.monotonic(), interval=0.25)
         await asyncio.sleep(0.5)  # the last result's posts
         wall = time.monotonic() - t0
-        if spy is not None:
-            procs.stop_profiler(spy)
-        cpu = {p.name: p.cpu() - cpu0[p.name] for p in (app, slack, origami)}
+        procs.stop_profiler(spies)
+        cpu = {p.name: p.cpu() - cpu0[p.name] for p in measured}
         redis_cpu = procs.cpu_seconds(redis_pid) - redis_cpu0
-        rss = app.peak_rss_mb()
+        rss = watcher.peak_rss_mb()
+        web_rss = web.peak_rss_mb() if web else None
         _, o_items = await fakes.origami_requests(o_start)
         _, s_items = await fakes.slack_calls(s_start)
 
@@ -246,9 +262,11 @@ async def measure(
         dev_p50_ms=percentile(seen.deviations, 50),
         dev_p95_ms=percentile(seen.deviations, 95),
         ratio=len(o_items) / (k * (POLLS + 1)),
-        cpu_s=cpu["app"],
+        cpu_s=cpu[watcher.name],
         wall_s=wall,
         rss_mb=rss,
+        web_cpu_s=cpu[web.name] if web else None,
+        web_rss_mb=web_rss,
         delivered=seen.delivered,
         delivery_p50_ms=percentile(seen.latencies, 50),
         delivery_p95_ms=percentile(seen.latencies, 95),
@@ -271,7 +289,12 @@ class SteadyResult:
 
 
 async def measure_steady(
-    k: int, seconds: float, redis_url: str, http: httpx.AsyncClient
+    k: int,
+    seconds: float,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    layout: str = "split",
+    worker_nice: int = 0,
 ) -> SteadyResult:
     """K runs in flight the whole time, ending at the rate a 10 s run gives (K/10 a
     second: 100 a second for K=1000), each replaced by a new one as it ends.
@@ -284,7 +307,7 @@ async def measure_steady(
     latency as above, for every run ended this way."""
     await flush(redis_url)
     per_tick = max(1, k // (POLLS * 10))
-    async with _app(redis_url, http) as (app, fakes):
+    async with _app(redis_url, http, layout, worker_nice) as (app, fakes):
         await fakes.script(None)  # runs go on until ended
         in_flight = await _seed(k, fakes, redis_url, http)
         await asyncio.sleep(2 * INTERVAL_S)  # every run polled at least once
@@ -332,7 +355,7 @@ async def measure_steady(
 
 
 async def _mention_now_and_then(
-    app: procs.Proc, http: httpx.AsyncClient, acks: list[float], every_s: float = 0.1
+    app: procs.App, http: httpx.AsyncClient, acks: list[float], every_s: float = 0.1
 ) -> None:
     """A mention every ``every_s`` (one at a time, each in a new thread), until cancelled:
     how fast Slack is answered while the app watches and delivers its runs. Each starts a
@@ -351,15 +374,19 @@ async def run(
     http: httpx.AsyncClient,
     out: list[Figure],
     profile_dir: Path | None = None,
+    layout: str = "split",
+    worker_nice: int = 0,
 ) -> list[KResult]:
+    """Measure ``layout``; every figure's name ends with the layout's suffix (``SUFFIX``)."""
+    sx = SUFFIX[layout]
     results: list[KResult] = []
     for k in config.ks:
-        profile = profile_dir / f"app-K{k}.txt" if profile_dir else None
-        r = await measure(k, redis_url, http, profile)
+        profile = profile_dir / f"{layout}-K{k}.txt" if profile_dir else None
+        r = await measure(k, redis_url, http, profile, layout, worker_nice)
         if profile is not None:
-            print(f"  (py-spy collapsed stacks of the app: {profile})", flush=True)
+            print(f"  (py-spy collapsed stacks of the watching process: {profile})", flush=True)
         results.append(r)
-        tag = f"[K={k}]"
+        tag = f"[K={k}]{sx}"
         emit(
             Figure(f"watcher poll-interval deviation p50 {tag}", fmt(r.dev_p50_ms), "ms", "", None),
             out,
@@ -384,11 +411,13 @@ async def run(
             ),
             out,
         )
+        watching = "worker process" if r.web_cpu_s is not None else "the one process"
         emit(
             Figure(
                 f"watcher app CPU {tag}",
                 fmt(r.cpu_s, 1),
-                f"s over {r.wall_s:.1f} s wall ({100 * r.cpu_s / r.wall_s:.0f}% of a core; "
+                f"s over {r.wall_s:.1f} s wall ({watching}, {100 * r.cpu_s / r.wall_s:.0f}% "
+                "of a core; "
                 f"fake slack {100 * r.fake_slack_cpu / r.wall_s:.0f}%, "
                 f"fake origami {100 * r.fake_origami_cpu / r.wall_s:.0f}%, "
                 f"redis {100 * r.redis_cpu / r.wall_s:.0f}%)",
@@ -399,12 +428,21 @@ async def run(
             Figure(
                 f"watcher app peak RSS {tag}",
                 fmt(r.rss_mb),
-                "MB",
+                f"MB ({watching})",
                 f"<= {TARGET_RSS_MB:.0f}",
                 r.rss_mb <= TARGET_RSS_MB,
             ),
             out,
         )
+        if r.web_cpu_s is not None and r.web_rss_mb is not None:
+            emit(
+                Figure(
+                    f"watcher web CPU / peak RSS {tag}",
+                    f"{fmt(r.web_cpu_s, 2)} s / {fmt(r.web_rss_mb)}",
+                    "MB (the web process beside the worker, no events sent)",
+                ),
+                out,
+            )
         emit(
             Figure(
                 f"watcher results delivered {tag}",
@@ -430,8 +468,10 @@ async def run(
             out,
         )
     if config.steady_k:
-        st = await measure_steady(config.steady_k, config.steady_s, redis_url, http)
-        tag = f"[K={st.k} in flight, {st.ends_per_s:.0f} ends/s for {config.steady_s:.0f} s]"
+        st = await measure_steady(
+            config.steady_k, config.steady_s, redis_url, http, layout, worker_nice
+        )
+        tag = f"[K={st.k} in flight, {st.ends_per_s:.0f} ends/s for {config.steady_s:.0f} s]{sx}"
         emit(
             Figure(
                 f"steady state: results delivered {tag}",
@@ -472,7 +512,7 @@ async def run(
     tried = "/".join(str(k) for k in config.ks)
     emit(
         Figure(
-            "watcher capacity (largest K held)",
+            f"watcher capacity (largest K held){sx}",
             str(best),
             f"runs at 1 s polls (tried K={tried})",
             ">= 1000",

@@ -108,26 +108,37 @@ class Fakes:
         self.origami.stop()
 
 
+# The app's two layouts, and what their figures' names carry: the split's none, so they
+# compare with the figures of before the restructuring, when ``python -m bot`` was a Slack
+# process with one worker process beside it.
+LAYOUTS = ("split", "all")
+SUFFIX = {"split": "", "all": " [all-in-one]"}
+
+
 @contextlib.asynccontextmanager
 async def app_with_fakes(
     redis_url: str,
     http: httpx.AsyncClient,
     origami_args: Sequence[str],
+    layout: str = "split",
+    worker_nice: int = 0,
     **settings: str,
-) -> AsyncIterator[tuple[procs.Proc, Fakes]]:
-    """Both fakes (``origami_args`` for the Origami one) and the app on ``redis_url``;
-    stopped on the way out, with the errors the app logged reported."""
+) -> AsyncIterator[tuple[procs.App, Fakes]]:
+    """Both fakes (``origami_args`` for the Origami one) and the app on ``redis_url``, in
+    ``layout`` (see ``procs.App``); stopped on the way out, with the errors the app's
+    processes logged reported."""
     slack = await procs.start_fake("slack")
     origami = await procs.start_fake("origami", *origami_args)
     fakes = Fakes(slack, origami, http)
     app = None
     try:
-        app = await procs.start_app(slack, origami, redis_url, http, **settings)
+        app = await procs.start_app(
+            slack, origami, redis_url, http, layout=layout, worker_nice=worker_nice, **settings
+        )
         yield app, fakes
     finally:
         if app is not None:
             app.stop()
-            procs.report_errors(app)
         fakes.stop()
 
 

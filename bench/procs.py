@@ -1,5 +1,6 @@
-"""Processes the bench starts: the app (``python -m bot``), the bare Bolt app, the fakes;
-and what ``/proc`` says about them (CPU seconds, peak RSS)."""
+"""Processes the bench starts: the app (``python -m bot``, or ``python -m bot web`` with a
+``python -m bot worker`` beside it), the bare Bolt app, the fakes; and what ``/proc`` says
+about them (CPU seconds, peak RSS)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,9 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# Where the app's code is taken from: ``python -m bot`` run in this directory (``-m`` puts
+# it first on ``sys.path``). This checkout unless ``--app-dir`` names an older one.
+_app_root = ROOT
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -97,6 +102,10 @@ class Proc:
                 total += cpu_seconds(pid)
         return total
 
+    def own_cpu(self) -> float:
+        """CPU seconds of the process alone, without those it started."""
+        return cpu_seconds(self.pid)
+
     def peak_rss_mb(self) -> float:
         """The largest peak RSS of the process and its descendants (each one's own)."""
         return max(peak_rss_mb(pid) for pid in self.pids)
@@ -133,17 +142,41 @@ def report_errors(proc: Proc) -> None:
         print(f"    note: {proc.name} logged {len(lines)} errors/warnings, see {proc.log_path}")
 
 
-def _spawn(name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
+def _niced(niceness: int) -> Callable[[], None]:
+    def apply() -> None:  # in the child, before it runs Python
+        os.nice(niceness)
+
+    return apply
+
+
+def _spawn(
+    name: str,
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    nice: int = 0,
+) -> Proc:
     fd, path = tempfile.mkstemp(prefix=f"{name}-", suffix=".log", dir=log_dir())
     with open(fd, "wb") as log_file:
         proc = subprocess.Popen(
             argv,
-            cwd=str(ROOT),
+            cwd=str(cwd),
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            preexec_fn=_niced(nice) if nice else None,
         )
     return Proc(name, proc, Path(path))
+
+
+def set_app_root(path: Path) -> None:
+    """Run the app's code from ``path`` (a checkout of an older commit) instead of this one."""
+    global _app_root
+    _app_root = path.resolve()
+
+
+def app_root() -> Path:
+    return _app_root
 
 
 def _clean_env() -> dict[str, str]:
@@ -185,15 +218,9 @@ async def _wait_healthy(proc: Proc, url: str, http: httpx.AsyncClient) -> None:
     raise RuntimeError(f"{proc.name} did not come up:\n{proc.log()}")
 
 
-async def start_app(
-    slack: Proc,
-    origami: Proc,
-    redis_url: str,
-    http: httpx.AsyncClient,
-    **settings: str,
-) -> Proc:
-    """The app as the README runs it (``python -m bot``), against the fakes."""
-    port = free_port()
+def _app_env(
+    slack: Proc, origami: Proc, redis_url: str, port: int, settings: dict[str, str]
+) -> dict[str, str]:
     env = _clean_env()
     env.update(
         SLACK_BOT_TOKEN=slack.info["bot_token"],
@@ -208,24 +235,130 @@ async def start_app(
         PYTHONUNBUFFERED="1",
     )
     env.update(settings)
-    proc = _spawn("app", [sys.executable, "-m", "bot"], env)
-    proc.info = {"url": f"http://127.0.0.1:{port}"}
-    await _wait_healthy(proc, f"{proc.info['url']}/healthz", http)
-    return proc
+    return env
 
 
-def start_profiler(target: Proc, out: Path) -> subprocess.Popen[bytes]:
-    """``py-spy record`` attached to ``target`` (collapsed stacks in ``out``); stop it with
-    ``stop_profiler``. Needs py-spy in the venv (``pip install -e '.[bench]'``)."""
+async def _wait_logged(proc: Proc, text: str, limit_s: float = 30.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if proc.proc.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited with {proc.proc.returncode}:\n{proc.log()}")
+        if text in proc.log():
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{proc.name} did not log {text!r}:\n{proc.log()}")
+
+
+@dataclass
+class App:
+    """The app as the bench runs it, in one of its two layouts:
+
+    - ``split``: ``python -m bot web`` (serves Slack) and ``python -m bot worker`` beside
+      it, started with the same environment (the same ``REDIS_URL``);
+    - ``all``: ``python -m bot``, both halves in one process. (In a checkout from before the
+      restructuring, ``python -m bot`` was a Slack process that started one worker process
+      of its own: that worker is ``web``'s child, counted in ``cpu()``.)
+    """
+
+    layout: str
+    web: Proc  # the process that serves Slack
+    worker: Proc | None = None  # the worker process, in the split layout
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.web.info
+
+    @property
+    def procs(self) -> list[Proc]:
+        return [self.web] if self.worker is None else [self.web, self.worker]
+
+    @property
+    def watcher(self) -> Proc:
+        """The process that watches runs: the worker, or the one process (with its
+        children)."""
+        return self.worker or self.web
+
+    def cpu(self) -> float:
+        """CPU seconds of all the app's processes."""
+        return sum(p.cpu() for p in self.procs)
+
+    def web_cpu(self) -> float:
+        """CPU seconds of the process that serves Slack, alone."""
+        return self.web.own_cpu()
+
+    def worker_cpu(self) -> float | None:
+        """CPU seconds of the worker process: the split's, or the one an older ``python -m
+        bot`` started (its child); None for the all-in-one, which has none."""
+        if self.worker is not None:
+            return self.worker.cpu()
+        if descendants(self.web.pid):
+            return self.web.cpu() - self.web.own_cpu()
+        return None
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+            report_errors(proc)
+
+
+async def start_app(
+    slack: Proc,
+    origami: Proc,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    layout: str = "split",
+    worker_nice: int = 0,
+    **settings: str,
+) -> App:
+    """The app as the README runs it, against the fakes: ``python -m bot web`` and
+    ``python -m bot worker`` (``split``), or ``python -m bot`` (``all``)."""
+    port = free_port()
+    env = _app_env(slack, origami, redis_url, port, settings)
+    python = sys.executable
+    if layout not in ("split", "all"):
+        raise ValueError(f"unknown layout {layout!r}")
+    started: list[Proc] = []
+    try:
+        if layout == "all":
+            web = _spawn("app", [python, "-m", "bot"], env, cwd=_app_root)
+            started.append(web)
+            web.info = {"url": f"http://127.0.0.1:{port}"}
+            await _wait_healthy(web, f"{web.info['url']}/healthz", http)
+            return App(layout, web)
+        argv = [python, "-m", "bot", "worker"]
+        worker = _spawn("worker", argv, env, cwd=_app_root, nice=worker_nice)
+        started.append(worker)
+        web = _spawn("web", [python, "-m", "bot", "web"], env, cwd=_app_root)
+        started.append(web)
+        web.info = {"url": f"http://127.0.0.1:{port}"}
+        await _wait_logged(worker, 'msg="worker started"')
+        await _wait_healthy(web, f"{web.info['url']}/readyz", http)  # it sees the heartbeat
+        return App(layout, web, worker)
+    except BaseException:
+        for proc in started:
+            proc.stop()
+        raise
+
+
+def start_profiler(targets: list[Proc], out: Path) -> list[subprocess.Popen[bytes]]:
+    """``py-spy record`` attached to each of ``targets`` (collapsed stacks in ``out``, or
+    ``out`` with the process's name before the suffix when there are several); stop them
+    with ``stop_profiler``. Needs py-spy in the venv (``pip install -e '.[bench]'``)."""
     spy = Path(sys.executable).with_name("py-spy")
-    argv = [str(spy), "record", "--pid", str(target.pid), "--subprocesses", "--rate", "200"]
-    argv += ["--format", "raw", "--output", str(out)]
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spies = []
+    for target in targets:
+        path = out if len(targets) == 1 else out.with_stem(f"{out.stem}-{target.name}")
+        argv = [str(spy), "record", "--pid", str(target.pid), "--subprocesses", "--rate", "200"]
+        argv += ["--format", "raw", "--output", str(path)]
+        spies.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return spies
 
 
-def stop_profiler(spy: subprocess.Popen[bytes]) -> None:
-    if spy.poll() is None:
-        spy.send_signal(signal.SIGINT)
+def stop_profiler(spies: list[subprocess.Popen[bytes]]) -> None:
+    for spy in spies:
+        if spy.poll() is None:
+            spy.send_signal(signal.SIGINT)
+    for spy in spies:
         try:
             spy.wait(30)
         except subprocess.TimeoutExpired:

@@ -13,7 +13,9 @@ the whole time; during the event steps no run is due (the first poll is a minute
 claims that find nothing are the idle loop and are left out of the per-event figures (and
 their commands subtracted: 3 each), as are the worker's heartbeats (every 5 s). A claim
 that takes something (the prompt a mention's web step kept for a worker) counts: the proxy
-keeps the head of each answer.
+keeps the head of each answer. The app runs split (``python -m bot web`` and ``python -m
+bot worker``, both through the proxy) unless only the all-in-one layout is asked for: its
+round trips are the same, the path of a message does not depend on the layout.
 
 Steps, app A (first poll 60 s, so no poll mixes in): mentions that start a conversation;
 replies in those threads while their runs go (queued); replies in threads whose agent is
@@ -168,7 +170,7 @@ class _Counter:
         return busy, calls - idle_cmds
 
 
-async def _quiet(proxy: CountingProxy, app: procs.Proc, limit_s: float = 20.0) -> None:
+async def _quiet(proxy: CountingProxy, app: procs.App, limit_s: float = 20.0) -> None:
     """No round trip but the idle loop's for 0.4 s, and the app's CPU clock still."""
 
     async def check() -> bool:
@@ -192,7 +194,7 @@ def _breakdown(trips: Sequence[RoundTrip], per: int, top: int = 8) -> str:
 async def _events_step(
     name: str,
     bodies: list[bytes],
-    app: procs.Proc,
+    app: procs.App,
     proxy: CountingProxy,
     counter: _Counter,
     http: httpx.AsyncClient,
@@ -271,9 +273,10 @@ def _proxy_for(redis_url: str) -> CountingProxy:
 
 @contextlib.asynccontextmanager
 async def _counted_app(
-    redis_url: str, http: httpx.AsyncClient, first_poll_s: str
-) -> AsyncIterator[tuple[procs.Proc, Fakes, CountingProxy, _Counter]]:
-    """The app with both fakes, reaching Redis through a counting proxy."""
+    redis_url: str, http: httpx.AsyncClient, first_poll_s: str, layout: str
+) -> AsyncIterator[tuple[procs.App, Fakes, CountingProxy, _Counter]]:
+    """The app (``layout``) with both fakes, all its processes reaching Redis through a
+    counting proxy."""
     await flush(redis_url)
     proxy = _proxy_for(redis_url)
     await proxy.start()
@@ -284,6 +287,7 @@ async def _counted_app(
             f"redis://127.0.0.1:{proxy.port}/{db}",
             http,
             ["--retry-after", "1", "--polls", "10"],
+            layout=layout,
             ORIGAMI_FIRST_POLL_SECONDS=first_poll_s,
             ORIGAMI_REQUESTS_PER_MINUTE="1000000",
         ) as (app, fakes):
@@ -294,10 +298,14 @@ async def _counted_app(
 
 
 async def _app_a(
-    config: RoundTripConfig, redis_url: str, http: httpx.AsyncClient, out: list[Figure]
+    config: RoundTripConfig,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    out: list[Figure],
+    layout: str,
 ) -> None:
     n = config.events
-    async with _counted_app(redis_url, http, "60") as (app, fakes, proxy, counter):
+    async with _counted_app(redis_url, http, "60", layout) as (app, fakes, proxy, counter):
         url = f"{app.info['url']}/slack/events"
         warm = [mention_body("C0WARM") for _ in range(24)]
         await fire(http, url, [(b, signed(b)) for b in warm], 4)
@@ -326,10 +334,14 @@ async def _app_a(
 
 
 async def _app_b(
-    config: RoundTripConfig, redis_url: str, http: httpx.AsyncClient, out: list[Figure]
+    config: RoundTripConfig,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    out: list[Figure],
+    layout: str,
 ) -> None:
     s = config.conversations
-    async with _counted_app(redis_url, http, "1") as (app, fakes, proxy, counter):
+    async with _counted_app(redis_url, http, "1", layout) as (app, fakes, proxy, counter):
         url = f"{app.info['url']}/slack/events"
         warm = [mention_body("C0WARM") for _ in range(4)]
         await fire(http, url, [(b, signed(b)) for b in warm], 4)
@@ -412,7 +424,13 @@ async def _app_b(
 
 
 async def run(
-    config: RoundTripConfig, redis_url: str, http: httpx.AsyncClient, out: list[Figure]
+    config: RoundTripConfig,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    out: list[Figure],
+    layout: str = "split",
 ) -> None:
-    await _app_a(config, redis_url, http, out)
-    await _app_b(config, redis_url, http, out)
+    """Round trips are the same in either layout (one path for every prompt), so one is
+    measured; the figures' names do not say which."""
+    await _app_a(config, redis_url, http, out, layout)
+    await _app_b(config, redis_url, http, out, layout)
