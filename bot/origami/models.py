@@ -1,25 +1,85 @@
 """Pydantic models of the Origami v2 objects the bot reads.
 
-Parsing is tolerant on purpose: the v2 API is beta and its docs disagree with each other,
-so unknown fields are ignored, optional-looking fields get defaults, and a status string we
-have never seen parses as ``RunStatus.UNKNOWN`` (treated as terminal) instead of failing the
-poll loop.
+Parsing is tolerant on purpose, field by field: the v2 API is beta and its docs disagree
+with each other, and a run is polled every 15 s for up to seven days, so one field Origami
+gets wrong must cost that field, not the run. Therefore:
+
+- unknown fields are ignored, and a status string we have never seen parses as
+  ``RunStatus.UNKNOWN`` (treated as terminal) instead of failing the poll loop;
+- a field whose value breaks the schema (a number where text belongs, text in a count, an
+  object that is not one) is read as absent: it gets its default, and the first time a
+  process meets it in a given model it logs a warning naming the field's path (never the
+  value: it may be long, and it is the agent's or a customer's text);
+- a bad item of a list (a string among the next actions, a table without an id) is dropped
+  and the rest of the list kept, logged the same way;
+- a ``null`` where the schema has none is read as absent without a warning: the docs
+  disagree about which fields are nullable (``todo`` is ``null`` on some running runs) and a
+  null carries nothing to lose.
+
+Only the fields without which nothing can be done are required, so that only they can fail
+a whole parse: a run's ``id`` (the delivery of its result, every button on it and every
+follow-up are keyed by it; a made-up one would mix two runs up), a created agent's ``agent``
+and its ``id`` (the thread is bound to it), ``run``, and a handoff's ``url``. A run's
+``status`` is not among them: missing or not a string, it parses as ``UNKNOWN``, which is
+terminal, so the result is delivered (with a neutral note) instead of polled for a week.
 """
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    OnErrorOmit,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+log = logging.getLogger(__name__)
+
+# The (model, field) pairs this process has already warned about: a broken field is
+# reported once, not on every poll of every run that carries it. Bounded by the models'
+# fields.
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(model: str, field: str, problem: str) -> None:
+    if (model, field) in _warned:
+        return
+    _warned.add((model, field))
+    log.warning(
+        "origami sent a field this app cannot read; ignoring it",
+        extra={"field": f"{model}.{field}", "problem": problem},
+    )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
 
 
 class OrigamiModel(BaseModel):
@@ -29,6 +89,70 @@ class OrigamiModel(BaseModel):
         extra="ignore",
         frozen=True,
     )
+
+    @field_validator("*", mode="wrap")
+    @classmethod
+    def _field_by_field(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """Every field of every model: a value that breaks the field's schema becomes the
+        field's default (see the module's docstring); a required field still fails, so
+        that the object holding it fails instead (and is dropped by its own holder)."""
+        # Every field of every poll comes through here: the path that succeeds stays short.
+        try:
+            parsed = handler(value)
+        except ValidationError as exc:
+            return cls._absent(info.field_name or "", value, exc)
+        if type(value) is list and len(parsed) < len(value):
+            path = cls._path(info.field_name or "")
+            _warn_once(
+                cls.__name__, path, f"dropped {len(value) - len(parsed)} of {len(value)} items"
+            )
+        return parsed
+
+    @classmethod
+    def _path(cls, name: str) -> str:
+        return cls.model_fields[name].alias or name
+
+    @classmethod
+    def _absent(cls, name: str, value: Any, exc: ValidationError) -> Any:
+        field = cls.model_fields[name]
+        if field.is_required():
+            raise exc
+        if value is not None:
+            # The error's kind and where inside the value, never the value itself.
+            path = cls._path(name)
+            first = exc.errors(include_url=False, include_input=False)[0]
+            inner = _where(tuple(first["loc"]))
+            where = f" at {path}{inner}" if inner else ""
+            _warn_once(cls.__name__, path, f"{first['type']}{where}, got {_json_type(value)}")
+        return field.get_default(call_default_factory=True)
+
+
+T = TypeVar("T")
+
+# A list whose bad items are dropped one by one (the field's wrap validator logs how many)
+# instead of failing the list, and with it the field.
+Items = list[OnErrorOmit[T]]
+
+# Counts and step numbers: never negative, and small enough to render (a float of
+# ``10**400`` does not exist). Past that, the field is malformed and reads as absent.
+_COUNT_MAX = 10**15
+Count = Annotated[int, Field(ge=0, le=_COUNT_MAX)]
+
+
+def _timestamp(value: str) -> str:
+    # The schema's ``date-time`` (RFC 3339: with an offset). Durations are computed from
+    # these; a string that is not one, or one without an offset, is malformed.
+    if datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is None:
+        raise ValueError("a date-time needs an offset")
+    return value
+
+
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+
+# Kept of a status string the API sent, for logs and the neutral "unknown status" note.
+_STATUS_RAW_MAX = 100
 
 
 class RunStatus(StrEnum):
@@ -54,41 +178,43 @@ class RunStatus(StrEnum):
 
 
 def _to_status(value: Any) -> RunStatus:
+    if not isinstance(value, str):
+        return RunStatus.UNKNOWN
     try:
         return RunStatus(value)
     except ValueError:
         return RunStatus.UNKNOWN
 
 
-# A status string this build does not know parses as UNKNOWN instead of failing.
+# A status string this build does not know, or no string at all, parses as UNKNOWN.
 TolerantStatus = Annotated[RunStatus, BeforeValidator(_to_status)]
 
 
 class RunSteps(OrigamiModel):
-    completed: int = 0
-    max: int = 1
+    completed: Count = 0
+    max: Annotated[int, Field(ge=1, le=_COUNT_MAX)] = 1
 
 
 class RunRequest(OrigamiModel):
     prompt: str = ""
     model: str | None = None
-    focus_table_ids: list[str] = Field(default_factory=list)
+    focus_table_ids: Items[str] = Field(default_factory=list)
 
 
 class RunAction(OrigamiModel):
-    type: str
+    type: str = ""
     table_id: str | None = None
     table_name: str | None = None
     column_id: str | None = None
     column_name: str | None = None
-    count: int | None = None
-    lead_count: int | None = None
-    deleted_at: str | None = None
+    count: Count | None = None
+    lead_count: Count | None = None
+    deleted_at: Timestamp | None = None
 
 
 class CellsLiveness(OrigamiModel):
-    running: int = 0
-    errored: int = 0
+    running: Count = 0
+    errored: Count = 0
 
 
 class CreditsLifetime(OrigamiModel):
@@ -98,18 +224,18 @@ class CreditsLifetime(OrigamiModel):
 class ColumnStats(OrigamiModel):
     avg_credits_per_run: float | None = None
     call_rate: float | None = None
-    total_runs: int | None = None
+    total_runs: Count | None = None
 
 
 class ColumnQualification(OrigamiModel):
-    pass_: int = Field(0, alias="pass")
-    fail: int = 0
-    unsure: int = 0
-    total: int = 0
+    pass_: Count = Field(0, alias="pass")
+    fail: Count = 0
+    unsure: Count = 0
+    total: Count = 0
 
 
 class TableColumn(OrigamiModel):
-    id: str
+    id: str = ""
     name: str = ""
     type: str | None = None
     kind: str | None = None
@@ -124,23 +250,23 @@ class TableColumn(OrigamiModel):
 class TableQualificationStats(OrigamiModel):
     rate: float | None = None
     fetch_rate: float | None = None
-    qualified_leads: int | None = None
+    qualified_leads: Count | None = None
     effective_leads_per_qualified: float | None = None
-    estimated_qualified_leads: int | None = None
+    estimated_qualified_leads: Count | None = None
 
 
 class TableFunnelStats(OrigamiModel):
-    total_sourced_leads: int | None = None
-    post_static_leads: int | None = None
-    deduped_leads: int | None = None
+    total_sourced_leads: Count | None = None
+    post_static_leads: Count | None = None
+    deduped_leads: Count | None = None
     dedup_rate: float | None = None
-    excluded_leads: int | None = None
+    excluded_leads: Count | None = None
     excluded_rate: float | None = None
 
 
 class TableRunningStats(OrigamiModel):
-    running_leads: int = 0
-    oldest_active_run_started_at: str | None = None
+    running_leads: Count = 0
+    oldest_active_run_started_at: Timestamp | None = None
 
 
 class TableLeadSourceStats(OrigamiModel):
@@ -148,7 +274,7 @@ class TableLeadSourceStats(OrigamiModel):
     name: str = ""
     avg_credits_per_lead: float | None = None
     total_credits: float | None = None
-    total_leads: int | None = None
+    total_leads: Count | None = None
     source: str | None = None
 
 
@@ -159,21 +285,23 @@ class TableStats(OrigamiModel):
     qualification: TableQualificationStats | None = None
     funnel: TableFunnelStats | None = None
     running: TableRunningStats | None = None
-    lead_sources: list[TableLeadSourceStats] = Field(default_factory=list)
+    lead_sources: Items[TableLeadSourceStats] = Field(default_factory=list)
     has_unknown_total_with_more: bool = False
 
 
 class Table(OrigamiModel):
-    id: str
+    # Not required: a table without a usable id still has a name, leads and a link to
+    # show; it only gets no Share or Export button.
+    id: str = ""
     name: str = "Untitled table"
     workspace_id: str | None = None
-    lead_count: int = 0
-    columns: list[TableColumn] = Field(default_factory=list)
+    lead_count: Count = 0
+    columns: Items[TableColumn] = Field(default_factory=list)
     credits: CreditsLifetime = Field(default_factory=CreditsLifetime)
     cells: CellsLiveness = Field(default_factory=CellsLiveness)
     url: str | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
     stats: TableStats | None = None
 
     @property
@@ -196,7 +324,7 @@ class TranscriptToolCall(OrigamiModel):
 class TranscriptMessage(OrigamiModel):
     role: str | None = None
     content: str | None = None
-    tool_calls: list[TranscriptToolCall] = Field(default_factory=list)
+    tool_calls: Items[TranscriptToolCall] = Field(default_factory=list)
     tool_call_id: str | None = None
     name: str | None = None
     result: str | None = None
@@ -205,41 +333,49 @@ class TranscriptMessage(OrigamiModel):
 
 class RunResponse(OrigamiModel):
     text: str | None = None
-    actions: list[RunAction] = Field(default_factory=list)
-    tables: list[Table] = Field(default_factory=list)
-    transcript: list[TranscriptMessage] | None = None
+    actions: Items[RunAction] = Field(default_factory=list)
+    tables: Items[Table] = Field(default_factory=list)
+    transcript: Items[TranscriptMessage] | None = None
     transcript_truncated: bool = False
 
 
 class PendingQuestion(OrigamiModel):
     type: str = "single-choice"
-    question: str
-    suggested_answers: list[str] = Field(default_factory=list)
+    # Not required: a question whose text is unreadable keeps its place (answers are
+    # matched to questions by position) and its suggested answers; it shows as "…".
+    question: str = ""
+    suggested_answers: Items[str] = Field(default_factory=list)
     freeform_option: str = "Or something else"
 
 
 class NextAction(OrigamiModel):
-    label: str
+    # Not required: a blank label keeps its place (buttons carry the index) and gets no
+    # button, as a blank suggestion always did.
+    label: str = ""
     type: str | None = None
     table_slug: str | None = None
 
 
 class RunTodo(OrigamiModel):
-    pending_questions: list[PendingQuestion] = Field(default_factory=list)
-    next_actions: list[NextAction] = Field(default_factory=list)
+    pending_questions: Items[PendingQuestion] = Field(default_factory=list)
+    next_actions: Items[NextAction] = Field(default_factory=list)
 
 
 class Run(OrigamiModel):
+    # Required (see the module's docstring): without it nothing can be delivered.
     id: str
-    agent_id: str
-    status: TolerantStatus
-    # The string the API sent, kept so an UNKNOWN status can still be logged and shown.
+    # The thread is bound to its agent when the agent is created: a run's own copy is
+    # not needed for anything.
+    agent_id: str = ""
+    status: TolerantStatus = RunStatus.UNKNOWN
+    # The string the API sent (cut short), kept so an UNKNOWN status can still be logged
+    # and shown; empty when there was no string.
     status_raw: str = ""
     prompt: str = ""
     model: str | None = None
     steps: RunSteps = Field(default_factory=RunSteps)
-    started_at: str | None = None
-    completed_at: str | None = None
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
     workspace_id: str | None = None
     request: RunRequest | None = None
     response: RunResponse | None = None
@@ -249,26 +385,26 @@ class Run(OrigamiModel):
     @classmethod
     def _keep_raw_status(cls, data: Any) -> Any:
         if isinstance(data, dict) and "statusRaw" not in data and "status_raw" not in data:
-            data = {**data, "statusRaw": str(data.get("status", ""))}
+            raw = data.get("status")
+            if not isinstance(raw, str):
+                _warn_once("Run", "status", f"no status string (got {_json_type(raw)})")
+                raw = ""
+            data = {**data, "statusRaw": raw[:_STATUS_RAW_MAX]}
         return data
-
-    @field_validator("todo", mode="before")
-    @classmethod
-    def _null_todo(cls, value: Any) -> Any:
-        return {} if value is None else value
 
 
 class AgentSummary(OrigamiModel):
+    # Required: the thread is bound to this agent, and every follow-up goes to it.
     id: str
     name: str = ""
     workspace_id: str | None = None
-    created_at: str | None = None
+    created_at: Timestamp | None = None
 
 
 class WorkspaceRef(OrigamiModel):
     id: str
     name: str = ""
-    created_at: str | None = None
+    created_at: Timestamp | None = None
     created_by_api: bool | None = None
 
 
@@ -315,17 +451,11 @@ class ErrorBody(OrigamiModel):
     credits_required: float | None = None
     credits_available: float | None = None
     top_up_url: str | None = None
-    blocked_by_budgets: list[str] = Field(default_factory=list)
+    blocked_by_budgets: Items[str] = Field(default_factory=list)
     current_run: CurrentRun | None = None
     limit: int | None = None
-    active_sessions: list[ActiveSession] = Field(default_factory=list)
+    active_sessions: Items[ActiveSession] = Field(default_factory=list)
     can_upgrade: bool | None = None
-
-    @field_validator("active_sessions", "blocked_by_budgets", mode="before")
-    @classmethod
-    def _null_list(cls, value: Any) -> Any:
-        # A null here must not cost us the whole body (and with it the error's code).
-        return [] if value is None else value
 
     @property
     def issues(self) -> list[ValidationIssue]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from bot.origami import models
 from bot.origami.models import CreatedAgent, ErrorBody, Run, RunStatus, Table
 from tests.fakes.origami import confirm, make_table, next_action, single_choice
 
@@ -320,3 +323,192 @@ def test_error_body_top_level_fields() -> None:
     assert body.top_up_url == "https://origami.chat/settings/billing?source=api"
     assert body.blocked_by_budgets == ["Q3"]
     assert body.reason == "payment_failed"
+
+
+# -- one broken field costs that field, not the run -------------------------------------------
+
+
+@pytest.fixture
+def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Warnings of the models' logger, with the once-per-process memory forgotten."""
+    models._warned.clear()
+    caplog.set_level(logging.WARNING, logger="bot.origami.models")
+    yield caplog
+    models._warned.clear()
+
+
+def _fields_warned(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [vars(r)["field"] for r in caplog.records if r.name == "bot.origami.models"]
+
+
+def test_the_issue_examples_cost_only_their_field(warnings: pytest.LogCaptureFixture) -> None:
+    data = run_json(
+        "needs_input",
+        todo={
+            "pendingQuestions": [
+                {"question": 5, "freeformOption": None, "suggestedAnswers": ["A", 7, "B"]},
+                single_choice("Which region?", ["DACH"]),
+            ],
+            "nextActions": ["Find more", next_action("Export", "export_csv"), {"label": 3}],
+        },
+        steps=None,
+    )
+    data["response"]["text"] = 12345
+    data["response"]["tables"][0]["leadCount"] = "many"
+    run = Run.model_validate(data)
+
+    assert run.status is RunStatus.NEEDS_INPUT
+    assert run.steps.max == 1  # null is read as absent
+    assert run.response is not None
+    assert run.response.text is None
+    [table] = run.response.tables
+    assert table.lead_count == 0
+    assert table.name == "Fintech founders, Berlin"  # the rest of the table is kept
+    assert table.qualified_leads == 18
+    first, second = run.todo.pending_questions
+    assert (first.question, first.suggested_answers, first.freeform_option) == (
+        "",
+        ["A", "B"],
+        "Or something else",
+    )
+    assert second.question == "Which region?"
+    # The string is dropped; the item without a usable label keeps its place, blank.
+    assert [a.label for a in run.todo.next_actions] == ["Export", ""]
+    assert sorted(_fields_warned(warnings)) == [
+        "NextAction.label",
+        "PendingQuestion.question",
+        "PendingQuestion.suggestedAnswers",
+        "RunResponse.text",
+        "RunTodo.nextActions",
+        "Table.leadCount",
+    ]
+
+
+def test_a_broken_field_is_logged_once_with_its_path_and_never_its_value(
+    warnings: pytest.LogCaptureFixture,
+) -> None:
+    secret = "Confidential pipeline notes " * 50
+    for _ in range(3):
+        data = run_json("completed")
+        data["response"]["tables"][0]["leadCount"] = secret
+        data["response"]["tables"][0]["columns"] = {"text": secret}
+        Run.model_validate(data)
+    records = [r for r in warnings.records if r.name == "bot.origami.models"]
+    assert [(r.levelno, vars(r)["field"]) for r in records] == [
+        (logging.WARNING, "Table.leadCount"),
+        (logging.WARNING, "Table.columns"),
+    ]
+    assert vars(records[0])["problem"] == "int_parsing, got string"
+    assert vars(records[1])["problem"] == "list_type, got object"
+    shown = warnings.text + " ".join(str(r.__dict__) for r in records)
+    assert "Confidential" not in shown
+
+
+def test_wrong_shapes_of_whole_objects_become_their_defaults(
+    warnings: pytest.LogCaptureFixture,
+) -> None:
+    data = run_json(
+        "completed",
+        steps="7 of 50",
+        request=["prompt"],
+        todo="none",
+        startedAt="yesterday",
+        completedAt="2026-07-20T10:03:12",  # no offset: not a date-time of the schema
+    )
+    data["response"]["actions"] = {"type": "table_created"}
+    run = Run.model_validate(data)
+    assert (run.steps.completed, run.steps.max) == (0, 1)
+    assert run.request is None
+    assert run.todo.pending_questions == [] and run.todo.next_actions == []
+    assert (run.started_at, run.completed_at) == (None, None)
+    assert run.response is not None and run.response.actions == []
+    assert run.response.tables[0].lead_count == 25
+    assert Run.model_validate(run_json("completed", response="done")).response is None
+
+
+def test_counts_out_of_range_read_as_absent() -> None:
+    data = run_json("running", steps={"completed": -1, "max": 10**400})
+    run = Run.model_validate(data)
+    assert (run.steps.completed, run.steps.max) == (0, 1)
+    table = Table.model_validate({"id": "t1", "leadCount": 10**20, "cells": {"running": -3}})
+    assert (table.lead_count, table.cells.running) == (0, 0)
+
+
+def test_bad_items_of_lists_are_dropped_and_the_rest_kept() -> None:
+    data = run_json("completed")
+    good = data["response"]["tables"][0]
+    data["response"]["tables"] = [None, "table", good, 42, {**good, "id": 7}]
+    data["response"]["actions"] = [{"type": "leads_added", "leadCount": 3}, [], "x"]
+    data["request"]["focusTableIds"] = ["t1", None, 5, "t2"]
+    run = Run.model_validate(data)
+    assert run.response is not None
+    # A table whose id is unreadable is still shown (with no buttons): its id reads as "".
+    assert [t.id for t in run.response.tables] == [good["id"], ""]
+    assert [(a.type, a.lead_count) for a in run.response.actions] == [("leads_added", 3)]
+    assert run.request is not None and run.request.focus_table_ids == ["t1", "t2"]
+
+
+@pytest.mark.parametrize("status", [None, 5, {"x": 1}, ["completed"], True])
+def test_a_status_that_is_not_a_string_is_unknown(status: Any) -> None:
+    data = {**run_json("completed"), "status": status}
+    run = Run.model_validate(data)
+    assert run.status is RunStatus.UNKNOWN
+    assert run.status.is_terminal
+    assert run.status_raw == ""
+    missing = run_json("completed")
+    del missing["status"]
+    assert Run.model_validate(missing).status is RunStatus.UNKNOWN
+
+
+def test_an_unknown_status_string_is_kept_short() -> None:
+    run = Run.model_validate(run_json("x" * 5000))
+    assert run.status is RunStatus.UNKNOWN
+    assert run.status_raw == "x" * 100
+
+
+@pytest.mark.parametrize("bad_id", [None, 5, {"id": "x"}, ["v2_run-1"]])
+def test_a_run_without_a_usable_id_still_fails(bad_id: Any) -> None:
+    # The one field of a run without which nothing can be delivered (see models.py).
+    with pytest.raises(ValidationError):
+        Run.model_validate(run_json("completed", id=bad_id))
+    missing = run_json("completed")
+    del missing["id"]
+    with pytest.raises(ValidationError):
+        Run.model_validate(missing)
+
+
+def test_a_run_without_an_agent_id_parses() -> None:
+    data = run_json("completed", agentId=None)
+    assert Run.model_validate(data).agent_id == ""
+    del data["agentId"]
+    assert Run.model_validate(data).agent_id == ""
+
+
+def test_created_agent_keeps_what_it_needs() -> None:
+    body = {"agent": {"id": AGENT_ID, "name": 5}, "run": run_json("running"), "workspace": 3}
+    created = CreatedAgent.model_validate(body)
+    assert (created.agent.id, created.agent.name, created.workspace) == (AGENT_ID, "", None)
+    with pytest.raises(ValidationError):
+        CreatedAgent.model_validate({**body, "agent": {"name": "n"}})
+
+
+def test_error_bodies_keep_their_code_whatever_else_is_broken() -> None:
+    body = ErrorBody.model_validate(
+        {
+            "error": "Too many agents",
+            "code": "CONCURRENT_LIMIT_EXCEEDED",
+            "limit": "three",
+            "activeSessions": [{"agentId": AGENT_ID}, "junk"],
+            "blockedByBudgets": None,
+            "handoff": {"kind": "billing"},
+            "currentRun": [],
+        }
+    )
+    assert (body.code, body.limit, body.handoff, body.current_run) == (
+        "CONCURRENT_LIMIT_EXCEEDED",
+        None,
+        None,
+        None,
+    )
+    assert [s.agent_id for s in body.active_sessions] == [AGENT_ID]
+    assert body.blocked_by_budgets == []
