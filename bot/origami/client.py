@@ -38,6 +38,8 @@ from bot.origami.transport import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
+# Origami's limit on a prompt, counted as its server counts: in UTF-16 code units (see
+# utf16_len), not Python characters.
 PROMPT_MAX_CHARS = 10_000
 # Poll URLs kept parsed: more than the runs one process has in flight.
 _POLL_URLS_KEPT = 10_000
@@ -92,14 +94,23 @@ def idempotency_key(*parts: str) -> str:
     return "sha256-" + hashlib.sha256(raw.encode()).hexdigest()
 
 
+def utf16_len(text: str) -> int:
+    """The length of ``text`` in UTF-16 code units, as Origami (a TypeScript server,
+    ``String.length``) counts it: a character outside the Basic Multilingual Plane (most
+    emoji, some CJK) counts twice. A lone surrogate counts once, as it would there."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def check_prompt(prompt: str) -> str:
     text = prompt.strip()
     if not text:
         raise errors.PromptError("The prompt is empty.", 0)
-    if len(text) > PROMPT_MAX_CHARS:
+    length = utf16_len(text)
+    if length > PROMPT_MAX_CHARS:
         raise errors.PromptError(
-            f"The prompt has {len(text):,} characters; Origami takes at most {PROMPT_MAX_CHARS:,}.",
-            len(text),
+            f"The prompt is {length:,} characters long as Origami counts them (an emoji "
+            f"counts as two); Origami takes at most {PROMPT_MAX_CHARS:,}.",
+            length,
         )
     return text
 

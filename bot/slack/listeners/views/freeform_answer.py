@@ -11,7 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.conversations import Conversations
 from bot.domain import ThreadRef
-from bot.origami.client import PROMPT_MAX_CHARS
+from bot.origami.client import PROMPT_MAX_CHARS, utf16_len
 from bot.slack import actions as ids
 from bot.slack import payloads, texts
 
@@ -27,8 +27,8 @@ def build_handle_freeform_answer(conversations: Conversations) -> Callable[..., 
         if not text:
             await ack(response_action="errors", errors={ids.FREEFORM_BLOCK: texts.ANSWER_EMPTY})
             return
-        if len(text) > PROMPT_MAX_CHARS:
-            error = texts.answer_too_long(len(text), PROMPT_MAX_CHARS)
+        if (length := utf16_len(text)) > PROMPT_MAX_CHARS:  # as Origami counts
+            error = texts.answer_too_long(length, PROMPT_MAX_CHARS)
             await ack(response_action="errors", errors={ids.FREEFORM_BLOCK: error})
             return
         try:
