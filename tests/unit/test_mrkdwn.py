@@ -15,7 +15,9 @@ from bot.slack.mrkdwn import (
     link,
     markdown_to_mrkdwn,
     mention,
+    misleads,
     split_text,
+    strip_controls,
 )
 
 PINGS = ["<!channel>", "<!here>", "<!everyone>", "<@U123>", "<!subteam^S123|team>"]
@@ -69,6 +71,76 @@ def test_link_builds_safe_links_only() -> None:
     assert link("https://x.com", "") == "<https://x.com>"
     assert link("javascript:alert(1)", "click") == "click"
     assert link("ftp://x.com/f", "") == "ftp://x.com/f"
+
+
+# -- invisible and misleading characters -------------------------------------------------------
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+CONTROLS = "".join(chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)])
+
+
+def test_strip_controls_keeps_text_tabs_newlines_and_direction_marks() -> None:
+    assert strip_controls(f"a{CONTROLS}b{BIDI}c\td\ne") == "abc\td\ne"
+    assert (
+        strip_controls("\u05e9\u05dc\u05d5\u05dd\u200f!\u200e")
+        == "\u05e9\u05dc\u05d5\u05dd\u200f!\u200e"
+    )
+    assert strip_controls("lone \ud800 surrogate") == "lone  surrogate"
+    assert (
+        strip_controls("\U0001f680 \u200b zero-width space stays")
+        == "\U0001f680 \u200b zero-width space stays"
+    )
+
+
+def test_escaping_removes_controls_and_bidi_everywhere() -> None:
+    evil = "evil.com\u202emoc.knab\x00 <!here>\x1b[31m"
+    assert escape(evil) == "evil.commoc.knab &lt;!here&gt;[31m"
+    assert clip_escaped(evil, 12) == "evil.commoc…"
+    assert clip_label("Go\u2066 on\x07", 75) == "Go on"
+    out = markdown_to_mrkdwn(
+        f"# Title{BIDI}\n- item\x00\n`co\u202ede`\n[te\u202ext](https://x.com/\u202e)"
+    )
+    assert out == "*Title*\n• item\n`code`\n<https://x.com/|text>"
+
+
+@pytest.mark.parametrize(
+    ("md", "expected"),
+    [
+        ("[https://bank.com](https://evil.example)", "https://bank.com (<https://evil.example>)"),
+        ("[bank.com](https://evil.example/login)", "bank.com (<https://evil.example/login>)"),
+        (
+            "[Log in at www.bank.com now](https://evil.example)",
+            "Log in at www.bank.com now (<https://evil.example>)",
+        ),
+        ("[bank\u200b.com](https://evil.example)", "bank\u200b.com (<https://evil.example>)"),
+        ("[bank\u3002com](https://evil.example)", "bank\u3002com (<https://evil.example>)"),
+        ("[BANK.COM](https://bank.com.evil.example)", "BANK.COM (<https://bank.com.evil.example>)"),
+        ("[me@bank.com](mailto:eve@evil.example)", "me@bank.com (<mailto:eve@evil.example>)"),
+        ("[bank.com](https://user@evil.example)", "bank.com (<https://user@evil.example>)"),
+        # The text names the target's own host, or none: an ordinary link.
+        ("[bank.com](https://bank.com/a)", "<https://bank.com/a|bank.com>"),
+        ("[www.Bank.com](https://bank.com)", "<https://bank.com|www.Bank.com>"),
+        ("[example.com](https://docs.example.com)", "<https://docs.example.com|example.com>"),
+        ("[the list](https://evil.example)", "<https://evil.example|the list>"),
+        ("[v1.2 notes](https://x.com)", "<https://x.com|v1.2 notes>"),
+        # In a table (plain text) the target is always shown.
+        (
+            "| a |\n|---|\n| [bank.com](https://evil.example) |",
+            "```\na\n" + "-" * 31 + "\nbank.com (https://evil.example)\n```",
+        ),
+    ],
+)
+def test_a_link_whose_text_names_another_host_shows_its_target(md: str, expected: str) -> None:
+    assert markdown_to_mrkdwn(md) == expected
+
+
+def test_misleads() -> None:
+    assert misleads("bank.com", "https://evil.example")
+    assert misleads("https://bank.com/x", "not a url")
+    assert not misleads("click here", "https://evil.example")
+    assert not misleads("Bank.com", "https://www.bank.com/")
+    assert not misleads("bücher.de", "https://xn--bcher-kva.de")
+    assert link("https://evil.example", "paypal.com") == "paypal.com (<https://evil.example>)"
 
 
 # -- markdown_to_mrkdwn -------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.mrkdwn.escaping import FENCE, break_fences, escape
+from bot.slack.mrkdwn.escaping import FENCE, break_fences, escape, strip_controls
 from bot.slack.mrkdwn.links import link
 
 _FENCE_OPEN_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
@@ -47,8 +47,11 @@ def markdown_to_mrkdwn(md: str) -> str:
 
     Headings become bold lines, ``**b**``/``__b__`` ``*b*``, ``*i*``/``_i_`` ``_i_``,
     ``~~s~~`` ``~s~``, ``[t](url)`` ``<url|t>`` (http, https, mailto only), lists ``•``,
-    pipe tables an aligned code block; code spans and fences keep their text.
+    pipe tables an aligned code block; code spans and fences keep their text. Control
+    characters and bidi overrides are removed first (``strip_controls``), and a link whose
+    text names another host than its target shows the target too (``link``).
     """
+    md = strip_controls(md)
     try:
         return _convert(md)
     except Exception:  # malformed input must never stop a result from posting
