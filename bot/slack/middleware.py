@@ -16,20 +16,36 @@ from typing import Any
 from slack_bolt.response import BoltResponse
 
 from bot import logs
-from bot.slack import payloads
 
 Next = Callable[[], Awaitable[BoltResponse]]
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value[:64] if isinstance(value, str) and value else None
+
+
 async def bind_log_context(body: dict[str, Any], next: Next) -> BoltResponse | None:
-    event = body.get("event") or {}
-    channel = event.get("channel") or (body.get("channel") or {}).get("id")
-    thread = event.get("thread_ts") or event.get("ts")
+    # Whatever the body holds (a field missing, or of another type), the context is what
+    # can be read from it, and the request goes on.
+    event = _dict(body.get("event"))
+    user = body.get("user")
     logs.bind(
-        team=payloads.to_team(body),
-        channel=channel,
-        thread=thread,
-        user=event.get("user") or payloads.to_user(body) or None,
-        event=body.get("event_id"),
+        team=_team(body, event),
+        channel=_text(event.get("channel")) or _text(_dict(body.get("channel")).get("id")),
+        thread=_text(event.get("thread_ts")) or _text(event.get("ts")),
+        user=_text(event.get("user")) or _text(_dict(user).get("id")) or _text(user),
+        event=_text(body.get("event_id")),
     )
     return await next()
+
+
+def _team(body: dict[str, Any], event: dict[str, Any]) -> str | None:
+    """The workspace, where ``payloads.to_team`` finds it, of any payload's shape."""
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    return _text(team) or _text(event.get("team")) or _text(_dict(body.get("user")).get("team_id"))
