@@ -6,6 +6,7 @@ with one readable message naming each variable and where to get it (``SettingsPr
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +29,8 @@ WHERE: dict[str, str] = {
     "SLACK_API_URL": "leave unset for https://slack.com/api/ (GovSlack and tests override it)",
     "ORIGAMI_API_KEY": "Origami → Settings → Developers → API keys (og_live_…); needs a paid plan",
     "ORIGAMI_API_URL": "leave unset for https://origami.chat/api/v2",
+    "ORIGAMI_APP_URL": "leave unset for https://origami.chat: the Origami web app, the only "
+    "host a link button (Open in Origami) may lead to; https only",
     "REDIS_URL": "redis://host:6379/0; leave unset for an in-process store (one process, "
     "nothing survives a restart)",
     "REDIS_TLS_VERIFY": "false for a rediss:// Redis whose certificate is self-signed "
@@ -45,6 +48,13 @@ WHERE: dict[str, str] = {
 }
 
 
+# The Origami web app (bot.slack.blocks keeps the same default for its builders).
+_ORIGAMI_APP_URL = "https://origami.chat"
+_HTTPS_ORIGIN_RE = re.compile(
+    r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/*"
+)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -60,6 +70,9 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
     origami_api_key: SecretStr = Field(alias="ORIGAMI_API_KEY")
     origami_api_url: str = Field("https://origami.chat/api/v2", alias="ORIGAMI_API_URL")
+    # Link buttons built from what Origami sends (a table's url) go only to this https
+    # host: the agent's output cannot put a button to another site under our name.
+    origami_app_url: str = Field(_ORIGAMI_APP_URL, alias="ORIGAMI_APP_URL")
     redis_url: SecretStr | None = Field(None, alias="REDIS_URL")
     # Heroku Redis serves TLS with a self-signed certificate, under a REDIS_URL the add-on
     # owns (it cannot be edited): false then skips the certificate check (still encrypted).
@@ -110,6 +123,17 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @field_validator("origami_app_url", mode="before")
+    @classmethod
+    def _app_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return _ORIGAMI_APP_URL
+        if not isinstance(value, str) or not _HTTPS_ORIGIN_RE.fullmatch(value.strip()):
+            raise ValueError(
+                "must be an https URL with a host and no path, like https://origami.chat"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("slack_api_url")
     @classmethod

@@ -409,6 +409,62 @@ def test_build_table_card_optional_parts() -> None:
     assert ids.OPEN_TABLE not in [e["action_id"] for e in unsafe[-1]["elements"]]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://origami.chat/workspace/ws_1?table=tbl_0",  # not https
+        "https://evil.example/workspace/ws_1?table=tbl_0",
+        "https://origami.chat.evil.example/x",
+        "https://evil.origami.chat/x",  # not the app's host either
+        "https://origami.chat@evil.example/x",
+        "https://origami.chat:8443/x",
+        "https://origami.chat\\@evil.example/x",
+        "https://origami.chat/\\evil.example",
+        "https://origami.chat/x\u202e",
+        "https://origami.chat/ä",
+        "mailto:support@origami.chat",
+        "//origami.chat/x",
+        "origami.chat/x",
+    ],
+)
+def test_open_in_origami_leads_only_to_the_origami_app(url: str) -> None:
+    for blocks in (
+        build_table_card(make_table(0, url=url), run_id=RUN_ID),
+        build_shared_table(make_table(0, url=url), shared_by="U1", thread_link=None).blocks,
+    ):
+        assert ids.OPEN_TABLE not in [e["action_id"] for e in elements(Message("x", blocks))]
+        assert url not in str(blocks)
+
+
+def test_open_in_origami_on_the_configured_app() -> None:
+    def open_url(url: str, **app: str) -> str | None:
+        card = build_table_card(make_table(0, url=url), run_id=RUN_ID, **app)
+        found = [e for e in elements(Message("x", card)) if e["action_id"] == ids.OPEN_TABLE]
+        return found[0]["url"] if found else None
+
+    assert open_url("https://ORIGAMI.chat/w?table=t#top") == "https://ORIGAMI.chat/w?table=t#top"
+    assert open_url("https://origami.chat:443/w") == "https://origami.chat:443/w"
+    assert open_url(" https://origami.chat ") == "https://origami.chat"
+    staging = {"app_url": "https://staging.origami.chat:8443/"}
+    assert open_url("https://staging.origami.chat:8443/w", **staging) == (
+        "https://staging.origami.chat:8443/w"
+    )
+    assert open_url("https://origami.chat/w", **staging) is None
+    assert open_url("https://origami.chat/w", app_url="http://origami.chat") is None
+    message = build_result(
+        make_run(tables=[make_table(0, url="https://evil.example/t")]),
+        app_url="https://evil.example",
+    )
+    assert ids.OPEN_TABLE in [e["action_id"] for m in message for e in elements(m)]
+    shared = build_shared_table(
+        make_table(0, url="https://app.example/t"),
+        shared_by="U1",
+        thread_link=None,
+        app_url="https://app.example",
+    )
+    assert [e["action_id"] for e in elements(shared)] == [ids.OPEN_TABLE]
+
+
 def test_build_table_card_clips_long_names() -> None:
     blocks = build_table_card(make_table(0, name="N&" * 200), run_id=RUN_ID)
     header = blocks[0]["text"]["text"]

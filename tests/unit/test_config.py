@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Mode, Settings, SettingsProblem, load_settings
+from bot.config import WHERE, Mode, Settings, SettingsProblem, load_settings
+from bot.slack.blocks import ORIGAMI_APP_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 VALID = {
@@ -154,3 +155,28 @@ def test_python_m_bot_web_or_worker_without_redis_says_it_needs_one(
     assert result.returncode == 2
     assert f"python -m bot {role} needs REDIS_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_origami_app_url_defaults_to_the_builders_default() -> None:
+    assert _settings(**VALID).origami_app_url == ORIGAMI_APP_URL == "https://origami.chat"
+    assert _settings(**VALID, ORIGAMI_APP_URL="  ").origami_app_url == ORIGAMI_APP_URL
+    assert "ORIGAMI_APP_URL" in WHERE
+    assert "\nORIGAMI_APP_URL=" in (ROOT / ".env.example").read_text()
+
+
+def test_origami_app_url_is_an_https_origin() -> None:
+    for good, kept in [
+        ("https://staging.origami.chat/", "https://staging.origami.chat"),
+        ("https://localhost:8443", "https://localhost:8443"),
+    ]:
+        assert _settings(**VALID, ORIGAMI_APP_URL=good).origami_app_url == kept
+    for bad in (
+        "http://origami.chat",
+        "origami.chat",
+        "https://origami.chat/app",
+        "https://user@origami.chat",
+        "https://",
+        "https://-x.com",
+    ):
+        with pytest.raises(SettingsProblem, match="ORIGAMI_APP_URL must be an https URL"):
+            _settings(**VALID, ORIGAMI_APP_URL=bad)

@@ -3,7 +3,8 @@
 No I/O here. Every builder respects Slack's limits by construction (``bot.slack.limits``):
 long text is split across sections and messages, labels are clipped, ids stay short and
 unique, and everything an agent wrote is escaped. Button values carry only ids and
-indexes (``bot.slack.actions``).
+indexes (``bot.slack.actions``). Link buttons built from Origami's data lead only to the
+Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_URL``).
 
 - ``common``: ``Message``, ``Block`` and the small block helpers the builders share
 - ``progress``: the first reply and the progress line
@@ -15,7 +16,7 @@ indexes (``bot.slack.actions``).
 """
 
 from bot.domain import Answer
-from bot.slack.blocks.common import Block, Message
+from bot.slack.blocks.common import ORIGAMI_APP_URL, Block, Message
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
@@ -34,6 +35,7 @@ from bot.slack.blocks.tables import build_shared_table, build_table_card
 
 __all__ = [
     "MAX_SUGGESTIONS",
+    "ORIGAMI_APP_URL",
     "Answer",
     "Block",
     "Message",

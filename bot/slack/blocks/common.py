@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,17 @@ Block = dict[str, Any]
 
 # Notification previews stay short even though the fallback may hold 3,000 characters.
 _PREVIEW_CHARS = 280
+
+# The Origami web app, the one host a link button built from Origami's data may lead to
+# (the ORIGAMI_APP_URL setting; this is its default, for builders not given one).
+ORIGAMI_APP_URL = "https://origami.chat"
+_APP_URL_RE = re.compile(r"https://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?/*")
+# An https URL in plain ASCII, only the characters RFC 3986 allows (no backslash, which
+# browsers read as a slash, and no userinfo: a host must end at its port or path).
+_APP_LINK_RE = re.compile(
+    r"https://(?P<host>[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?"
+    r"(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,22 @@ def link_url(url: str | None) -> str | None:
     if not url or len(url) > limits.MAX_BUTTON_URL or not is_safe_url(url):
         return None
     if any(char.isspace() for char in url):
+        return None
+    return url
+
+
+def app_link_url(url: str | None, app_url: str = ORIGAMI_APP_URL) -> str | None:
+    """``url`` if a link button built from Origami's data may lead there: an https URL on
+    the Origami app's host and port (those of ``app_url``), else None. What the agent
+    writes reaches table URLs; a button to another site must not look like ours."""
+    url = link_url(url)
+    app = _APP_URL_RE.fullmatch(app_url.strip())
+    if url is None or app is None:
+        return None
+    target = _APP_LINK_RE.fullmatch(url)
+    if target is None or target["host"].lower() != app["host"].lower():
+        return None
+    if int(target["port"] or 443) != int(app["port"] or 443):
         return None
     return url
 

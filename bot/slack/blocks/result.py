@@ -11,6 +11,7 @@ from bot.origami.models import NextAction, Run, RunStatus
 from bot.slack import actions as ids
 from bot.slack import limits, texts
 from bot.slack.blocks.common import (
+    ORIGAMI_APP_URL,
     Block,
     Message,
     actions_blocks,
@@ -30,12 +31,15 @@ class _Unit:
     summary: str
 
 
-def build_result(run: Run, *, elapsed_s: float | None = None) -> list[Message]:
+def build_result(
+    run: Run, *, elapsed_s: float | None = None, app_url: str = ORIGAMI_APP_URL
+) -> list[Message]:
     """Everything a finished run posts, in order: text, table cards, next steps, footer.
 
     Questions of a ``needs_input`` run are not here (``build_questions``). Next steps and
     Continue/Retry are one-shot buttons, so they get a message of their own: closing them
-    after a click never takes the table cards' buttons along.
+    after a click never takes the table cards' buttons along. Table links lead only to
+    ``app_url``'s host.
     """
     status = run.status
     response = run.response
@@ -51,7 +55,7 @@ def build_result(run: Run, *, elapsed_s: float | None = None) -> list[Message]:
     for n, chunk in enumerate(chunks):
         content.append(_Unit([section_block(chunk, f"text:{n}")], chunk))
     for n, table in enumerate(tables):
-        card = build_table_card(table, run_id=run.id, index=n)
+        card = build_table_card(table, run_id=run.id, index=n, app_url=app_url)
         content.append(_Unit(card, texts.table_fallback(table.name, table.lead_count)))
     if status is RunStatus.COMPLETED and not chunks and not tables:
         content.append(
