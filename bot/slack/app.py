@@ -57,7 +57,10 @@ def create_app(
         signing_secret=signing_secret or "",
         request_verification_enabled=False,
         process_before_response=False,
-        raise_error_for_unhandled_request=False,
+        # A request no listener takes goes to the error handler, which acks it with 200:
+        # Bolt's own answer is a 404, which Slack retries (HTTP) or an unacked envelope,
+        # which it redelivers (Socket Mode).
+        raise_error_for_unhandled_request=True,
     )
     app.middleware(bind_log_context)
     app.error(build_handle_errors(client))

@@ -6,6 +6,8 @@ thread. Nobody sees a stack trace; the log gets it, with context.
 
 The handler never raises, whatever the body: it logs the failure once, and tells the
 person only when the body says who and where (a body without them is told nothing).
+A request no listener takes also comes here (Bolt's ``BoltUnhandledRequestError``): it is
+no failure, and is acked with 200 so that Slack does not send it again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.problems import Problem, problem_from_error
@@ -114,8 +118,14 @@ async def tell_user(
 
 
 def build_handle_errors(client: AsyncWebClient) -> Any:
-    async def handle_errors(error: Exception, body: Any, context: Any) -> None:
+    async def handle_errors(error: Exception, body: Any, context: Any) -> BoltResponse | None:
         body = _dict(body)
+        if isinstance(error, BoltUnhandledRequestError):
+            log.info(
+                "no listener for this request; acked",
+                extra={"kind": _kind(body), "event_type": _kind(_dict(body.get("event")))},
+            )
+            return BoltResponse(status=200, body="")
         problem = problem_from_error(error)
         log.error(
             "request failed after the ack",

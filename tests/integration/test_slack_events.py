@@ -1,6 +1,7 @@
 """``POST /slack/events`` before Bolt sees anything: the body is capped before it is read,
 the signature checked before it is parsed, nothing unsigned or malformed gets a 5xx, no
-request body reaches the logs."""
+request body reaches the logs; and a signed request no listener wants is acked with 200
+(Slack retries anything else)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 from unittest.mock import MagicMock
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -265,6 +267,73 @@ async def test_a_signed_malformed_body_is_400(
     response = await _post(http, body, signed_headers(SECRET, body, content_type=content_type))
     assert response.status_code == 400
     assert "Traceback" not in _text_of(logged)
+
+
+# -- signed, but nothing listens -----------------------------------------------------------
+
+
+def _unhandled_cases() -> dict[str, bytes]:
+    user = {"id": payloads.USER_ID, "team_id": payloads.TEAM_ID}
+    team = {"id": payloads.TEAM_ID}
+    return {
+        "an event type with no listener": _event(
+            {"type": "reaction_added", "user": payloads.USER_ID, "reaction": MARKER}
+        ),
+        "app_rate_limited": json.dumps(
+            {"type": "app_rate_limited", "team_id": payloads.TEAM_ID, "minute_rate_limited": 1}
+        ).encode(),
+        "a button no listener knows": _interactive(
+            payloads.block_actions(payloads.button_action("no_such_button", value=MARKER))
+        ),
+        "a modal no listener knows": _interactive(
+            payloads.view_submission(callback_id="no_such_modal", private_metadata=MARKER)
+        ),
+        "a closed modal": _interactive(
+            {
+                "type": "view_closed",
+                "team": team,
+                "user": user,
+                "view": {"callback_id": "no_such_modal", "private_metadata": MARKER},
+            }
+        ),
+        "a global shortcut": _interactive(
+            {"type": "shortcut", "team": team, "user": user, "callback_id": MARKER}
+        ),
+        "a message shortcut": _interactive(
+            {"type": "message_action", "team": team, "user": user, "callback_id": MARKER}
+        ),
+        "a select menu's options": _interactive(
+            {
+                "type": "block_suggestion",
+                "team": team,
+                "user": user,
+                "action_id": "no_such_menu",
+                "block_id": "b",
+                "value": MARKER,
+            }
+        ),
+        "a slash command": urlencode(
+            {
+                "command": "/nothing",
+                "text": MARKER,
+                "team_id": payloads.TEAM_ID,
+                "user_id": payloads.USER_ID,
+            }
+        ).encode(),
+        "an unknown payload type": json.dumps({"type": "not_a_slack_type", "x": MARKER}).encode(),
+    }
+
+
+@pytest.mark.parametrize("case", list(_unhandled_cases()))
+async def test_a_signed_request_no_listener_wants_is_acked_with_200(
+    http: httpx.AsyncClient, logged: pytest.LogCaptureFixture, case: str
+) -> None:
+    body = _unhandled_cases()[case]
+    response = await _post(http, body, signed_headers(SECRET, body))
+    assert response.status_code == 200
+    text = _text_of(logged)
+    assert MARKER not in text
+    assert "Traceback" not in text
 
 
 async def test_a_signed_url_verification_is_answered(http: httpx.AsyncClient) -> None:

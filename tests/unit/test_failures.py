@@ -1,5 +1,5 @@
 """Bolt's error handler is total: whatever the body, it logs the failure once, tells the
-person at most once, and never raises."""
+person at most once, and never raises; a request no listener takes is acked with 200."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.failures import build_handle_errors
@@ -174,3 +177,17 @@ async def test_no_context_or_no_body_still_logs_once(
     await handle(error=RuntimeError("boom"), body=_mention(), context=None)
     records = [r for r in failures_log.records if r.name == "bot.slack.failures"]
     assert len(records) == 2
+
+
+async def test_a_request_no_listener_takes_is_acked_with_200_and_no_failure(
+    failures_log: pytest.LogCaptureFixture,
+) -> None:
+    body = payloads.to_event_body(payloads.events_api({"type": "reaction_added"})).decode()
+    request = AsyncBoltRequest(body=body, headers={"content-type": ["application/json"]})
+    response = BoltResponse(status=404, body="")
+    error = BoltUnhandledRequestError(request=request, current_response=response)
+    client = RecordingClient()
+    answer = await build_handle_errors(client)(error=error, body=request.body, context=CONTEXT)
+    assert isinstance(answer, BoltResponse) and answer.status == 200
+    assert client.posts == []
+    assert [r.levelno for r in failures_log.records] == [logging.INFO]
