@@ -159,6 +159,11 @@ def result_fallback(status: RunStatus, elapsed_s: float | None) -> str:
 
 
 CONTINUED = "(continued)"
+# The last section of a result whose text was cut (bot.slack.blocks.result_overflow).
+RESULT_CUT = (
+    "✂️ *The answer is too long to show here in full; this is its beginning.* "
+    "The full answer is attached as a file."
+)
 
 # -- table cards ------------------------------------------------------------------------------
 

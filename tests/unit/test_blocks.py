@@ -32,6 +32,7 @@ from bot.slack.blocks import (
     build_table_card,
     build_usage_hint,
     build_waiting_for_slot,
+    result_overflow,
     with_context_note,
 )
 from bot.slack.mrkdwn import escape, markdown_to_mrkdwn
@@ -765,8 +766,24 @@ def test_build_result_respects_limits_and_drops_nothing(
     assert_valid(*messages)
     blocks = blocks_of(messages)
 
-    text_blocks = [b["text"]["text"] for b in blocks if b.get("block_id", "").startswith("text:")]
-    assert squash("".join(text_blocks)) == squash(markdown_to_mrkdwn(text))
+    text_ids = [b.get("block_id", "") for b in blocks if b.get("block_id", "").startswith("text:")]
+    text_blocks = [
+        b["text"]["text"] for b in blocks if re.fullmatch(r"text:\d+", b.get("block_id", ""))
+    ]
+    overflow = result_overflow(run)
+    if overflow is None:  # all of it shown
+        assert "text:cut" not in text_ids
+        assert squash("".join(text_blocks)) == squash(markdown_to_mrkdwn(text))
+    else:  # its beginning shown, in at most five messages, and all of it for a file
+        assert text_len > 40_000
+        assert overflow == text
+        assert text_ids[-1] == "text:cut"
+        assert squash(markdown_to_mrkdwn(text)).startswith(squash("".join(text_blocks)))
+        assert len("".join(text_blocks)) > 30_000
+        with_text = [
+            m for m in messages if any(b.get("block_id", "").startswith("text:") for b in m.blocks)
+        ]
+        assert len(with_text) <= 5
 
     headers = [b["text"]["text"] for b in blocks if b["type"] == "header"]
     assert len(headers) == n_tables
@@ -780,6 +797,43 @@ def test_build_result_respects_limits_and_drops_nothing(
         assert f"{n + 1}. {' '.join(label.split())}" in listing
         assert f"{RUN_ID}:{n}" in values
     assert f"{RUN_ID}" in values  # Continue
+
+
+@pytest.mark.parametrize("status", ["completed", "cancelled", "step_cap_hit"])
+@pytest.mark.parametrize("text_len", [45_000, 1_000_000])
+def test_a_huge_answer_is_cut_to_five_messages_and_given_whole_for_a_file(
+    status: str, text_len: int
+) -> None:
+    text = _words(text_len)
+    run = make_run(status, text=text, tables=[make_table(0)], next_actions=["More"])
+    messages = build_result(run, elapsed_s=3)
+    assert_valid(*messages)
+    with_text = [m for m in messages if any(b["block_id"].startswith("text:") for b in m.blocks)]
+    assert len(with_text) == 5
+    [cut] = [b for b in blocks_of(messages) if b["block_id"] == "text:cut"]
+    assert cut["text"]["text"] == texts.RESULT_CUT
+    assert "attached" in texts.RESULT_CUT
+    # The note ends the text; the table card, next steps and footer still follow.
+    ids_ = [b["block_id"] for b in blocks_of(messages)]
+    assert ids_.index("text:cut") < ids_.index("table:0:tbl_0:name")
+    assert any(e["action_id"] == "next_action:0" for m in messages for e in elements(m))
+    assert result_overflow(run) == text
+
+
+def test_an_answer_that_fits_has_no_overflow() -> None:
+    text = _words(30_000)
+    run = make_run(text=text)
+    assert result_overflow(run) is None
+    assert "text:cut" not in [b["block_id"] for b in blocks_of(build_result(run))]
+    assert result_overflow(make_run(text=None)) is None
+    assert result_overflow(make_run("running", text=None)) is None
+
+
+def test_the_overflow_is_the_answer_without_its_control_characters() -> None:
+    text = "Row\x00 \u202eone\n" * 40_000
+    run = make_run(text=text)
+    assert result_overflow(run) == "Row one\n" * 40_000
+    assert all("\x00" not in s and "\u202e" not in s for s in readable(build_result(run)))
 
 
 @pytest.mark.parametrize("n_questions", [1, 2, 10])

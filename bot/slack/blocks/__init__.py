@@ -8,7 +8,8 @@ Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_U
 
 - ``common``: ``Message``, ``Block`` and the small block helpers the builders share
 - ``progress``: the first reply and the progress line
-- ``result``: a finished run's messages
+- ``result``: a finished run's messages, and the whole answer when they show only its
+  beginning (``result_overflow``, for a file)
 - ``tables``: table cards
 - ``questions``: the agent's questions and their answers
 - ``modals``: the "Or something else" modal
@@ -30,11 +31,12 @@ from bot.slack.blocks.notices import (
 )
 from bot.slack.blocks.progress import build_ack, build_progress, build_progress_final
 from bot.slack.blocks.questions import MAX_SUGGESTIONS, build_questions, build_questions_closed
-from bot.slack.blocks.result import build_result
+from bot.slack.blocks.result import MAX_TEXT_MESSAGES, build_result, result_overflow
 from bot.slack.blocks.tables import build_shared_table, build_table_card
 
 __all__ = [
     "MAX_SUGGESTIONS",
+    "MAX_TEXT_MESSAGES",
     "ORIGAMI_APP_URL",
     "Answer",
     "Block",
@@ -55,5 +57,6 @@ __all__ = [
     "build_table_card",
     "build_usage_hint",
     "build_waiting_for_slot",
+    "result_overflow",
     "with_context_note",
 ]

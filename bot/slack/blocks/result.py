@@ -1,5 +1,10 @@
 """A finished run's result: its text, table cards, next steps and footer, packed into as
-few messages as Slack's block and character budgets allow."""
+few messages as Slack's block and character budgets allow.
+
+A text too long for ``MAX_TEXT_MESSAGES`` messages shows its beginning and a note that the
+whole answer is attached; ``result_overflow`` gives that whole answer, for the caller to
+upload as a file.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,24 @@ from bot.slack.blocks.common import (
     section_block,
 )
 from bot.slack.blocks.tables import build_table_card
-from bot.slack.mrkdwn import escape, markdown_to_mrkdwn, one_line, split_text
+from bot.slack.mrkdwn import escape, markdown_to_mrkdwn, one_line, split_text, strip_controls
+
+# A result's text takes at most this many messages: about 40,000 characters, a long
+# report already. Past that the thread becomes a wall nobody reads through, and every
+# message is one more chat.postMessage against Slack's rate limit of about one a second per
+# channel (and one more part for the delivery to post exactly once); the whole answer goes
+# along as a file instead (``result_overflow``), which Slack shows folded away.
+MAX_TEXT_MESSAGES = 5
+# Any three sections fit in one message (3 x 3,000 characters is within the 10,000 budget),
+# so ``_pack`` closes a message only once it holds at least three: this many one-section
+# blocks of text (the cut note and a "Stopped" note included) take at most
+# MAX_TEXT_MESSAGES messages.
+_SECTIONS_PER_MESSAGE = 3
+assert _SECTIONS_PER_MESSAGE * limits.MAX_SECTION_TEXT <= limits.MAX_MESSAGE_BLOCK_CHARS
+_TEXT_BLOCKS = _SECTIONS_PER_MESSAGE * MAX_TEXT_MESSAGES
+# How much of a long answer's Markdown is converted: twice what can be shown (conversion
+# seldom halves a text), so an answer of megabytes is not converted in full to be cut.
+_CONVERT_CHARS = 2 * _TEXT_BLOCKS * limits.MAX_SECTION_TEXT
 
 
 @dataclass
@@ -31,6 +53,38 @@ class _Unit:
     summary: str
 
 
+def _answer(run: Run) -> str:
+    return (run.response.text or "") if run.response is not None else ""
+
+
+def _text_sections(run: Run) -> tuple[list[str], bool]:
+    """The sections of the run's text that are shown, and whether that is not all of it
+    (the cut note then takes the last block of the text's budget)."""
+    text = _answer(run)
+    if not text:
+        return [], False
+    room = _TEXT_BLOCKS - (1 if run.status is RunStatus.CANCELLED else 0)
+    head = text
+    if len(text) > _CONVERT_CHARS:
+        line_end = text.rfind("\n", _CONVERT_CHARS // 2, _CONVERT_CHARS)
+        head = text[: line_end if line_end > 0 else _CONVERT_CHARS]
+    chunks = split_text(markdown_to_mrkdwn(head), limits.MAX_SECTION_TEXT)
+    if len(chunks) > room or text[len(head) :].strip():
+        return chunks[: room - 1], True
+    return chunks, False
+
+
+def result_overflow(run: Run) -> str | None:
+    """The whole answer, as the agent wrote it (Markdown, control characters removed),
+    when ``build_result`` shows only its beginning; else None.
+
+    The caller attaches it to the thread as a file: the last text section of the result
+    says "the full answer is attached".
+    """
+    _, cut = _text_sections(run)
+    return strip_controls(_answer(run)) if cut else None
+
+
 def build_result(
     run: Run, *, elapsed_s: float | None = None, app_url: str = ORIGAMI_APP_URL
 ) -> list[Message]:
@@ -38,13 +92,13 @@ def build_result(
 
     Questions of a ``needs_input`` run are not here (``build_questions``). Next steps and
     Continue/Retry are one-shot buttons, so they get a message of their own: closing them
-    after a click never takes the table cards' buttons along. Table links lead only to
+    after a click never takes the table cards' buttons along. The text takes at most
+    ``MAX_TEXT_MESSAGES`` messages (see ``result_overflow``). Table links lead only to
     ``app_url``'s host.
     """
     status = run.status
     response = run.response
-    text = (response.text or "") if response is not None else ""
-    chunks = split_text(markdown_to_mrkdwn(text), limits.MAX_SECTION_TEXT) if text else []
+    chunks, cut = _text_sections(run)
     tables = list(response.tables) if response is not None else []
     run_ok = ids.is_run_id(run.id)
 
@@ -54,6 +108,8 @@ def build_result(
         content.append(_Unit([section_block(note, "cancelled")], note))
     for n, chunk in enumerate(chunks):
         content.append(_Unit([section_block(chunk, f"text:{n}")], chunk))
+    if cut:
+        content.append(_Unit([section_block(texts.RESULT_CUT, "text:cut")], texts.RESULT_CUT))
     for n, table in enumerate(tables):
         card = build_table_card(table, run_id=run.id, index=n, app_url=app_url)
         content.append(_Unit(card, texts.table_fallback(table.name, table.lead_count)))
