@@ -50,7 +50,7 @@ def test_prompts_of_exactly_ten_thousand_units_pass(prompt: str) -> None:
     assert check_prompt(f"  {prompt}\n") == prompt
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(st.text(max_size=60), st.integers(min_value=0, max_value=10_010))
 def test_check_prompt_accepts_exactly_what_fits(piece: str, repeat: int) -> None:
     prompt = (piece * (repeat // max(len(piece), 1) + 1))[: max(repeat, 0)]
