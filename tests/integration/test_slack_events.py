@@ -135,6 +135,20 @@ async def test_a_content_length_over_the_cap_is_refused_before_the_body_is_read(
     assert stream.pulled == 0
 
 
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("9" * 5000, 413), (str(MAX_BODY_BYTES + 1), 413), ("ten", 400), ("-1", 400), ("", 400)],
+)
+async def test_a_content_length_that_is_too_large_or_no_number_is_refused(
+    http: httpx.AsyncClient, length: str, status: int
+) -> None:
+    stream = _Stream(b"{}", 1)
+    headers = {"Content-Length": length, "Content-Type": "application/json"}
+    response = await _post(http, stream, headers)
+    assert response.status_code == status
+    assert stream.pulled == 0
+
+
 async def test_a_streamed_body_is_cut_off_once_it_passes_the_cap(
     http: httpx.AsyncClient,
 ) -> None:

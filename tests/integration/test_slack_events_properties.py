@@ -187,7 +187,13 @@ _header_names = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyz-_0123456789", min_size=1, max_size=20
 ).filter(lambda name: name not in ("content-length", "transfer-encoding", "host"))
 _extra_headers = st.lists(st.tuples(_header_names, _header_values), max_size=4)
-_content_lengths = st.none() | st.text(max_size=12) | st.integers(-5, 3 * 1024 * 1024).map(str)
+_content_lengths = (
+    st.none()
+    | st.text(max_size=12)
+    | st.integers(-5, 3 * 1024 * 1024).map(str)
+    | st.integers(0, 10**80).map(str)
+    | st.just("9" * 5000)
+)
 
 
 def _header(name: str, value: str | bytes) -> tuple[bytes, bytes]:
