@@ -77,7 +77,7 @@ def build(settings: Settings) -> Parts:
     core = assemble(
         stores,
         origami,
-        SlackPresenter(slack),
+        SlackPresenter(slack, app_url=settings.origami_app_url),
         SendConfig(
             first_poll_s=settings.origami_first_poll_seconds,
             transient_retry_s=settings.origami_retry_seconds,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.origami.client import idempotency_key
+from bot.origami.client import idempotency_key, utf16_len
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class Intake(StrEnum):
     DUPLICATE = "duplicate"  # the Slack message was taken before (a retry, its twin event)
     NOT_OURS = "not_ours"  # no agent in the thread, and the message may not start one
     QUEUED = "queued"  # the thread is busy: the prompt waits in its queue
+    FULL = "full"  # the thread is busy and its queue is full: the prompt is refused
     KEPT = "kept"  # kept for a sender: a new agent, or the agent's next run
 
 
@@ -127,7 +129,48 @@ class Taken:
     kind: PromptKind | None = None  # KEPT
     agent_id: str = ""  # KEPT as FOLLOW
     position: int = 0  # QUEUED: place in the queue
-    busy: Busy | None = None  # QUEUED: what the thread is busy with
+    busy: Busy | None = None  # QUEUED, FULL: what the thread is busy with
+    notice: str | None = None  # QUEUED: the busy period's "waiting" message, once posted
+
+
+# Origami's limit on a prompt, in UTF-16 code units (as its API counts).
+PROMPT_MAX_UNITS = 10_000
+# Prompts a busy thread keeps waiting; past it a reply is refused, and its author told.
+QUEUE_MAX = 50
+_JOIN = "\n\n"
+
+
+def next_batch(
+    queued: Sequence[Prompt], max_units: int = PROMPT_MAX_UNITS
+) -> tuple[int, Prompt] | None:
+    """The follow-up that goes next from a thread's queue: the oldest prompts, in order,
+    joined, as many as fit in one Origami prompt (at least one: intake refuses a single
+    prompt that is too long). Its cause names every prompt in it, so each batch has its
+    own Idempotency-Key. Returns how many it took, and the prompt."""
+    if not queued:
+        return None
+    taken = [queued[0]]
+    units = utf16_len(queued[0].text)
+    for prompt in queued[1:]:
+        units += utf16_len(_JOIN) + utf16_len(prompt.text)
+        if units > max_units:
+            break
+        taken.append(prompt)
+    return len(taken), Prompt(
+        text=_JOIN.join(p.text for p in taken),
+        user_id=taken[-1].user_id,
+        cause="queued:" + ",".join(p.cause for p in taken),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """What a thread did when it finished with what it was busy with."""
+
+    sent: int = 0  # queued prompts that went on as the next follow-up
+    left: int = 0  # still waiting behind it
+    notice: str | None = None  # the busy period's "waiting" message
+    forgotten: Sequence[Prompt] = ()  # what was queued and cannot go (the thread has no agent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +225,17 @@ class QuestionSet:
         return ThreadRef(self.team, self.channel, self.thread_ts)
 
 
+@dataclass(frozen=True, slots=True)
+class TypedAnswer:
+    """An open "Or something else" modal: the question it answers, where, and for whom."""
+
+    channel: str
+    thread_ts: str
+    run_id: str
+    question: int
+    user_id: str
+
+
 class AnswerRecorded(StrEnum):
     RECORDED = "recorded"
     TAKEN = "taken"  # someone answered that question first
@@ -198,6 +252,13 @@ class Progress:
     queued: int
 
 
+class GiveUp(StrEnum):
+    """Why the watcher stopped handling a run or a kept prompt."""
+
+    FAILING = "failing"  # it failed every time it was tried
+    TOO_OLD = "too_old"  # a run still not finished long after any run finishes
+
+
 class Note(StrEnum):
     """Short private notes shown to one person (ephemeral)."""
 
@@ -206,6 +267,8 @@ class Note(StrEnum):
     ALREADY_DONE = "already_done"
     ALREADY_SHARED = "already_shared"
     TABLE_UNKNOWN = "table_unknown"
+    QUEUE_FULL = "queue_full"
+    NOT_HERE = "not_here"  # a button that names another thread's run, table or question
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,9 +58,16 @@ class Presenter(Protocol):
         self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
     ) -> None: ...
 
+    async def problem_for(self, thread: ThreadRef, user_id: str, problem: Problem) -> None:
+        """A problem only ``user_id`` needs to see (their own message could not go)."""
+
     async def queued(
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
-    ) -> None: ...
+    ) -> str:
+        """Say that ``position`` messages wait (in place of ``message_ts`` if given); its ts."""
+
+    async def queue_sent(self, thread: ThreadRef, message_ts: str, sent: int, left: int) -> None:
+        """The waiting notice, once ``sent`` of its messages went on (``left`` still wait)."""
 
     async def waiting_for_slot(
         self,
@@ -88,7 +95,8 @@ class Presenter(Protocol):
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
-    ) -> None: ...
+    ) -> str:
+        """Post the table's card to the channel; its ts."""
 
     async def upload_csv(
         self, thread: ThreadRef, table: Table, content: bytes, user_id: str

@@ -35,10 +35,15 @@ class ProblemKind(StrEnum):
     PROMPT_TOO_LONG = "prompt_too_long"
     INVALID_REQUEST = "invalid_request"  # 400 other than the prompt
     FORBIDDEN = "forbidden"  # 403
-    UNREACHABLE = "unreachable"  # no answer / 5xx after every retry
+    UNREACHABLE = "unreachable"  # no answer / 5xx after every retry: surely not sent
+    # No answer, but the request may have reached Origami (a timeout, a request still in
+    # flight): never "not sent", as it may be running.
+    UNCONFIRMED = "unconfirmed"
     RATE_LIMITED = "rate_limited"  # request-rate 429 after every retry
     STORE_DOWN = "store_down"  # Redis unreachable: nothing could be recorded or sent
     NOT_SENT = "not_sent"  # queued prompts dropped because the conversation could not start
+    RUN_FAILING = "run_failing"  # a run this app failed to handle, again and again
+    RUN_TOO_OLD = "run_too_old"  # a run still not finished long past any run's end
     INTERNAL = "internal"  # a bug of ours; logged with its traceback
 
 
@@ -51,6 +56,10 @@ class Problem:
     detail: str | None = None
     # The prompt is kept and will be sent again by itself (so the message says so).
     retrying: bool = False
+    # The people it is about (whose messages could not be sent), to be named.
+    who: tuple[str, ...] = ()
+    # The run a Retry button sends again (the run was given up).
+    retry_run: str | None = None
 
 
 def problem_from_error(exc: BaseException, *, agent_call: bool = True) -> Problem:
@@ -89,6 +98,10 @@ def problem_from_error(exc: BaseException, *, agent_call: bool = True) -> Proble
         return Problem(ProblemKind.INVALID_REQUEST, fix_url=exc.handoff_url)
     if isinstance(exc, errors.RequestRateLimited):
         return Problem(ProblemKind.RATE_LIMITED)
+    if isinstance(exc, errors.IdempotencyConflict) and exc.in_flight:
+        return Problem(ProblemKind.UNCONFIRMED)
+    if isinstance(exc, errors.OrigamiUnreachable) and exc.may_have_arrived:
+        return Problem(ProblemKind.UNCONFIRMED)
     if isinstance(exc, errors.OrigamiUnreachable | errors.ServerError):
         return Problem(ProblemKind.UNREACHABLE)
     return Problem(ProblemKind.INTERNAL)

@@ -12,12 +12,13 @@ import time
 from bot import logs
 from bot.conversations.intake import Intake
 from bot.delivery import Delivery
-from bot.domain import Busy, BusyKind, KeptPrompt, Progress, RunRecord
+from bot.domain import Busy, BusyKind, GiveUp, KeptPrompt, Progress, RunRecord
 from bot.origami.models import Run
 from bot.ports import Presenter
-from bot.problems import report
+from bot.problems import Problem, ProblemKind, report
 from bot.sending import Sender
 from bot.stores import Stores
+from bot.stores.schedule import Claimed
 
 
 class RunEvents:
@@ -59,6 +60,18 @@ class RunEvents:
             await self.delivery.deliver(record, run)
             await self._release(record)
 
+    async def give_up(self, item: Claimed, why: GiveUp) -> None:
+        """The watcher stopped handling a run or a kept prompt: tell the thread, with a
+        Retry button for a run, and let the thread go on."""
+        kind = ProblemKind.RUN_TOO_OLD if why is GiveUp.TOO_OLD else ProblemKind.RUN_FAILING
+        if item.run is not None:
+            record = item.run
+            problem = Problem(kind, retry_run=record.run_id)
+            await self.presenter.problem(record.thread, problem, record.progress_ts or None)
+            await self._release(record)
+        elif item.kept is not None:
+            await self.sender.give_up(item.kept, Problem(ProblemKind.INTERNAL))
+
     async def lost(self, record: RunRecord, exc: BaseException) -> None:
         """The run can no longer be polled (its agent or run is gone in Origami)."""
         await report(self.presenter, record.thread, exc, record.progress_ts, agent_call=True)
@@ -66,8 +79,8 @@ class RunEvents:
 
     async def _release(self, record: RunRecord) -> None:
         busy = Busy(BusyKind.RUN, record.run_id)
-        queued = await self.stores.threads.release(record.thread, busy)
-        await self.intake.resume(record.thread, queued)
+        released = await self.stores.threads.release(record.thread, busy)
+        await self.intake.resumed(record.thread, released)
 
 
 def _leads_found(run: Run) -> int | None:

@@ -22,7 +22,7 @@ from bot.conversations.intake import Intake
 from bot.delivery import Delivery
 from bot.domain import KeptPrompt, PromptKind, RunRecord
 from bot.origami import errors
-from bot.origami.client import OrigamiClient
+from bot.origami.client import OrigamiClient, clip_utf16, utf16_len
 from bot.origami.models import Run
 from bot.ports import Presenter
 from bot.problems import Problem, ProblemKind, problem_from_error, report
@@ -50,6 +50,9 @@ class SendConfig:
     # 120 s, 240 s, then tell the user it was not sent (about 7.5 minutes in all).
     transient_retry_s: float = 30.0
     transient_tries: int = 5
+    # A request Origami is still handling is asked about again every ``transient_retry_s``
+    # this many times (15 minutes at 30 s: far longer than any agent creation takes).
+    in_flight_tries: int = 30
     # How long a worker holds a prompt it sends before another may take it over: longer
     # than the client's whole retry budget (30 s), so a live worker finishes its own POST.
     hold_s: float = 90.0
@@ -102,6 +105,23 @@ class Sender:
                     await self.presenter.queued(kept.thread, 1, current, ack_ts)
                 log.info("agent busy with another run; prompt kept")
                 return await self._later(kept, self.config.busy_retry_s, new_key=True)
+            except errors.IdempotencyConflict as exc:
+                if not exc.in_flight:
+                    # The key was used for another request: this one needs a key of its own.
+                    log.warning("idempotency key reused; trying under a new one")
+                    return await self._later(kept, self.config.transient_retry_s, new_key=True)
+                # Our own earlier request is still being handled (a slow agent creation):
+                # Origami answers it under this key once it is done, so ask again with the
+                # same one until it does. Never "not sent": it may be running already.
+                if kept.tries + 1 >= self.config.in_flight_tries:
+                    await self._give_up(kept, ack_ts, exc)
+                    return None
+                if kept.tries == 0:
+                    await self.presenter.problem(
+                        kept.thread, Problem(ProblemKind.UNCONFIRMED, retrying=True), ack_ts
+                    )
+                log.info("origami still handling our request; asking again")
+                return await self._later(kept, self.config.transient_retry_s, new_key=False)
             except (
                 errors.OrigamiUnreachable,
                 errors.ServerError,
@@ -166,19 +186,23 @@ class Sender:
     async def _give_up(self, kept: KeptPrompt, ack_ts: str, exc: BaseException) -> None:
         """Tell the person this prompt was not sent and why; free the thread for the next."""
         await report(self.presenter, kept.thread, exc, ack_ts, agent_call=kept.agent_id != "")
+        await self._let_go(kept)
+
+    async def give_up(self, kept: KeptPrompt, problem: Problem) -> None:
+        """Stop sending a prompt that cannot be sent (the watcher gave up on it)."""
+        await self.presenter.problem(kept.thread, problem)
+        await self._let_go(kept)
+
+    async def _let_go(self, kept: KeptPrompt) -> None:
         thread = kept.thread
-        if kept.kind is PromptKind.START:
-            # No agent: the thread is forgotten, and what queued behind it cannot go.
-            waiting = await self.stores.threads.release(thread, kept.busy, forget=True)
-            if waiting:
-                await self.presenter.problem(
-                    thread, Problem(ProblemKind.NOT_SENT, detail=str(len(waiting)))
-                )
-        else:
-            await self.intake.resume(thread, await self.stores.threads.release(thread, kept.busy))
+        # No agent was made: the thread is forgotten, and what queued behind it cannot go.
+        forget = kept.kind is PromptKind.START
+        released = await self.stores.threads.release(thread, kept.busy, forget=forget)
+        await self.intake.resumed(thread, released)
         await self.stores.prompts.drop(kept)
 
 
 def _agent_name(prompt: str) -> str:
     first_line = prompt.strip().splitlines()[0] if prompt.strip() else "Slack conversation"
-    return first_line[:77] + "…" if len(first_line) > 80 else first_line
+    # 80 UTF-16 units, as Origami counts (an emoji is two).
+    return first_line if utf16_len(first_line) <= 80 else clip_utf16(first_line, 79) + "…"

@@ -21,11 +21,12 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot import logs
-from bot.domain import BusyKind, KeptPrompt, RunRecord
+from bot.domain import BusyKind, GiveUp, KeptPrompt, RunRecord
 from bot.origami import errors
 from bot.origami.client import OrigamiClient
 from bot.origami.models import Run
@@ -40,6 +41,9 @@ class WatchPort(Protocol):
 
     async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
         """Send a kept prompt; seconds until its next try, or None when it is settled."""
+
+    async def give_up(self, item: Claimed, why: GiveUp) -> None:
+        """Stop handling an entry that cannot be handled; say so in its thread."""
 
     async def progress(self, record: RunRecord, run: Run) -> None: ...
 
@@ -71,6 +75,13 @@ class WatcherConfig:
     default_interval_s: float = 15.0
     # Retry delay after a failed poll (Origami down or rate limited).
     error_backoff_s: float = 15.0
+    # An entry whose handling fails this many times in a row (a run Origami answers in a
+    # way this app cannot handle, a bug) is given up, with a message in its thread, rather
+    # than tried every ``error_backoff_s`` for as long as its records live.
+    max_failures: int = 5
+    # No run is watched longer than this, whatever Origami says (its runs stop at 20
+    # minutes of wall clock; a run still "running" after 2 hours will not finish).
+    max_run_age_s: float = 2 * 3600.0
     # Progress updates a minute, all processes together (-1: no limit). ``chat.update`` is
     # Slack's Tier 3 (about 50 a minute per workspace) and results, answers and choices
     # need it too: with many runs in flight, each run's progress is updated less often
@@ -243,7 +254,7 @@ class Watcher:
             due = await self.work.do(item)
         except Exception:
             log.exception("poll failed", extra={"team": claim.team, "entry": claim.id})
-            due = now_ms() + int(self.config.error_backoff_s * 1000)
+            due = await self.work.after_failure(item)
         self._outcomes.append((claim, due))
         self._settle_wanted.set()
 
@@ -299,6 +310,18 @@ class EntryWork:
             return await self._send(item)
         return await self._handle(item)
 
+    async def after_failure(self, item: Claimed, claim: Claim | None = None) -> int | None:
+        """Handling ``item`` raised: try again after a back-off, or give it up after
+        ``max_failures`` in a row. ``claim``: the lease it is held under now, if extended.
+        Never raises (a Redis outage: try again after the back-off)."""
+        try:
+            if await self.schedule.failed(claim or item.claim) >= self.config.max_failures:
+                await self.port.give_up(item, GiveUp.FAILING)
+                return None
+        except Exception:
+            log.exception("could not give up a failing entry; will retry")
+        return now_ms() + _jittered(self.config.error_backoff_s)
+
     async def _handle(self, item: Claimed) -> int | None:
         """Poll one run; the epoch ms of its next poll, or None when it is done."""
         record = item.run
@@ -313,6 +336,10 @@ class EntryWork:
             agent=record.agent_id,
             run=record.run_id,
         )
+        if time.time() - record.started_at > self.config.max_run_age_s:
+            log.warning("run watched past its maximum age; given up")
+            await self.port.give_up(item, GiveUp.TOO_OLD)
+            return None
         self.polls += 1
         try:
             async with self._limit:
@@ -342,12 +369,12 @@ class EntryWork:
                     # Progress is cosmetic; a Slack hiccup must not stop the watch.
                     log.warning("progress update failed", exc_info=True)
             return answered_ms + int(interval * 1000)
-        await self._deliver(item.claim, record, run)
+        await self._deliver(item, record, run)
         return None
 
-    async def _deliver(self, claim: Claim, record: RunRecord, run: Run) -> None:
+    async def _deliver(self, item: Claimed, record: RunRecord, run: Run) -> None:
         # Delivery may take several Slack calls (and their 429 retries): hold the run.
-        extended = await self.schedule.extend_lease(claim, self.config.delivery_lease_s)
+        extended = await self.schedule.extend_lease(item.claim, self.config.delivery_lease_s)
         if extended is None:
             log.warning("lease lost before delivery; another process has the run")
             return
@@ -358,8 +385,7 @@ class EntryWork:
             # Not lost: retried soon (parts already posted are skipped). Settled here
             # because the extended lease is what the schedule now holds.
             log.exception("delivery failed; will retry")
-            retry = now_ms() + _jittered(self.config.error_backoff_s)
-            await self.schedule.settle([(extended, retry)])
+            await self.schedule.settle([(extended, await self.after_failure(item, extended))])
             return
         await self.schedule.settle([(extended, None)])
 

@@ -9,12 +9,24 @@ whichever process claims it first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from bot import logs
+from bot.domain import (
+    PROMPT_MAX_UNITS,
+    QUEUE_MAX,
+    Note,
+    Prompt,
+    Released,
+    Taken,
+    ThreadRef,
+    kept_prompt_id,
+)
 from bot.domain import Intake as Outcome
-from bot.domain import Prompt, ThreadRef, kept_prompt_id
+from bot.origami import errors
+from bot.origami.client import utf16_len
 from bot.ports import Presenter
+from bot.problems import Problem, ProblemKind, problem_from_error
 from bot.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -44,6 +56,9 @@ class Intake:
         if not prompt.text.strip():
             await self._empty(thread, may_start=may_start, event=event, once_kept=once_kept)
             return
+        if utf16_len(prompt.text) > PROMPT_MAX_UNITS:
+            await self._too_long(thread, prompt, may_start=may_start, event=event)
+            return
         taken = await self.stores.threads.take(
             thread,
             kept_prompt_id(prompt.cause),
@@ -60,25 +75,42 @@ class Intake:
             return
         if prompt.has_files:
             await self.presenter.attachments_note(thread)
+        if taken.outcome is Outcome.FULL:
+            await self.presenter.note(thread, prompt.user_id, Note.QUEUE_FULL)
+            log.warning("queue full; prompt refused", extra={"limit": QUEUE_MAX})
+            return
         if taken.outcome is Outcome.QUEUED:
-            run_id = taken.busy.run_id if taken.busy else None
-            await self.presenter.queued(thread, taken.position, run_id, None)
+            await self._show_queued(thread, taken)
             log.info("prompt queued", extra={"position": taken.position})
             return
         if taken.agent_id:
             logs.bind(agent=taken.agent_id)
         log.debug("prompt kept", extra={"kind": taken.kind})
 
-    async def resume(self, thread: ThreadRef, queued: Sequence[Prompt]) -> None:
-        """The thread is idle again: what was queued behind it goes as one follow-up."""
-        if not queued:
-            return
-        prompt = Prompt(
-            text="\n\n".join(q.text for q in queued),
-            user_id=queued[-1].user_id,
-            cause="queued:" + ",".join(q.cause for q in queued),
-        )
-        await self.take(thread, prompt, may_start=False)
+    async def _show_queued(self, thread: ThreadRef, taken: Taken) -> None:
+        """One "waiting" notice per busy period, updated in place with the count (500
+        replies make one message, not 500)."""
+        run_id = taken.busy.run_id if taken.busy else None
+        if taken.notice:
+            await self.presenter.queued(thread, taken.position, run_id, taken.notice)
+        elif taken.position == 1:
+            ts = await self.presenter.queued(thread, 1, run_id, None)
+            if not await self.stores.threads.set_notice(thread, ts):
+                log.warning("two waiting notices in one busy period")
+        # Else the first reply of this busy period is posting the notice right now; the
+        # next reply (or the release) brings its count up to date.
+
+    async def resumed(self, thread: ThreadRef, released: Released) -> None:
+        """The thread went on with what was queued: its notice says so. What cannot go
+        (the thread's agent could not be made) is not dropped silently: the people whose
+        messages they were are named."""
+        if released.forgotten:
+            who = tuple(dict.fromkeys(p.user_id for p in released.forgotten))
+            count = str(len(released.forgotten))
+            problem = Problem(ProblemKind.NOT_SENT, detail=count, who=who)
+            await self.presenter.problem(thread, problem, released.notice)
+        elif released.notice and released.sent:
+            await self.presenter.queue_sent(thread, released.notice, released.sent, released.left)
 
     async def _empty(
         self,
@@ -96,3 +128,16 @@ class Intake:
         # One more read, so that a thread that is not ours gets no hint.
         if may_start or await self.stores.threads.get(thread):
             await self.presenter.usage_hint(thread)
+
+    async def _too_long(
+        self, thread: ThreadRef, prompt: Prompt, *, may_start: bool, event: str | None
+    ) -> None:
+        # Refused before it is kept, so every prompt kept or queued fits Origami's limit
+        # (queued ones are joined only as far as they fit). Its author is told, privately,
+        # unless the thread is not ours.
+        if event is not None and not await self.stores.claims.claim_event(thread.team, event):
+            return
+        if not may_start and not await self.stores.threads.get(thread):
+            return
+        problem = problem_from_error(errors.PromptError("too long", utf16_len(prompt.text)))
+        await self.presenter.problem_for(thread, prompt.user_id, problem)

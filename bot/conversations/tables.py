@@ -3,6 +3,7 @@ Origami login). A table id from a click is untrusted: it must be one the run sho
 
 from __future__ import annotations
 
+from bot.conversations.buttons import run_here
 from bot.domain import Note, ThreadRef
 from bot.origami.client import OrigamiClient
 from bot.origami.models import Table
@@ -26,7 +27,8 @@ class Tables:
         ):
             await self.presenter.note(thread, user_id, Note.ALREADY_SHARED)
             return
-        await self.presenter.share_table(thread, table, run_id, user_id)
+        ts = await self.presenter.share_table(thread, table, run_id, user_id)
+        await self.stores.runs.add_shared_card(thread.team, thread.channel, ts, run_id)
 
     async def export_csv(self, thread: ThreadRef, run_id: str, table_id: str, user_id: str) -> None:
         table = await self._run_table(thread, run_id, table_id, user_id)
@@ -42,7 +44,9 @@ class Tables:
     async def _run_table(
         self, thread: ThreadRef, run_id: str, table_id: str, user_id: str
     ) -> Table | None:
-        """The table, fresh from Origami, if the run really showed it."""
+        """The table, fresh from Origami, if the run really showed it, in this thread."""
+        if await run_here(self.stores, self.presenter, thread, run_id, user_id) is None:
+            return None
         outcome = await self.stores.deliveries.outcome(thread.team, run_id)
         if outcome is None or table_id not in outcome.table_ids:
             await self.presenter.note(thread, user_id, Note.TABLE_UNKNOWN)

@@ -19,9 +19,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from tenacity import (
     AsyncRetrying,
@@ -99,6 +100,20 @@ def utf16_len(text: str) -> int:
     ``String.length``) counts it: a character outside the Basic Multilingual Plane (most
     emoji, some CJK) counts twice. A lone surrogate counts once, as it would there."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def clip_utf16(text: str, units: int) -> str:
+    """``text`` cut to at most ``units`` UTF-16 code units (Origami's length), never in the
+    middle of a character."""
+    if utf16_len(text) <= units:
+        return text
+    out, used = [], 0
+    for ch in text:
+        used += utf16_len(ch)
+        if used > units:
+            break
+        out.append(ch)
+    return "".join(out)
 
 
 def check_prompt(prompt: str) -> str:
@@ -224,9 +239,9 @@ class OrigamiClient:
     ) -> CreatedAgent:
         body: dict[str, Any] = {"prompt": check_prompt(prompt)}
         if name:
-            body["name"] = name[:80]
+            body["name"] = clip_utf16(name, 80)
         data = await self._json("POST", "agents", json=body, key=idempotency_key, admitted=admitted)
-        return CreatedAgent.model_validate(data)
+        return _parsed(CreatedAgent, data, 202)
 
     async def send_run(
         self, agent_id: str, prompt: str, *, idempotency_key: str, admitted: bool = False
@@ -235,7 +250,7 @@ class OrigamiClient:
         data = await self._json(
             "POST", f"agents/{agent_id}/runs", json=body, key=idempotency_key, admitted=admitted
         )
-        return Run.model_validate(data["run"])
+        return _parsed(Run, data.get("run"), 202)
 
     async def get_run(
         self, agent_id: str, run_id: str, *, include_stats: bool = True, admitted: bool = False
@@ -246,7 +261,7 @@ class OrigamiClient:
             priority=Priority.POLL,
             admitted=admitted,
         )
-        run = Run.model_validate(_body(response))
+        run = _parsed(Run, _body(response), response.status_code)
         retry_after = parse_retry_after(response.headers)
         return Poll(run=run, retry_after=None if run.status.is_terminal else retry_after)
 
@@ -374,6 +389,18 @@ class OrigamiClient:
         if not response.is_success:
             raise _error_from_response(response)
         return response
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parsed(model: type[M], data: object, status: int) -> M:
+    """A success body as ``model``: one without what nothing can be done without (a run's
+    id) is the server's fault, as any other malformed success body is."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError:
+        raise errors.ServerError(status, ErrorBody(error=f"malformed {model.__name__}")) from None
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:

@@ -27,6 +27,8 @@ link a human follows to fix the problem in the Origami app, forwarded unchanged.
 
 from __future__ import annotations
 
+import httpx
+
 from bot.origami.models import ActiveSession, CurrentRun, ErrorBody, ValidationIssue
 
 
@@ -44,6 +46,14 @@ class PromptError(OrigamiError, ValueError):
 
 class OrigamiUnreachable(OrigamiError):
     """No HTTP answer (connect error, timeout) after every retry."""
+
+    @property
+    def may_have_arrived(self) -> bool:
+        """Whether Origami may have received the request: anything but a failure to
+        connect (a timeout waiting for the answer, a connection cut mid-way) may have
+        reached it, so it may be acting on it."""
+        cause = self.__cause__
+        return not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 class OrigamiAPIError(OrigamiError):
@@ -120,7 +130,12 @@ class AgentBusy(Conflict):
 
 
 class IdempotencyConflict(Conflict):
-    pass
+    @property
+    def in_flight(self) -> bool:
+        """Origami is still handling the first request with this key (the other 409 with
+        this code is the key reused for a different request). v2 tells them apart only by
+        the message; a later version splits the code (``IDEMPOTENCY_PENDING``)."""
+        return self.body.code == "IDEMPOTENCY_PENDING" or "in flight" in self.body.error.lower()
 
 
 class RateLimited(OrigamiAPIError):
@@ -152,6 +167,8 @@ _BY_CODE: dict[str, type[OrigamiAPIError]] = {
     "ACCOUNT_BLOCKED": AccountBlocked,
     "AGENT_BUSY": AgentBusy,
     "IDEMPOTENCY_ERROR": IdempotencyConflict,
+    "IDEMPOTENCY_PENDING": IdempotencyConflict,
+    "IDEMPOTENCY_MISMATCH": IdempotencyConflict,
     "CONCURRENT_LIMIT_EXCEEDED": ConcurrencyLimited,
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -20,10 +21,26 @@ from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 from bot.slack import blocks, texts
 from bot.slack.blocks import Message
+from bot.slack.mrkdwn import strip_controls
 
 # The metadata every part of a delivery carries, so a delivery resumed after a crash can
 # find what an earlier one posted (``bot.delivery``).
 PART_EVENT = "origami_part"
+FULL_ANSWER = "full-answer"
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    """A part posted as a file (an answer too long for Slack's messages)."""
+
+    filename: str
+    text: str
+
+
+def _answer_file(run_id: str) -> str:
+    return f"origami-answer-{run_id}.md"
+
+
 # Pages of the thread read when looking for parts: they are searched from the earliest
 # intent on (``oldest``), which one page covers in practice.
 _FIND_PAGES = 3
@@ -32,8 +49,10 @@ log = logging.getLogger(__name__)
 
 
 class SlackPresenter:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, app_url: str = blocks.ORIGAMI_APP_URL) -> None:
         self.client = client
+        # The only host link buttons built from Origami's data may point to.
+        self.app_url = app_url
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -70,10 +89,13 @@ class SlackPresenter:
         return Part("ack", blocks.build_ack())
 
     def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
-        return [
-            Part(f"result-{i}", message)
-            for i, message in enumerate(blocks.build_result(run, elapsed_s=elapsed_s))
-        ]
+        messages = blocks.build_result(run, elapsed_s=elapsed_s, app_url=self.app_url)
+        parts = [Part(f"result-{i}", message) for i, message in enumerate(messages)]
+        full = blocks.result_overflow(run)
+        if full is not None:
+            # The answer was cut to fit Slack: all of it goes along as a file.
+            parts.append(Part(FULL_ANSWER, _File(_answer_file(run.id), full)))
+        return parts
 
     def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part:
         message = blocks.build_questions(list(questions), run_id=run_id, answers={})
@@ -82,6 +104,18 @@ class SlackPresenter:
     # -- posting and finding ------------------------------------------------------------
 
     async def post(self, thread: ThreadRef, owner: str, part: Part) -> str:
+        if isinstance(part.body, _File):
+            # A file carries no metadata: its name is its marker (``find_posted``).
+            response = await self.client.files_upload_v2(
+                channel=thread.channel,
+                thread_ts=thread.thread_ts,
+                filename=part.body.filename,
+                title=texts.FULL_ANSWER_TITLE,
+                content=part.body.text.encode(),
+                initial_comment=texts.FULL_ANSWER_COMMENT,
+            )
+            uploaded = response.get("files") or [{}]
+            return str(uploaded[0].get("id") or part.body.filename)
         message: Message = part.body
         return await self._post(
             thread,
@@ -109,6 +143,9 @@ class SlackPresenter:
                 payload = meta.get("event_payload") or {}
                 if meta.get("event_type") == PART_EVENT and payload.get("owner") == owner:
                     found.setdefault(str(payload.get("part")), str(message["ts"]))
+                names = {str(f.get("name")) for f in message.get("files") or []}
+                if _answer_file(owner) in names:
+                    found.setdefault(FULL_ANSWER, str(message["ts"]))
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
@@ -176,9 +213,16 @@ class SlackPresenter:
 
     async def queued(
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
-    ) -> None:
+    ) -> str:
         message = blocks.build_queued(position=position, run_id=run_id)
-        await self._post_or_update(thread, message_ts, message)
+        return await self._post_or_update(thread, message_ts, message)
+
+    async def queue_sent(self, thread: ThreadRef, message_ts: str, sent: int, left: int) -> None:
+        message = blocks.build_note(texts.queue_sent(sent, left))
+        try:
+            await self._update(thread, message_ts, message)
+        except SlackApiError as exc:
+            log.warning("could not update the waiting notice", extra={"error": _error(exc)})
 
     async def waiting_for_slot(
         self,
@@ -191,6 +235,9 @@ class SlackPresenter:
         message = blocks.build_waiting_for_slot(busy=busy, limit=limit, retry_after_s=retry_after_s)
         await self._post_or_update(thread, message_ts, message)
 
+    async def problem_for(self, thread: ThreadRef, user_id: str, problem: Problem) -> None:
+        await self._ephemeral(thread, user_id, blocks.build_problem(problem))
+
     async def note(
         self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None
     ) -> None:
@@ -200,6 +247,9 @@ class SlackPresenter:
             )
         else:
             message = blocks.build_note(texts.note(note))
+        await self._ephemeral(thread, user_id, message)
+
+    async def _ephemeral(self, thread: ThreadRef, user_id: str, message: Message) -> None:
         await self.client.chat_postEphemeral(
             channel=thread.channel,
             user=user_id,
@@ -250,7 +300,7 @@ class SlackPresenter:
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
-    ) -> None:
+    ) -> str:
         link = None
         try:
             permalink = await self.client.chat_getPermalink(
@@ -260,11 +310,12 @@ class SlackPresenter:
         except SlackApiError as exc:
             log.warning("no permalink for the thread", extra={"error": _error(exc)})
         message = blocks.build_shared_table(
-            table, shared_by=shared_by, thread_link=link, run_id=run_id
+            table, shared_by=shared_by, thread_link=link, run_id=run_id, app_url=self.app_url
         )
-        await self.client.chat_postMessage(
+        response = await self.client.chat_postMessage(
             channel=thread.channel, text=message.text, blocks=message.blocks
         )
+        return str(response["ts"])
 
     async def upload_csv(
         self, thread: ThreadRef, table: Table, content: bytes, user_id: str
@@ -274,7 +325,7 @@ class SlackPresenter:
             channel=thread.channel,
             thread_ts=thread.thread_ts,
             filename=f"{name[:80]}.csv",
-            title=table.name[:200],
+            title=strip_controls(table.name)[:200],
             content=content,
             initial_comment=texts.csv_exported(user_id, table.lead_count),
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 
+from bot.domain import QUEUE_MAX
 from bot.origami.models import RunStatus
 from bot.problems import Problem, ProblemKind
 from bot.slack.mrkdwn import clip_escaped, link, mention, one_line
@@ -39,6 +40,10 @@ def number(value: float) -> str:
     if value == int(value):
         return f"{int(value):,}"
     return f"{value:,.1f}"
+
+
+# People named in one message, at most (the rest are counted).
+_NAMED_MAX = 10
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
@@ -348,6 +353,16 @@ def problem(problem: Problem, *, retrying: bool = False) -> str:
                 "I'll try again by myself in a minute."
             )
         return "Origami didn't answer, so your message was *not* sent. Try again in a minute."
+    if kind is ProblemKind.UNCONFIRMED:
+        if retrying:
+            return (
+                "Origami is taking a while to confirm your message. I'm checking again "
+                "under the same request, so nothing is started twice; the answer comes here."
+            )
+        return (
+            "Origami never confirmed your message, though it may have received it. Check "
+            "your agents in Origami before you send it again, so it doesn't run twice."
+        )
     if kind is ProblemKind.RATE_LIMITED:
         if retrying:
             return (
@@ -358,13 +373,28 @@ def problem(problem: Problem, *, retrying: bool = False) -> str:
             "Origami is busy with too many requests right now, so your message was not "
             "sent. Try again in a minute."
         )
+    if kind is ProblemKind.RUN_FAILING:
+        return (
+            "Origami's answer for this run couldn't be handled here, so I stopped watching "
+            "it. Open it in Origami to see what it found, or press Retry to run it again."
+        )
+    if kind is ProblemKind.RUN_TOO_OLD:
+        return (
+            "This run didn't finish in the time any Origami run takes, so I stopped watching "
+            "it. Open it in Origami to see what it found, or press Retry to run it again."
+        )
     if kind is ProblemKind.NOT_SENT:
         count = int(detail) if detail.isdigit() and detail.isascii() else 0
         what = f"{plural(count, 'queued message')} were" if count > 1 else "Your queued message was"
         if count == 1:
             what = "1 queued message was"
+        # Name the people whose messages could not go: they are the ones to send again.
+        whose = ", ".join(mention(u) for u in problem.who[:_NAMED_MAX])
+        if len(problem.who) > _NAMED_MAX:
+            whose += f" and {plural(len(problem.who) - _NAMED_MAX, 'other')}"
+        whose = f" ({whose})" if whose else ""
         return (
-            f"{what} not sent, because this conversation couldn't start. "
+            f"{what} not sent{whose}, because this conversation couldn't start. "
             "Send it again once the problem above is fixed."
         )
     return (
@@ -383,12 +413,21 @@ USAGE_HINT = (
 ATTACHMENTS_NOTE = (
     "Heads up: attachments aren't sent to Origami. Only the text of your message was sent."
 )
+FULL_ANSWER_TITLE = "Origami's full answer"
+FULL_ANSWER_COMMENT = "Origami's answer was too long for Slack, so here it is in full."
 EXPIRED_BUTTONS = "These buttons are no longer active. Reply in the thread to keep going."
 ALREADY_DONE = "That's already been taken care of."
 ALREADY_SHARED = "This table was already shared to the channel."
 TABLE_UNKNOWN = "Origami couldn't find this table anymore; it may have been deleted."
 ALREADY_ANSWERED = "This question was already answered."
+QUEUE_FULL = (
+    f"This thread already has {QUEUE_MAX} messages waiting for Origami, so yours was not "
+    "queued. Send it again once Origami has answered."
+)
+NOT_HERE = "That button belongs to another conversation, so nothing was done."
 _NOTES = {
+    "queue_full": QUEUE_FULL,
+    "not_here": NOT_HERE,
     "already_answered": ALREADY_ANSWERED,
     "expired": EXPIRED_BUTTONS,
     "already_done": ALREADY_DONE,
@@ -416,11 +455,26 @@ def stopping(user_id: str) -> str:
 
 
 def queued(position: int) -> str:
-    where = "next in line" if position <= 1 else f"number {position:,} in line"
+    """The busy period's one notice, updated in place as replies come in."""
+    if position <= 1:
+        return (
+            "Origami is still working on the last message. Yours is queued and will be "
+            "sent when it finishes."
+        )
     return (
-        "Origami is still working on the last message. Yours is queued "
-        f"({where}) and will be sent when it finishes."
+        f"Origami is still working on the last message. {position:,} messages are queued "
+        "and will be sent, in order, when it finishes."
     )
+
+
+def queue_sent(sent: int, left: int) -> str:
+    if left > 0:
+        return (
+            f"Sent {plural(sent, 'waiting message')} to Origami; {left:,} more will follow "
+            "when it answers."
+        )
+    what = "the waiting message" if sent == 1 else f"the {sent:,} waiting messages"
+    return f"Sent {what} to Origami."
 
 
 def waiting_for_slot(busy: int | None, limit: int | None, retry_after_s: float | None) -> str:

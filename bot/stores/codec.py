@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot.domain import Answer, KeptPrompt, Prompt, PromptKind, RunOutcome, RunRecord
+from bot.domain import Answer, KeptPrompt, Prompt, PromptKind, RunOutcome, RunRecord, TypedAnswer
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,17 @@ def dump_outcome(outcome: RunOutcome) -> str:
 
 def load_outcome(raw: str | None) -> RunOutcome | None:
     return _load(_OUTCOME, raw, "outcome")
+
+
+_TYPED = TypeAdapter(TypedAnswer)
+
+
+def dump_typed(opened: TypedAnswer) -> str:
+    return _TYPED.dump_json(opened).decode()
+
+
+def load_typed(raw: str | None) -> TypedAnswer | None:
+    return _load(_TYPED, raw, "typed answer")
 
 
 def dump_answer(answer: Answer) -> str:

@@ -77,6 +77,11 @@ def run(team: str, run_id: str) -> str:
     return f"{PREFIX}:{_part(team)}:run:{_part(run_id)}"
 
 
+def shared_card(team: str, channel: str, message_ts: str) -> str:
+    """STRING: the run a table card shared to a channel came from (its buttons act on it)."""
+    return f"{PREFIX}:{_part(team)}:shared:{_part(channel)}:{_part(message_ts)}"
+
+
 def delivery(team: str, owner: str) -> str:
     """HASH: the messages posted for ``owner`` (a run's result, a prompt's "On it"), each
     with its intent (a post may have gone out) and, once recorded, its ts."""
@@ -88,10 +93,26 @@ def questions(team: str, run_id: str) -> str:
     return f"{PREFIX}:{_part(team)}:questions:{_part(run_id)}"
 
 
+def typed_answer(team: str, token: str) -> str:
+    """HASH: what an open "Or something else" modal answers (thread, run, question, who
+    opened it); the modal carries only this random token, so its metadata names nothing."""
+    return f"{PREFIX}:{_part(team)}:typing:{_part(token)}"
+
+
+# A modal can stay open a while; a day covers anyone who comes back to it.
+TYPED_ANSWER_TTL = timedelta(days=1)
+
+
 def schedule() -> str:
     """ZSET of schedule entries (a run to poll, a kept prompt to send) scored by the epoch
     ms at which each is next due."""
     return f"{PREFIX}:watch:due"
+
+
+def failures() -> str:
+    """HASH: schedule entry -> how many times handling it failed in a row (an entry that
+    keeps failing is given up after a few, not tried forever). Dropped with the entry."""
+    return f"{PREFIX}:watch:failures"
 
 
 def handoff_channel() -> str:

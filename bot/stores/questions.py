@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
-from bot.domain import Answer, AnswerRecorded, QuestionSet
+from bot.domain import Answer, AnswerRecorded, QuestionSet, TypedAnswer
 from bot.stores import codec, keys
 
 # KEYS: the question set. An answer is recorded unless its question has one or the
@@ -76,6 +76,16 @@ class QuestionStore:
             keys=[keys.questions(team, run_id)], args=[json.dumps(args, ensure_ascii=False)]
         )
         return AnswerRecorded(str(result))
+
+    async def open_typed_answer(self, team: str, token: str, opened: TypedAnswer) -> None:
+        key = keys.typed_answer(team, token)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, codec.dump_typed(opened))
+            pipe.expire(key, keys.seconds(keys.TYPED_ANSWER_TTL))
+            await pipe.execute()
+
+    async def typed_answer(self, team: str, token: str) -> TypedAnswer | None:
+        return codec.load_typed(await self.redis.get(keys.typed_answer(team, token)))
 
     async def mark_sent(self, team: str, run_id: str, by: str) -> bool:
         return bool(await self.redis.hsetnx(keys.questions(team, run_id), "sent", by))

@@ -17,6 +17,14 @@ class RunStore:
     async def get(self, team: str, run_id: str) -> RunRecord | None:
         return codec.load_run(await self.redis.get(keys.run(team, run_id)))
 
+    async def add_shared_card(self, team: str, channel: str, message_ts: str, run_id: str) -> None:
+        key = keys.shared_card(team, channel, message_ts)
+        await self.redis.set(key, run_id, ex=keys.seconds(keys.RUN_TTL))
+
+    async def shared_card_run(self, team: str, channel: str, message_ts: str) -> str | None:
+        value = await self.redis.get(keys.shared_card(team, channel, message_ts))
+        return str(value) if value else None
+
     async def watch(
         self, record: RunRecord, kept: KeptPrompt, *, new_agent: bool, first_poll_s: float
     ) -> None:

@@ -63,8 +63,9 @@ return {claimed, admitted, shows, next_due, wait, lease, kept_lease}
 """
 )
 
-# KEYS: the schedule. For each entry still held under the caller's lease: reschedule it,
-# or drop it (due -1). Returns how many changed and the earliest due time left.
+# KEYS: the schedule, the failure counts. For each entry still held under the caller's
+# lease: reschedule it, or drop it (due -1) with its failure count. Returns how many
+# changed and the earliest due time left.
 _SETTLE_LUA = """
 local a = cjson.decode(ARGV[1])
 local done = 0
@@ -73,6 +74,7 @@ for _, item in ipairs(a.items) do
   if score and tonumber(score) == item[2] then
     if item[3] < 0 then
       redis.call('ZREM', KEYS[1], item[1])
+      redis.call('HDEL', KEYS[2], item[1])
     else
       redis.call('ZADD', KEYS[1], item[3], item[1])
     end
@@ -210,7 +212,9 @@ class RunSchedule:
             return 0, None
         items = [[c.entry, c.lease_ms, -1 if due is None else due] for c, due in outcomes]
         args = {"items": items, "ttl": keys.seconds(keys.SCHEDULE_TTL)}
-        done, next_due = await self._settle(keys=[keys.schedule()], args=[json.dumps(args)])
+        done, next_due = await self._settle(
+            keys=[keys.schedule(), keys.failures()], args=[json.dumps(args)]
+        )
         return int(done), None if int(next_due) < 0 else int(next_due)
 
     async def extend_lease(self, claim: Claim, lease_s: float) -> Claim | None:
@@ -218,6 +222,14 @@ class RunSchedule:
         new_lease = now_ms() + int(lease_s * 1000)
         done, _ = await self.settle([(claim, new_lease)])
         return Claim(claim.entry, new_lease) if done else None
+
+    async def failed(self, claim: Claim) -> int:
+        """Count one more failure of handling ``claim``'s entry; how many in a row."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(keys.failures(), claim.entry, 1)
+            pipe.expire(keys.failures(), keys.seconds(keys.SCHEDULE_TTL))
+            count, _ = await pipe.execute()
+        return int(count)
 
     async def count(self) -> int:
         return int(await self.redis.zcard(keys.schedule()))

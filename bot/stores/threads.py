@@ -11,15 +11,21 @@ from __future__ import annotations
 import json
 from typing import Any, cast
 
+from redis.exceptions import WatchError
+
 from bot.domain import (
+    QUEUE_MAX,
     Busy,
     Intake,
     KeptPrompt,
     Prompt,
     PromptKind,
+    Released,
     Taken,
     ThreadRef,
     ThreadState,
+    kept_prompt_id,
+    next_batch,
 )
 from bot.stores import codec, keys
 from bot.stores.budget import now_ms
@@ -28,23 +34,26 @@ from bot.stores.schedule import prompt_entry
 # KEYS: the Slack message's claim, the thread, its queue, the kept prompt, the schedule.
 # A message already claimed does nothing. A thread with neither agent nor work is new: a
 # message that may start one (a mention, a DM) starts it, any other is not ours. A busy
-# thread queues the prompt. Otherwise the prompt is kept (its kind and the thread's agent
-# written beside it), the thread is marked busy with it, it is due now in the schedule, and
-# idle workers are told on the hand-off channel.
+# thread queues the prompt, unless its queue is full (the reply is refused, not dropped
+# silently); the busy period's notice, once posted, comes back with it. Otherwise the
+# prompt is kept (its kind and the thread's agent written beside it), the thread is marked
+# busy with it, it is due now in the schedule, and idle workers are told on the hand-off
+# channel.
 _TAKE_LUA = """
 local a = cjson.decode(ARGV[1])
 if a.event_ttl > 0 and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', a.event_ttl) then
   return {'duplicate'}
 end
-local t = redis.call('HMGET', KEYS[2], 'agent_id', 'busy')
+local t = redis.call('HMGET', KEYS[2], 'agent_id', 'busy', 'notice')
 local agent, busy = t[1], t[2]
 if agent == '' then agent = false end
 if busy == '' then busy = false end
 local kind
 if busy then
+  if redis.call('LLEN', KEYS[3]) >= a.queue_max then return {'full', busy} end
   local n = redis.call('RPUSH', KEYS[3], a.queued)
   redis.call('EXPIRE', KEYS[3], a.pending_ttl)
-  return {'queued', busy, n}
+  return {'queued', busy, n, t[3] or ''}
 elseif agent then
   kind = 'follow'
 elseif a.may_start then
@@ -63,27 +72,11 @@ redis.call('PUBLISH', a.channel, a.entry)
 return {'kept', kind, agent or ''}
 """
 
-# KEYS: the thread, its queue. If the thread is still busy with ``busy``, it is idle now
-# (or forgotten, when its agent could not be created) and its queue is handed back.
-_RELEASE_LUA = """
-local a = cjson.decode(ARGV[1])
-if redis.call('HGET', KEYS[1], 'busy') ~= a.busy then return {} end
-if a.forget then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('HDEL', KEYS[1], 'busy')
-end
-local items = redis.call('LRANGE', KEYS[2], 0, -1)
-redis.call('DEL', KEYS[2])
-return items
-"""
-
 
 class ThreadStore:
     def __init__(self, client: Any) -> None:
         self.redis = client
         self._take = client.register_script(_TAKE_LUA)
-        self._release = client.register_script(_RELEASE_LUA)
 
     async def take(
         self,
@@ -114,6 +107,7 @@ class ThreadStore:
         args = {
             "event_ttl": keys.seconds(keys.EVENT_TTL) if event else 0,
             "may_start": may_start,
+            "queue_max": QUEUE_MAX,
             "queued": codec.dump_queued(prompt),
             "prompt": codec.kept_fixed_json(item),
             "busy": item.busy.encode(),
@@ -136,7 +130,14 @@ class ThreadStore:
         )
         outcome = Intake(str(reply[0]))
         if outcome is Intake.QUEUED:
-            return Taken(outcome, position=int(reply[2]), busy=Busy.decode(str(reply[1])))
+            return Taken(
+                outcome,
+                position=int(reply[2]),
+                busy=Busy.decode(str(reply[1])),
+                notice=str(reply[3]) or None,
+            )
+        if outcome is Intake.FULL:
+            return Taken(outcome, busy=Busy.decode(str(reply[1])))
         if outcome is Intake.KEPT:
             return Taken(outcome, kind=PromptKind(str(reply[1])), agent_id=str(reply[2]))
         return Taken(outcome)
@@ -152,18 +153,75 @@ class ThreadStore:
             busy=Busy.decode(busy) if busy else None,
         )
 
-    async def release(self, thread: ThreadRef, busy: Busy, *, forget: bool = False) -> list[Prompt]:
-        """The thread is done with ``busy``: idle again (``forget``: gone, as its agent
-        could not be created), and what was queued behind it is handed back, in order."""
-        items = await self._release(
-            keys=[
-                keys.thread(thread.team, thread.channel, thread.thread_ts),
-                keys.queue(thread.team, thread.channel, thread.thread_ts),
-            ],
-            args=[json.dumps({"busy": busy.encode(), "forget": forget})],
+    async def release(self, thread: ThreadRef, busy: Busy, *, forget: bool = False) -> Released:
+        """The thread is done with ``busy``: the next batch of its queue is kept for a
+        sender at once (``domain.next_batch``), or the thread is idle again; ``forget``:
+        the thread is gone, as its agent could not be created, with what waited in it.
+
+        One transaction, retried if the thread or its queue changed under it (WATCH): a
+        reply is never queued just after the queue was read, nor sent ahead of it."""
+        tkey = keys.thread(thread.team, thread.channel, thread.thread_ts)
+        qkey = keys.queue(thread.team, thread.channel, thread.thread_ts)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(tkey, qkey)
+                    agent, current, notice = await pipe.hmget(tkey, "agent_id", "busy", "notice")
+                    if current != busy.encode():
+                        await pipe.reset()
+                        return Released()
+                    raw = await pipe.lrange(qkey, 0, -1)
+                    queued = [p for p in map(codec.load_queued, raw) if p is not None]
+                    batch = None if forget or not agent else next_batch(queued)
+                    pipe.multi()
+                    if batch is None and forget:
+                        pipe.delete(tkey, qkey)
+                    elif batch is None:
+                        pipe.hdel(tkey, "busy", "notice")
+                        pipe.delete(qkey)
+                    else:
+                        count, prompt = batch
+                        pipe.ltrim(qkey, count, -1)
+                        if count == len(queued):
+                            pipe.hdel(tkey, "notice")
+                        self._keep(pipe, thread, prompt, agent_id=str(agent))
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                if batch is None:
+                    # Without an agent nothing queued can go on: it is handed back as such.
+                    return Released(notice=notice or None, forgotten=queued)
+                return Released(sent=batch[0], left=len(queued) - batch[0], notice=notice or None)
+
+    @staticmethod
+    def _keep(pipe: Any, thread: ThreadRef, prompt: Prompt, *, agent_id: str) -> None:
+        """Keep ``prompt`` as the thread's next run, due now (as ``_TAKE_LUA`` keeps one)."""
+        item = KeptPrompt(
+            id=kept_prompt_id(prompt.cause),
+            team=thread.team,
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            kind=PromptKind.FOLLOW,
+            agent_id=agent_id,
+            text=prompt.text,
+            user_id=prompt.user_id,
+            cause=prompt.cause,
         )
-        queued = [codec.load_queued(str(raw)) for raw in items]
-        return [q for q in queued if q is not None]
+        tkey = keys.thread(thread.team, thread.channel, thread.thread_ts)
+        pipe.hset(tkey, "busy", item.busy.encode())
+        pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
+        kkey = keys.kept(thread.team, item.id)
+        pipe.hset(kkey, mapping=codec.dump_kept(item))
+        pipe.expire(kkey, keys.seconds(keys.PENDING_TTL))
+        entry = prompt_entry(thread.team, item.id)
+        pipe.zadd(keys.schedule(), {entry: now_ms()})
+        pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
+        pipe.publish(keys.handoff_channel(), entry)
+
+    async def set_notice(self, thread: ThreadRef, ts: str) -> bool:
+        """Remember the busy period's "waiting" message (the first one posted wins)."""
+        key = keys.thread(thread.team, thread.channel, thread.thread_ts)
+        return bool(await self.redis.hsetnx(key, "notice", ts))
 
     async def queue_length(self, thread: ThreadRef) -> int:
         return int(await self.redis.llen(keys.queue(thread.team, thread.channel, thread.thread_ts)))

@@ -99,10 +99,18 @@ class RecordingPresenter:
     ) -> None:
         self._show("problem", thread, problem=problem, ts=message_ts)
 
+    async def problem_for(self, thread: ThreadRef, user_id: str, problem: Problem) -> None:
+        self._show("problem_for", thread, user=user_id, problem=problem)
+
     async def queued(
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
-    ) -> None:
-        self._show("queued", thread, position=position, run_id=run_id, ts=message_ts)
+    ) -> str:
+        ts = message_ts or self._next_ts()
+        self._show("queued", thread, position=position, run_id=run_id, ts=ts, new=not message_ts)
+        return ts
+
+    async def queue_sent(self, thread: ThreadRef, message_ts: str, sent: int, left: int) -> None:
+        self._show("queue_sent", thread, ts=message_ts, sent=sent, left=left)
 
     async def waiting_for_slot(
         self,
@@ -142,8 +150,10 @@ class RecordingPresenter:
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
-    ) -> None:
-        self._show("share_table", thread, table=table, user=shared_by)
+    ) -> str:
+        ts = self._next_ts()
+        self._show("share_table", thread, table=table, user=shared_by, ts=ts)
+        return ts
 
     async def upload_csv(
         self, thread: ThreadRef, table: Table, content: bytes, user_id: str

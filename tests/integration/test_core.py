@@ -5,134 +5,29 @@ it, as in every process the app runs."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 
-from bot.assembly import Core, assemble
-from bot.domain import Note, Prompt, ThreadRef
-from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
+from bot.domain import Note, ThreadRef
 from bot.origami.models import RunStatus
 from bot.problems import ProblemKind
-from bot.sending import SendConfig
-from bot.stores import Stores, keys
+from bot.stores import keys
 from bot.stores.budget import now_ms
-from bot.watcher import WatcherConfig
-from tests.fakes.origami import FakeOrigami, RunScript, single_choice
-from tests.fakes.presenter import RecordingPresenter
-
-THREAD = ThreadRef("T1", "C1", "1700000000.000100")
-
-
-@dataclass
-class Harness:
-    fake: FakeOrigami
-    stores: Stores
-    presenter: RecordingPresenter
-    core: Core
-
-    async def start(self, thread: ThreadRef, prompt: Prompt) -> None:
-        """A mention: kept by intake, then sent by the watcher's next claim."""
-        await self.core.conversations.intake.take(thread, prompt, may_start=True)
-        await self.core.watcher.tick()
-
-    async def reply(self, thread: ThreadRef, prompt: Prompt) -> None:
-        await self.core.conversations.intake.take(thread, prompt, may_start=False)
-        await self.core.watcher.tick()
-
-    async def sent(self) -> None:
-        """What a click kept is sent by the watcher's next claim."""
-        await self.core.watcher.tick()
-
-    @property
-    def buttons(self) -> Any:
-        return self.core.conversations.buttons
-
-    async def drive(self, done: Callable[[], bool], limit_s: float = 10.0) -> None:
-        """Run watcher ticks until ``done()``; bounded in time."""
-        deadline = asyncio.get_running_loop().time() + limit_s
-        while not done():
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"not done after {limit_s}s: {self.presenter.shown}")
-            if await self.core.watcher.tick() == 0:
-                await asyncio.sleep(0.02)
-
-    def tune(self, **send: Any) -> None:
-        self.core.sender.config = replace(self.core.sender.config, **send)
-
-    def tune_watcher(self, **watch: Any) -> None:
-        self.core.watcher.config = replace(self.core.watcher.config, **watch)
-
-    async def thread_state(self, thread: ThreadRef = THREAD) -> Any:
-        return await self.stores.threads.get(thread)
-
-    def run_posts(self) -> list[Any]:
-        return [r for r in self.fake.requests("POST") if r.path.endswith("/runs")]
-
-
-@pytest.fixture
-async def h(stores: Stores) -> AsyncIterator[Harness]:
-    async with FakeOrigami(retry_after="0.2") as fake:
-        origami = OrigamiClient(
-            build_http_client(fake.url, fake.api_key, timeout=5),
-            retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_budget=5),
-        )
-        presenter = RecordingPresenter()
-        core = assemble(
-            stores,
-            origami,
-            presenter,
-            SendConfig(first_poll_s=0.05),
-            WatcherConfig(lease_s=5, idle_s=0.02),
-        )
-        try:
-            yield Harness(fake, stores, presenter, core)
-        finally:
-            await origami.aclose()
-
-
-def _prompt(text: str, cause: str, user: str = "U1") -> Prompt:
-    return Prompt(text=text, user_id=user, cause=cause)
-
-
-class _Died(Exception):
-    """Stands for the process dying at this point."""
-
-
-def _die_on_first_call(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
-    """``owner.name`` raises ``_Died`` on its first call (the process dies there) and works
-    after; returns the list its calls are counted in."""
-    real = getattr(owner, name)
-    calls: list[int] = []
-
-    async def once(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise _Died
-        return await real(*args, **kwargs)
-
-    monkeypatch.setattr(owner, name, once)
-    return calls
-
-
-async def _start_and_die(
-    h: Harness, monkeypatch: pytest.MonkeyPatch, owner: object, name: str, prompt: Prompt
-) -> None:
-    """Start a conversation whose sender dies at ``owner.name`` (its first call). The
-    watcher swallows its task's death and tries again soon (short back-off)."""
-    h.tune_watcher(error_backoff_s=0.05)
-    calls = _die_on_first_call(monkeypatch, owner, name)
-    await h.core.conversations.intake.take(THREAD, prompt, may_start=True)
-    assert h.presenter.shown == []  # kept, nothing posted yet
-    await h.core.watcher.tick()  # the send dies (its outcome: try again soon)
-    assert calls == [1], f"{name} was not reached"
+from tests.fakes.origami import RunScript, single_choice
+from tests.integration.harness import (
+    THREAD,
+    Died,
+    Harness,
+    die_on_first_call,
+    prompt,
+    start_and_die,
+)
 
 
 async def test_start_poll_and_deliver_once(h: Harness) -> None:
     h.fake.script(RunScript(polls=3, status="completed", text="Found **20** founders."))
-    await h.start(THREAD, _prompt("find 20 founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find 20 founders", "C1:1.0"))
     (created,) = h.fake.requests("POST", "/agents")
     assert created.headers["idempotency-key"] == "start:C1:1.0"
     assert created.body["prompt"] == "find 20 founders"
@@ -162,8 +57,8 @@ async def test_progress_updates_stay_within_their_allowance(h: Harness) -> None:
     h.tune_watcher(progress_per_minute=2)
     h.fake.script(RunScript(polls=3), RunScript(polls=3))
     other = ThreadRef("T1", "C1", "1700000000.000200")
-    await h.start(THREAD, _prompt("first", "C1:1.0"))
-    await h.start(other, _prompt("second", "C1:2.0"))
+    await h.start(THREAD, prompt("first", "C1:1.0"))
+    await h.start(other, prompt("second", "C1:2.0"))
     await h.drive(lambda: len(h.presenter.of("result")) == 2)
     # Six running polls, two progress updates allowed this minute; every result posted.
     assert len(h.fake.requests("GET")) == 8
@@ -177,8 +72,8 @@ async def test_a_delivery_cut_short_after_its_post_is_finished_not_repeated(
     h.tune_watcher(error_backoff_s=0.05)
     h.fake.script(RunScript(polls=0, text="Once"))
     # Dies after the result is posted, before its record and "final" are written.
-    calls = _die_on_first_call(monkeypatch, h.stores.threads, "release")
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    calls = die_on_first_call(monkeypatch, h.stores.threads, "release")
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: len(calls) >= 2)
     assert len(h.presenter.of("result")) == 1
     record = await h.stores.runs.get("T1", h.presenter.of("result")[0].data["run"].id)
@@ -194,7 +89,7 @@ async def test_a_delivery_cut_short_after_its_post_is_finished_not_repeated(
 async def test_the_next_poll_waits_for_retry_after(h: Harness) -> None:
     h.fake.retry_after = "2"
     h.fake.script(RunScript(polls=None))
-    await h.start(THREAD, _prompt("go", "C1:2.0"))
+    await h.start(THREAD, prompt("go", "C1:2.0"))
     await h.drive(lambda: len(h.fake.requests("GET")) == 1)
     polled_at = now_ms()
     due = await h.stores.schedule.next_due_ms()
@@ -208,9 +103,9 @@ async def test_the_next_poll_waits_for_retry_after(h: Harness) -> None:
 
 async def test_follow_up_while_running_is_queued_and_sent_once_after(h: Harness) -> None:
     h.fake.script(RunScript(polls=2), RunScript(polls=1, text="Second answer"))
-    await h.start(THREAD, _prompt("first", "C1:1.0"))
-    await h.reply(THREAD, _prompt("also in Dallas", "C1:3.0", user="U2"))
-    await h.reply(THREAD, _prompt("and Houston", "C1:4.0", user="U3"))
+    await h.start(THREAD, prompt("first", "C1:1.0"))
+    await h.reply(THREAD, prompt("also in Dallas", "C1:3.0", user="U2"))
+    await h.reply(THREAD, prompt("and Houston", "C1:4.0", user="U3"))
     queued = h.presenter.of("queued")
     assert [q.data["position"] for q in queued] == [1, 2]
     assert len(h.fake.requests("POST", "/runs")) == 0
@@ -223,7 +118,7 @@ async def test_follow_up_while_running_is_queued_and_sent_once_after(h: Harness)
 
 async def test_billing_error_is_shown_with_the_fix_link_and_creates_nothing(h: Harness) -> None:
     h.fake.billing_error("INSUFFICIENT_CREDITS")
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     (shown,) = h.presenter.of("problem")
     problem = shown.data["problem"]
     assert problem.kind is ProblemKind.OUT_OF_CREDITS
@@ -235,7 +130,7 @@ async def test_billing_error_is_shown_with_the_fix_link_and_creates_nothing(h: H
 
 
 async def test_empty_prompt_gets_a_usage_hint_and_no_agent(h: Harness) -> None:
-    await h.start(THREAD, _prompt("   ", "C1:1.0"))
+    await h.start(THREAD, prompt("   ", "C1:1.0"))
     assert len(h.presenter.of("usage_hint")) == 1
     assert h.fake.requests() == []
 
@@ -249,7 +144,7 @@ async def test_one_question_one_click_one_follow_up(h: Harness) -> None:
         ),
         RunScript(polls=1),
     )
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("questions")))
     run_id = h.presenter.of("questions")[0].data["run_id"]
     await asyncio.gather(
@@ -289,7 +184,7 @@ async def test_several_questions_are_sent_together(h: Harness) -> None:
         ),
         RunScript(polls=1),
     )
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("questions")))
     run_id = h.presenter.of("questions")[0].data["run_id"]
     await h.buttons.answer(THREAD, run_id, 1, "U2", text="about 15")
@@ -303,7 +198,7 @@ async def test_several_questions_are_sent_together(h: Harness) -> None:
 
 async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
     h.fake.script(RunScript(polls=0, status="step_cap_hit"), RunScript(polls=1))
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("result")))
     run_id = h.presenter.of("result")[0].data["run"].id
     await asyncio.gather(
@@ -319,7 +214,7 @@ async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
 
 async def test_agent_deleted_in_origami_is_reported(h: Harness) -> None:
     h.fake.script(RunScript(polls=None))
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     h.fake.agents.clear()
     h.fake.runs.clear()
     await h.drive(lambda: bool(h.presenter.of("problem")))
@@ -332,13 +227,13 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
     h.fake.concurrency_retry_after = "1"
     other = ThreadRef("T1", "C1", "1700000000.000200")
     h.fake.script(RunScript(polls=None), RunScript(polls=1, text="second thread done"))
-    await h.start(other, _prompt("hold the slot", "C1:0.5"))
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(other, prompt("hold the slot", "C1:0.5"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     (waiting,) = h.presenter.of("waiting_for_slot")
     assert waiting.data["busy"] == 1 and waiting.data["limit"] == 1
     assert waiting.data["retry_after_s"] == 1
     # A reply meanwhile queues behind the kept prompt instead of overtaking it.
-    await h.reply(THREAD, _prompt("in Austin", "C1:1.5"))
+    await h.reply(THREAD, prompt("in Austin", "C1:1.5"))
     assert h.presenter.of("queued")[-1].data["run_id"] is None
     refused = h.fake.requests("POST", "/agents")
     assert [r.status for r in refused] == [202, 429]
@@ -366,7 +261,7 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
 async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Harness) -> None:
     h.tune(transient_retry_s=0.05, transient_tries=3)
     h.fake.fail_next(100, status=503, path_prefix="/agents", method="POST")
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: len(h.presenter.of("problem")) == 2)
     first, last = (p.data["problem"] for p in h.presenter.of("problem"))
     assert (first.kind, first.retrying) == (ProblemKind.UNREACHABLE, True)
@@ -384,7 +279,7 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
 
     h.tune(busy_retry_s=0.1)
     h.fake.script(RunScript(polls=0), RunScript(polls=None), RunScript(polls=0, text="after"))
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("result")))
     (agent_id,) = h.fake.agents
     # Someone starts a run on the same agent from the Origami app.
@@ -396,11 +291,11 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
         )
     assert started.status_code == 202
     external = started.json()["run"]["id"]
-    await h.reply(THREAD, _prompt("and Dallas", "C1:5.0"))
+    await h.reply(THREAD, prompt("and Dallas", "C1:5.0"))
     (queued,) = h.presenter.of("queued")
     assert queued.data["run_id"] == external
     # A reply meanwhile waits behind the kept one.
-    await h.reply(THREAD, _prompt("and Houston", "C1:6.0"))
+    await h.reply(THREAD, prompt("and Houston", "C1:6.0"))
     h.fake.finish(external)
     await h.drive(lambda: len(h.presenter.of("result")) == 3)
     ours = [r for r in h.fake.requests("POST") if r.path.endswith("/runs") and r.status == 202][1:]
@@ -417,7 +312,7 @@ async def test_crash_before_the_acknowledgement_loses_nothing(
 ) -> None:
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when the message is claimed and its prompt kept, before anything else.
-    await _start_and_die(h, monkeypatch, h.presenter, "post", _prompt("find", "C1:1.0"))
+    await start_and_die(h, monkeypatch, h.presenter, "post", prompt("find", "C1:1.0"))
     assert h.fake.requests("POST", "/agents") == []
     await h.drive(lambda: bool(h.presenter.of("result")))
     assert len(h.fake.requests("POST", "/agents")) == 1
@@ -431,7 +326,7 @@ async def test_crash_after_the_agent_was_created_loses_nothing_and_doubles_nothi
 ) -> None:
     h.fake.script(RunScript(polls=1, text="Recovered"))
     # Dies when Origami made the agent, before the mapping is saved.
-    await _start_and_die(h, monkeypatch, h.stores.runs, "watch", _prompt("find", "C1:1.0"))
+    await start_and_die(h, monkeypatch, h.stores.runs, "watch", prompt("find", "C1:1.0"))
     # Another process (here: the same watcher) finds the kept prompt and finishes the job.
     await h.drive(lambda: bool(h.presenter.of("result")))
     creates = h.fake.requests("POST", "/agents")
@@ -459,7 +354,7 @@ async def test_a_kept_prompt_is_sent_by_a_watcher_as_soon_as_it_is_announced(
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.05)  # its first claim found nothing; it sleeps for 30 s
         await h.core.conversations.intake.take(
-            THREAD, _prompt("find founders", "C1:1.0"), may_start=True
+            THREAD, prompt("find founders", "C1:1.0"), may_start=True
         )
         assert h.presenter.shown == [] and h.fake.requests() == []
         deadline = asyncio.get_running_loop().time() + 5
@@ -480,7 +375,7 @@ async def test_a_sender_that_dies_after_saying_on_it_is_followed_by_one_that_fin
     """The "On it" message was posted, its record was not written: the next sender finds
     it by its marker (whether it was posted is recorded, never guessed)."""
     h.fake.script(RunScript(polls=0, text="Recovered"))
-    await _start_and_die(h, monkeypatch, h.stores.deliveries, "record", _prompt("go", "C1:1.0"))
+    await start_and_die(h, monkeypatch, h.stores.deliveries, "record", prompt("go", "C1:1.0"))
     assert len(h.presenter.of("acknowledge")) == 1
     assert h.fake.requests("POST", "/agents") == []
     await h.drive(lambda: bool(h.presenter.of("result")))
@@ -509,11 +404,11 @@ async def test_a_result_posted_but_not_recorded_is_found_not_posted_again(
     async def die_after_posting_the_result(team: str, owner: str, posted: Any) -> None:
         if not owner.startswith("ack-") and not died:
             died.append(owner)
-            raise _Died
+            raise Died
         await real(team, owner, posted)
 
     monkeypatch.setattr(h.stores.deliveries, "record", die_after_posting_the_result)
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("progress_final")))
     assert died, "the delivery never reached its record"
     assert len(h.presenter.of("result")) == 1
@@ -530,12 +425,12 @@ async def test_a_follow_up_that_cannot_be_sent_frees_the_thread_for_what_queued_
     h: Harness,
 ) -> None:
     h.fake.script(RunScript(polls=0), RunScript(polls=None), RunScript(polls=0, text="third"))
-    await h.start(THREAD, _prompt("find founders", "C1:1.0"))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
     await h.drive(lambda: bool(h.presenter.of("result")))
     # The next prompt is refused for good (a 400), while a reply waits behind it.
     h.fake.fail_next(1, status=400, path_prefix="/agents", method="POST")
-    await h.core.conversations.intake.take(THREAD, _prompt("bad", "C1:2.0"), may_start=False)
-    await h.core.conversations.intake.take(THREAD, _prompt("and Dallas", "C1:3.0"), may_start=False)
+    await h.core.conversations.intake.take(THREAD, prompt("bad", "C1:2.0"), may_start=False)
+    await h.core.conversations.intake.take(THREAD, prompt("and Dallas", "C1:3.0"), may_start=False)
     await h.drive(lambda: len(h.run_posts()) >= 2)
     (problem,) = h.presenter.of("problem")
     assert problem.data["problem"].kind is ProblemKind.INVALID_REQUEST

@@ -429,18 +429,36 @@ async def test_unknown_ids_raise_not_found_with_their_codes(
     assert len(fake.requests()) == 5
 
 
+async def test_a_prompt_too_long_in_utf16_is_refused_before_it_is_sent(
+    fake: FakeOrigami, client: OrigamiClient
+) -> None:
+    # 6,000 rockets are 6,000 code points but 12,000 UTF-16 units, as Origami (a TypeScript
+    # server, like the fake) counts: refused here, with the count Origami would give.
+    with pytest.raises(errors.PromptError) as caught:
+        await client.create_agent("🚀" * 6000, idempotency_key="evt-11")
+    assert caught.value.length == 12_000
+    assert fake.requests() == []
+
+
 async def test_server_validation_error_raises_invalid_request_with_issues(
     fake: FakeOrigami, client: OrigamiClient
 ) -> None:
-    # 6,000 rockets: 6,000 code points pass the client's check, but a TypeScript server
-    # counts 12,000 UTF-16 units (the fake does the same) and answers 400.
+    issue = {"path": "prompt", "message": "String must contain at most 10000 character(s)"}
+    fake.fail_next(
+        1,
+        400,
+        path_prefix="/agents",
+        body={
+            "error": "Invalid request body",
+            "code": "VALIDATION_ERROR",
+            "details": {"issues": [issue]},
+        },
+    )
     with pytest.raises(errors.InvalidRequest) as caught:
-        await client.create_agent("🚀" * 6000, idempotency_key="evt-11")
+        await client.create_agent("find founders", idempotency_key="evt-11")
     exc = caught.value
     assert (exc.status, exc.code) == (400, "VALIDATION_ERROR")
-    assert [(i.path, i.message) for i in exc.issues] == [
-        ("prompt", "String must contain at most 10000 character(s)")
-    ]
+    assert [(i.path, i.message) for i in exc.issues] == [(issue["path"], issue["message"])]
     assert len(fake.requests()) == 1
     assert fake.agents == {}
 

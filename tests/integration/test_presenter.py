@@ -174,3 +174,41 @@ async def test_a_delivery_cut_short_after_its_post_does_not_post_twice(
         assert len(conv.results(slack, "Posted once")) == 1
         # The second delivery found every part recorded: nothing to look up or post.
         assert not slack.calls("conversations.replies")
+
+
+async def test_an_answer_too_long_for_slack_goes_along_whole_as_a_file_once(
+    slack: FakeSlack, stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
+    delivery = Delivery(stores, presenter)
+    thread_ts = new_ts()
+    slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
+    thread = ThreadRef("T0001", CHANNEL_ID, thread_ts)
+    answer = "\n\n".join(f"Paragraph {i}: " + "lead " * 400 for i in range(60))
+    run = Run.model_validate(
+        {
+            "id": "v2_run-long",
+            "agentId": "a-1",
+            "status": "completed",
+            "response": {"text": answer, "actions": [], "tables": []},
+        }
+    )
+    parts = presenter.result_parts(run, 3.0)
+    assert parts[-1].name == "full-answer"
+    real_record = stores.deliveries.record
+
+    async def die(*args: Any) -> None:
+        raise Crash  # posted (the file too), nothing recorded
+
+    monkeypatch.setattr(stores.deliveries, "record", die)
+    with pytest.raises(Crash):
+        await delivery.post_once(thread, run.id, parts)
+    monkeypatch.setattr(stores.deliveries, "record", real_record)
+    posted = await delivery.post_once(thread, run.id, parts)
+    assert set(posted.ts) == {p.name for p in parts}
+    uploads = slack.calls("files.completeUploadExternal")
+    assert len(uploads) == 1
+    (shared,) = [m for m in slack.messages(CHANNEL_ID, thread_ts) if m.get("files")]
+    assert shared["files"][0]["name"] == "origami-answer-v2_run-long.md"
+    # Every message of the thread fits Slack (the fake refuses what does not).
+    assert slack.rejections == []

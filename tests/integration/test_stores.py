@@ -15,6 +15,7 @@ from bot.domain import (
     KeptPrompt,
     Prompt,
     PromptKind,
+    Released,
     RunRecord,
     Taken,
     ThreadRef,
@@ -118,11 +119,20 @@ async def test_take_decides_kept_queued_duplicate_or_not_ours(stores: Stores) ->
         2,
         Busy(BusyKind.RUN, "run-1"),
     )
-    # Released by someone else's run: nothing changes. By its own: idle, queue handed back.
-    assert await stores.threads.release(THREAD, Busy(BusyKind.RUN, "run-0")) == []
-    queued = await stores.threads.release(THREAD, Busy(BusyKind.RUN, "run-1"))
-    assert [q.cause for q in queued] == [("C1:1.1" if starter == "C1:1.0" else "C1:1.0"), "C1:2.0"]
+    # Released by someone else's run: nothing changes. By its own: what queued goes on at
+    # once, as one follow-up kept for a sender (the thread stays busy with it).
+    assert await stores.threads.release(THREAD, Busy(BusyKind.RUN, "run-0")) == Released()
+    released = await stores.threads.release(THREAD, Busy(BusyKind.RUN, "run-1"))
+    assert (released.sent, released.left, released.forgotten) == (2, 0, ())
+    other = "C1:1.1" if starter == "C1:1.0" else "C1:1.0"
+    batch = await _kept(stores, f"queued:{other},C1:2.0")
+    assert (batch.kind, batch.agent_id) == (PromptKind.FOLLOW, "agent-1")
+    assert batch.text == f"prompt of {other}\n\nprompt of C1:2.0"
+    state = await stores.threads.get(THREAD)
+    assert state is not None and state.busy == batch.busy
     # Idle with an agent: the agent's next run, kept the same way.
+    await stores.runs.watch(_record("run-2"), batch, new_agent=False, first_poll_s=5)
+    assert (await stores.threads.release(THREAD, Busy(BusyKind.RUN, "run-2"))).sent == 0
     follow = await _take(stores, "C1:3.0", may_start=False)
     assert (follow.outcome, follow.kind, follow.agent_id) == (
         Intake.KEPT,
@@ -138,8 +148,8 @@ async def test_a_thread_whose_start_failed_is_forgotten_with_its_queue(stores: S
     await _take(stores, "C1:1.0")
     await _take(stores, "C1:1.1")
     kept = await _kept(stores, "C1:1.0")
-    waiting = await stores.threads.release(THREAD, kept.busy, forget=True)
-    assert [w.cause for w in waiting] == ["C1:1.1"]
+    released = await stores.threads.release(THREAD, kept.busy, forget=True)
+    assert [w.cause for w in released.forgotten] == ["C1:1.1"]
     assert await stores.threads.get(THREAD) is None
 
 
@@ -151,9 +161,8 @@ async def test_a_prompt_comes_back_as_it_was_written(stores: Stores) -> None:
     await _take(stores, "C1:2.0", text=text)
     assert (await _kept(stores, "C1:1.0")).text == text
     kept = await _kept(stores, "C1:1.0")
-    assert await stores.threads.release(THREAD, kept.busy) == [
-        Prompt(text=text, user_id="U1", cause="C1:2.0")
-    ]
+    released = await stores.threads.release(THREAD, kept.busy, forget=True)
+    assert released.forgotten == [Prompt(text=text, user_id="U1", cause="C1:2.0")]
 
 
 async def test_a_kept_prompt_is_announced_and_claimed_with_its_budget_slot(
@@ -331,7 +340,6 @@ def test_no_script_builds_a_key_name() -> None:
 
     scripts = [
         threads._TAKE_LUA,
-        threads._RELEASE_LUA,
         schedule._CLAIM_LUA,
         schedule._SETTLE_LUA,
         budget._TAKE_LUA,

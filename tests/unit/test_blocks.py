@@ -702,8 +702,8 @@ def test_notes() -> None:
 def test_build_queued() -> None:
     message = build_queued(position=1, run_id=RUN_ID)
     assert message.text == (
-        "Origami is still working on the last message. Yours is queued (next in line) "
-        "and will be sent when it finishes."
+        "Origami is still working on the last message. Yours is queued and will be "
+        "sent when it finishes."
     )
     [stop] = elements(message)
     assert (stop["action_id"], stop["value"], stop["text"]["text"]) == (
@@ -711,7 +711,9 @@ def test_build_queued() -> None:
         RUN_ID,
         "Stop current run",
     )
-    assert "number 3 in line" in build_queued(position=3, run_id=None).text
+    assert "3 messages are queued and will be sent, in order" in (
+        build_queued(position=3, run_id=None).text
+    )
     assert elements(build_queued(position=3, run_id=None)) == []
 
 

@@ -28,12 +28,19 @@ def build_problem(problem: Problem, *, retrying: bool = False) -> Message:
     """The fixed sentence for ``problem.kind``, and a link button to the fix when known."""
     text = texts.problem(problem, retrying=retrying)
     blocks: list[Block] = [section_block(text, "problem")]
+    buttons: list[dict[str, Any]] = []
     url = link_url(problem.fix_url)
     if url is not None:
-        button = button_element(
-            texts.problem_button(problem.kind), ids.OPEN_LINK, url=url, style="primary"
+        buttons.append(
+            button_element(
+                texts.problem_button(problem.kind), ids.OPEN_LINK, url=url, style="primary"
+            )
         )
-        blocks.extend(actions_blocks([button], "problem_actions"))
+    if problem.retry_run is not None and ids.is_run_id(problem.retry_run):
+        # A run given up: its prompt can be sent again (the Retry of a failed run).
+        buttons.append(button_element(texts.RETRY, ids.RETRY_RUN, value=problem.retry_run))
+    if buttons:
+        blocks.extend(actions_blocks(buttons, "problem_actions"))
     return Message(text=fallback_text(text), blocks=blocks)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,7 +10,6 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversations import Conversations
-from bot.domain import Note
 from bot.slack import actions as ids
 from bot.slack import payloads
 from bot.slack.blocks import build_freeform_modal
@@ -56,24 +54,16 @@ def build_handle_answer_other(conversations: Conversations) -> Handler:
             return
         thread = payloads.to_action_thread(body)
         user = payloads.to_user(body)
-        # trigger_id lives 3 s: one Redis read, then open the modal; Origami comes later.
-        question = await conversations.buttons.question_text(thread.team, ref.run_id, ref.question)
-        if question is None:
-            await conversations.buttons.presenter.note(thread, user, Note.ALREADY_DONE)
-            return
-        metadata = json.dumps(
-            {
-                "team": thread.team,
-                "channel": thread.channel,
-                "thread_ts": thread.thread_ts,
-                "run_id": ref.run_id,
-                "q": ref.question,
-            },
-            separators=(",", ":"),
+        # trigger_id lives 3 s: two Redis steps, then open the modal; Origami comes later.
+        opened = await conversations.buttons.open_typed_answer(
+            thread, ref.run_id, ref.question, user
         )
+        if opened is None:
+            return
+        question, token = opened
         await client.views_open(
             trigger_id=body["trigger_id"],
-            view=build_freeform_modal(question=question, private_metadata=metadata),
+            view=build_freeform_modal(question=question, private_metadata=token),
         )
 
     return handle_answer_other

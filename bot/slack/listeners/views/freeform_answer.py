@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.conversations import Conversations
-from bot.domain import ThreadRef
 from bot.origami.client import PROMPT_MAX_CHARS, utf16_len
 from bot.slack import actions as ids
 from bot.slack import payloads, texts
@@ -31,17 +29,12 @@ def build_handle_freeform_answer(conversations: Conversations) -> Callable[..., 
             error = texts.answer_too_long(length, PROMPT_MAX_CHARS)
             await ack(response_action="errors", errors={ids.FREEFORM_BLOCK: error})
             return
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            thread = ThreadRef(str(meta["team"]), str(meta["channel"]), str(meta["thread_ts"]))
-            run_id, question = str(meta["run_id"]), int(meta["q"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("freeform modal without usable metadata")
-            await ack()
-            return
+        # The metadata is only a token; what it answers was kept when the modal opened,
+        # for the person who opened it (a forged token, or someone else's, does nothing).
+        token = str(view.get("private_metadata") or "")
         await ack()
-        await conversations.buttons.answer(
-            thread, run_id, question, payloads.to_user(body), text=text
-        )
+        team = payloads.to_team(body)
+        if not await conversations.buttons.typed_answer(team, token, payloads.to_user(body), text):
+            log.warning("typed answer with an unknown modal token")
 
     return handle_freeform_answer
