@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +20,7 @@ from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 from bot.slack import blocks, texts
 from bot.slack.blocks import Message
+from bot.slack.messages import SlackMessages, slack_error
 from bot.slack.mrkdwn import strip_controls
 
 # The metadata every part of a delivery carries, so a delivery resumed after a crash can
@@ -51,37 +51,9 @@ log = logging.getLogger(__name__)
 class SlackPresenter:
     def __init__(self, client: AsyncWebClient, *, app_url: str = blocks.ORIGAMI_APP_URL) -> None:
         self.client = client
+        self.slack = SlackMessages(client)
         # The only host link buttons built from Origami's data may point to.
         self.app_url = app_url
-
-    # -- plumbing ---------------------------------------------------------------------
-
-    async def _post(self, thread: ThreadRef, message: Message, **extra: Any) -> str:
-        response = await self.client.chat_postMessage(
-            channel=thread.channel,
-            thread_ts=thread.thread_ts,
-            text=message.text,
-            blocks=message.blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-            **extra,
-        )
-        return str(response["ts"])
-
-    async def _update(self, thread: ThreadRef, ts: str, message: Message) -> None:
-        await self.client.chat_update(
-            channel=thread.channel, ts=ts, text=message.text, blocks=message.blocks
-        )
-
-    async def _post_or_update(self, thread: ThreadRef, ts: str | None, message: Message) -> str:
-        if ts:
-            try:
-                await self._update(thread, ts, message)
-                return ts
-            except SlackApiError as exc:
-                # The message may be gone (deleted by someone): say it anew instead.
-                log.warning("update failed; posting instead", extra={"error": _error(exc)})
-        return await self._post(thread, message)
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -117,7 +89,7 @@ class SlackPresenter:
             uploaded = response.get("files") or [{}]
             return str(uploaded[0].get("id") or part.body.filename)
         message: Message = part.body
-        return await self._post(
+        return await self.slack.post(
             thread,
             message,
             metadata={
@@ -154,13 +126,13 @@ class SlackPresenter:
     # -- everything else ----------------------------------------------------------------
 
     async def usage_hint(self, thread: ThreadRef) -> None:
-        await self._post(thread, blocks.build_usage_hint())
+        await self.slack.post(thread, blocks.build_usage_hint())
 
     async def attachments_note(self, thread: ThreadRef) -> None:
-        await self._post(thread, blocks.build_attachments_note())
+        await self.slack.post(thread, blocks.build_attachments_note())
 
     async def progress(self, thread: ThreadRef, message_ts: str, progress: Progress) -> None:
-        await self._update(
+        await self.slack.update(
             thread,
             message_ts,
             blocks.build_progress(
@@ -184,9 +156,9 @@ class SlackPresenter:
         )
         # An update only: posted anew it could not be told from an earlier delivery's.
         try:
-            await self._update(thread, message_ts, message)
+            await self.slack.update(thread, message_ts, message)
         except SlackApiError as exc:
-            log.warning("could not close the progress line", extra={"error": _error(exc)})
+            log.warning("could not close the progress line", extra={"error": slack_error(exc)})
 
     async def update_questions(
         self,
@@ -203,26 +175,26 @@ class SlackPresenter:
             message = blocks.build_questions_closed(list(questions), answers=given)
         else:
             message = blocks.build_questions(list(questions), run_id=run_id, answers=given)
-        await self._post_or_update(thread, message_ts, message)
+        await self.slack.post_or_update(thread, message_ts, message)
 
     async def problem(
         self, thread: ThreadRef, problem: Problem, message_ts: str | None = None
     ) -> None:
         message = blocks.build_problem(problem, retrying=problem.retrying)
-        await self._post_or_update(thread, message_ts, message)
+        await self.slack.post_or_update(thread, message_ts, message)
 
     async def queued(
         self, thread: ThreadRef, position: int, run_id: str | None, message_ts: str | None
     ) -> str:
         message = blocks.build_queued(position=position, run_id=run_id)
-        return await self._post_or_update(thread, message_ts, message)
+        return await self.slack.post_or_update(thread, message_ts, message)
 
     async def queue_sent(self, thread: ThreadRef, message_ts: str, sent: int, left: int) -> None:
         message = blocks.build_note(texts.queue_sent(sent, left))
         try:
-            await self._update(thread, message_ts, message)
+            await self.slack.update(thread, message_ts, message)
         except SlackApiError as exc:
-            log.warning("could not update the waiting notice", extra={"error": _error(exc)})
+            log.warning("could not update the waiting notice", extra={"error": slack_error(exc)})
 
     async def waiting_for_slot(
         self,
@@ -233,10 +205,10 @@ class SlackPresenter:
         message_ts: str | None,
     ) -> None:
         message = blocks.build_waiting_for_slot(busy=busy, limit=limit, retry_after_s=retry_after_s)
-        await self._post_or_update(thread, message_ts, message)
+        await self.slack.post_or_update(thread, message_ts, message)
 
     async def problem_for(self, thread: ThreadRef, user_id: str, problem: Problem) -> None:
-        await self._ephemeral(thread, user_id, blocks.build_problem(problem))
+        await self.slack.ephemeral(thread, user_id, blocks.build_problem(problem))
 
     async def note(
         self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None
@@ -247,56 +219,16 @@ class SlackPresenter:
             )
         else:
             message = blocks.build_note(texts.note(note))
-        await self._ephemeral(thread, user_id, message)
-
-    async def _ephemeral(self, thread: ThreadRef, user_id: str, message: Message) -> None:
-        await self.client.chat_postEphemeral(
-            channel=thread.channel,
-            user=user_id,
-            thread_ts=thread.thread_ts,
-            text=message.text,
-            blocks=message.blocks,
-        )
+        await self.slack.ephemeral(thread, user_id, message)
 
     async def choice_made(
         self, thread: ThreadRef, message_ts: str, user_id: str, label: str
     ) -> None:
         """Replace the clicked buttons with who chose what, so nobody clicks them again."""
-        await self._close_buttons(thread, message_ts, texts.choice_made(user_id, label))
+        await self.slack.close_buttons(thread, message_ts, texts.choice_made(user_id, label))
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
-        await self._close_buttons(thread, message_ts, texts.stopping(user_id))
-
-    async def _close_buttons(self, thread: ThreadRef, message_ts: str, note: str) -> None:
-        found = await self._find_message(thread, message_ts)
-        if found is None:
-            return
-        kept = [b for b in found.get("blocks", []) if b.get("type") != "actions"]
-        message = blocks.with_context_note(kept, note, fallback=str(found.get("text", "")))
-        try:
-            await self._update(thread, message_ts, message)
-        except SlackApiError as exc:
-            log.warning("could not close buttons", extra={"error": _error(exc)})
-
-    async def _find_message(self, thread: ThreadRef, ts: str) -> dict[str, Any] | None:
-        try:
-            # The thread's parent always comes first, whatever the window: ask for two.
-            response = await self.client.conversations_replies(
-                channel=thread.channel,
-                ts=thread.thread_ts,
-                oldest=ts,
-                latest=ts,
-                inclusive=True,
-                limit=2,
-            )
-        except SlackApiError as exc:
-            log.warning("could not read message", extra={"error": _error(exc)})
-            return None
-        messages: list[dict[str, Any]] = response.get("messages") or []
-        for message in messages:
-            if message.get("ts") == ts:
-                return dict(message)
-        return None
+        await self.slack.close_buttons(thread, message_ts, texts.stopping(user_id))
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str
@@ -308,7 +240,7 @@ class SlackPresenter:
             )
             link = str(permalink["permalink"])
         except SlackApiError as exc:
-            log.warning("no permalink for the thread", extra={"error": _error(exc)})
+            log.warning("no permalink for the thread", extra={"error": slack_error(exc)})
         message = blocks.build_shared_table(
             table, shared_by=shared_by, thread_link=link, run_id=run_id, app_url=self.app_url
         )
@@ -329,10 +261,3 @@ class SlackPresenter:
             content=content,
             initial_comment=texts.csv_exported(user_id, table.lead_count),
         )
-
-
-def _error(exc: SlackApiError) -> str:
-    try:
-        return str(exc.response["error"])
-    except (KeyError, TypeError):
-        return type(exc).__name__

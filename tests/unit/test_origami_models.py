@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.origami import models
+from bot.origami import tolerant
 from bot.origami.models import CreatedAgent, ErrorBody, Run, RunStatus, Table
 from tests.fakes.origami import confirm, make_table, next_action, single_choice
 
@@ -331,14 +331,14 @@ def test_error_body_top_level_fields() -> None:
 @pytest.fixture
 def warnings(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """Warnings of the models' logger, with the once-per-process memory forgotten."""
-    models._warned.clear()
-    caplog.set_level(logging.WARNING, logger="bot.origami.models")
+    tolerant._warned.clear()
+    caplog.set_level(logging.WARNING, logger="bot.origami.tolerant")
     yield caplog
-    models._warned.clear()
+    tolerant._warned.clear()
 
 
 def _fields_warned(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [vars(r)["field"] for r in caplog.records if r.name == "bot.origami.models"]
+    return [vars(r)["field"] for r in caplog.records if r.name == "bot.origami.tolerant"]
 
 
 def test_the_issue_examples_cost_only_their_field(warnings: pytest.LogCaptureFixture) -> None:
@@ -393,7 +393,7 @@ def test_a_broken_field_is_logged_once_with_its_path_and_never_its_value(
         data["response"]["tables"][0]["leadCount"] = secret
         data["response"]["tables"][0]["columns"] = {"text": secret}
         Run.model_validate(data)
-    records = [r for r in warnings.records if r.name == "bot.origami.models"]
+    records = [r for r in warnings.records if r.name == "bot.origami.tolerant"]
     assert [(r.levelno, vars(r)["field"]) for r in records] == [
         (logging.WARNING, "Table.leadCount"),
         (logging.WARNING, "Table.columns"),

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.domain import Answer
-from bot.origami import errors, models
+from bot.origami import errors, tolerant
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.models import Run, RunStatus
 from bot.slack.blocks import (
@@ -276,15 +276,15 @@ class _Records(logging.Handler):
 @contextmanager
 def _model_warnings() -> Iterator[_Records]:
     """What the models log, with the once-per-process memory forgotten first."""
-    logger = logging.getLogger("bot.origami.models")
+    logger = logging.getLogger("bot.origami.tolerant")
     handler = _Records()
-    models._warned.clear()
+    tolerant._warned.clear()
     logger.addHandler(handler)
     try:
         yield handler
     finally:
         logger.removeHandler(handler)
-        models._warned.clear()
+        tolerant._warned.clear()
 
 
 @settings(max_examples=80, deadline=None, database=None)

@@ -1,0 +1,98 @@
+"""Messages in a Slack thread, as the presenter makes them: post, update (or post anew when
+the message is gone), post privately, read one back, and close its buttons.
+
+Every Web API call goes through the client built in ``bot.slack.app``, which retries Slack
+429s and 5xx; what fails even so is logged here and raised to the caller."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain import ThreadRef
+from bot.slack import blocks
+from bot.slack.blocks import Message
+
+log = logging.getLogger(__name__)
+
+
+class SlackMessages:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def post(self, thread: ThreadRef, message: Message, **extra: Any) -> str:
+        response = await self.client.chat_postMessage(
+            channel=thread.channel,
+            thread_ts=thread.thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            **extra,
+        )
+        return str(response["ts"])
+
+    async def update(self, thread: ThreadRef, ts: str, message: Message) -> None:
+        await self.client.chat_update(
+            channel=thread.channel, ts=ts, text=message.text, blocks=message.blocks
+        )
+
+    async def post_or_update(self, thread: ThreadRef, ts: str | None, message: Message) -> str:
+        if ts:
+            try:
+                await self.update(thread, ts, message)
+                return ts
+            except SlackApiError as exc:
+                # The message may be gone (deleted by someone): say it anew instead.
+                log.warning("update failed; posting instead", extra={"error": slack_error(exc)})
+        return await self.post(thread, message)
+
+    async def ephemeral(self, thread: ThreadRef, user_id: str, message: Message) -> None:
+        await self.client.chat_postEphemeral(
+            channel=thread.channel,
+            user=user_id,
+            thread_ts=thread.thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+
+    async def close_buttons(self, thread: ThreadRef, message_ts: str, note: str) -> None:
+        found = await self.find_message(thread, message_ts)
+        if found is None:
+            return
+        kept = [b for b in found.get("blocks", []) if b.get("type") != "actions"]
+        message = blocks.with_context_note(kept, note, fallback=str(found.get("text", "")))
+        try:
+            await self.update(thread, message_ts, message)
+        except SlackApiError as exc:
+            log.warning("could not close buttons", extra={"error": slack_error(exc)})
+
+    async def find_message(self, thread: ThreadRef, ts: str) -> dict[str, Any] | None:
+        try:
+            # The thread's parent always comes first, whatever the window: ask for two.
+            response = await self.client.conversations_replies(
+                channel=thread.channel,
+                ts=thread.thread_ts,
+                oldest=ts,
+                latest=ts,
+                inclusive=True,
+                limit=2,
+            )
+        except SlackApiError as exc:
+            log.warning("could not read message", extra={"error": slack_error(exc)})
+            return None
+        messages: list[dict[str, Any]] = response.get("messages") or []
+        for message in messages:
+            if message.get("ts") == ts:
+                return dict(message)
+        return None
+
+
+def slack_error(exc: SlackApiError) -> str:
+    try:
+        return str(exc.response["error"])
+    except (KeyError, TypeError):
+        return type(exc).__name__
