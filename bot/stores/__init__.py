@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from bot.stores.budget import BudgetRule, RequestBudget
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
+from bot.stores.health import ServerFacts, server_facts
 from bot.stores.heartbeats import HeartbeatStore
 from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
@@ -68,6 +69,11 @@ class Stores:
             return bool(await self._client.ping())
         except (RedisError, OSError):
             return False
+
+    async def server_facts(self) -> ServerFacts:
+        """What the Redis server says about itself (version, persistence, eviction, round
+        trips), for ``python -m bot doctor``."""
+        return await server_facts(self._client)
 
     async def flush(self) -> None:
         """Empty the database (tests and benchmarks only)."""
