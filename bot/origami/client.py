@@ -33,7 +33,7 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from bot.origami import errors
-from bot.origami.models import CreatedAgent, ErrorBody, Run, Table
+from bot.origami.models import Account, CreatedAgent, Credits, ErrorBody, Run, Table
 
 # The client's vocabulary, importable from here as from ``bot.origami.wire``.
 from bot.origami.wire import PROMPT_MAX_CHARS as PROMPT_MAX_CHARS
@@ -217,6 +217,19 @@ class OrigamiClient:
             accept="text/csv",
         )
         return response.content
+
+    # -- account (read by ``python -m bot doctor``) ----------------------------------
+    # Each also returns the answer's ``x-ratelimit-*`` headers (names lower-cased).
+
+    async def get_account(self) -> tuple[Account, dict[str, str]]:
+        response = await self._request("GET", "account", priority=Priority.USER)
+        limits = {k: v for k, v in response.headers.items() if k.startswith("x-ratelimit-")}
+        return _parsed(Account, _body(response), response.status_code), limits
+
+    async def get_credits(self) -> tuple[Credits, dict[str, str]]:
+        response = await self._request("GET", "account/credits", priority=Priority.USER)
+        limits = {k: v for k, v in response.headers.items() if k.startswith("x-ratelimit-")}
+        return _parsed(Credits, _body(response), response.status_code), limits
 
     # -- transport -------------------------------------------------------------------
 

@@ -313,6 +313,39 @@ class CreatedAgent(OrigamiModel):
     workspace: WorkspaceRef | None = None
 
 
+class Account(OrigamiModel):
+    """``GET /account``, flattened to what ``python -m bot doctor`` shows."""
+
+    organization_name: str | None = None
+    plan_id: str = ""
+    plan_name: str = ""
+    can_use_api: bool | None = None
+    concurrent_agents: Count | None = None  # None: unlimited (the API's null), or not said
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not {"organization", "plan", "capabilities"} & set(data):
+            return data
+        org, plan, caps = (
+            v if isinstance(v := data.get(k), dict) else {}
+            for k in ("organization", "plan", "capabilities")
+        )
+        return {
+            "organizationName": org.get("name"),
+            "planId": plan.get("id"),
+            "planName": plan.get("name"),
+            "canUseApi": caps.get("canUseApi"),
+            "concurrentAgents": caps.get("concurrentAgents"),
+        }
+
+
+class Credits(OrigamiModel):
+    """``GET /account/credits``; a balance that cannot be read is ``None``."""
+
+    balance: float | None = None
+
+
 class ActiveSession(OrigamiModel):
     agent_id: str | None = None
     name: str | None = None

@@ -6,7 +6,8 @@ run, polling with ``Retry-After`` while running, the terminal run object once do
 per-agent lock (``409 AGENT_BUSY``), org concurrency slots (``429
 CONCURRENT_LIMIT_EXCEEDED``), a request-rate budget (``429 RATE_LIMITED``), billing refusals
 (``402``), cooperative cancel, tables with optional ``stats``, CSV rows, and
-``Idempotency-Key`` replay.
+``Idempotency-Key`` replay, and the account (``GET /account``, ``GET /account/credits``:
+the plan and the credit balance are plain attributes a test sets).
 
 A test scripts what the next runs do (``fake.script(RunScript(...))``, FIFO, consumed by each
 POST that starts a run) and injects transport faults (``fail_next``, ``delay_next``,
@@ -595,6 +596,11 @@ class FakeOrigami:
         self._revoked = False
         self._time_offset = 0.0
         self._rows: dict[str, list[dict[str, str]]] = {}
+        # What GET /account and GET /account/credits answer.
+        self.organization = {"id": str(uuid.uuid4()), "name": "Fake Org"}
+        self.plan = {"id": "pro", "name": "Pro"}
+        self.can_use_api = True
+        self.credits: float = 5000
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -823,6 +829,8 @@ class FakeOrigami:
         app.router.add_get(p + "/agents/{id}/tables", self._agent_tables)
         app.router.add_get(p + "/tables/{tableId}", self._get_table)
         app.router.add_get(p + "/tables/{tableId}/rows", self._table_rows)
+        app.router.add_get(p + "/account", self._account)
+        app.router.add_get(p + "/account/credits", self._account_credits)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
 
     def _take(
@@ -1564,6 +1572,29 @@ class FakeOrigami:
                 "url": request.path,
                 "total": total,
             },
+        )
+
+    async def _account(self, request: web.Request) -> web.Response:
+        # The plan's slots are the fake's concurrency limit (None: unlimited, as the API's
+        # null says).
+        return _json_response(
+            200,
+            {
+                "object": "account",
+                "organization": dict(self.organization),
+                "plan": dict(self.plan),
+                "capabilities": {
+                    "canUseApi": self.can_use_api,
+                    "canRunScheduledTasks": self.can_use_api,
+                    "concurrentAgents": self.concurrency_limit,
+                },
+                "workspaces": {"used": len(self.agents), "limit": None},
+            },
+        )
+
+    async def _account_credits(self, request: web.Request) -> web.Response:
+        return _json_response(
+            200, {"object": "credits", "balance": self.credits, "currency": "credits"}
         )
 
 
