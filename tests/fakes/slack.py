@@ -21,6 +21,8 @@ What it does like Slack:
 - the three-step ``files_upload_v2`` flow, with an upload URL served by the fake itself;
 - ``apps.connections.open`` and a ``/socket`` WebSocket that says ``hello``, delivers
   envelopes round-robin across connected clients and collects their acks.
+- says which scopes the bot token has in an ``x-oauth-scopes`` header on every call made
+  with it (``bot_scopes``, by default the bot scopes of ``slack-app-manifest.yml``).
 
 What a test scripts: ``rate_limit`` (HTTP 429 + Retry-After), ``fail`` (HTTP 5xx or an
 ``ok: false`` error), ``delay``. Everything is recorded (``calls``), and rule-breaking calls
@@ -41,9 +43,11 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+import yaml  # type: ignore[import-untyped]  # no stubs installed; only tests use it
 from aiohttp import WSCloseCode, WSMsgType, web
 from multidict import CIMultiDict
 
@@ -107,6 +111,7 @@ MAX_PRIVATE_METADATA = 3_000
 # it off.
 DEFAULT_BLOCKS_TEXT_LIMIT = 12_000
 TRIGGER_TTL_S = 3.0
+MANIFEST = Path(__file__).resolve().parents[2] / "slack-app-manifest.yml"
 REPLIES_DEFAULT_LIMIT = 1000
 
 # Errors that mean "the app broke a Slack rule", collected in ``FakeSlack.rejections``.
@@ -727,6 +732,12 @@ def _mimetype(filename: str) -> tuple[str, str]:
     return known.get(ext, "application/octet-stream"), ext or "binary"
 
 
+def manifest_bot_scopes() -> list[str]:
+    """The bot scopes the app's manifest asks for, in its order."""
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    return [str(scope) for scope in manifest["oauth_config"]["scopes"]["bot"]]
+
+
 # -- the server ----------------------------------------------------------------------------
 
 
@@ -757,6 +768,8 @@ class FakeSlack:
         self.host = host
         self.trigger_ttl = trigger_ttl
         self.blocks_text_limit = blocks_text_limit
+        # What the bot token was granted; sent back in x-oauth-scopes, as Slack does.
+        self.bot_scopes: list[str] = manifest_bot_scopes()
         self.rejections: list[SlackCall] = []
         self.socket_acks: list[JSON] = []
         self.socket_received: list[JSON] = []
@@ -1258,7 +1271,8 @@ class FakeSlack:
             return self._respond(call, denied)
         if not valid:
             return self._respond(call, _err("invalid_json"))
-        return self._respond(call, handler(args))
+        headers = {"x-oauth-scopes": ",".join(self.bot_scopes)} if token == self.bot_token else {}
+        return self._respond(call, handler(args), headers=headers)
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
