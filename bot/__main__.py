@@ -64,18 +64,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "role",
         nargs="?",
-        choices=[Role.WEB.value, Role.WORKER.value],
+        choices=[Role.WEB.value, Role.WORKER.value, "doctor"],
         help="web: only serve Slack and keep each message for a worker; "
-        "worker: only poll runs, post results and send the prompts web processes keep",
+        "worker: only poll runs, post results and send the prompts web processes keep; "
+        "doctor: check Slack, Origami, Redis and the workers with these settings, then exit "
+        "(1 if a check fails)",
     )
+    parser.add_argument("--json", action="store_true", help="doctor: print one JSON document")
     args = parser.parse_args(argv)
-    role = Role(args.role) if args.role else Role.ALL
+    if args.json and args.role != "doctor":
+        parser.error("--json goes with doctor")
     try:
         settings = load_settings()
     except SettingsProblem as problem:
         print(problem, file=sys.stderr)
         sys.exit(2)
     logs.configure(settings.log_level, settings.secrets())
+    if args.role == "doctor":
+        from bot.doctor import run_doctor
+
+        sys.exit(run_doctor(settings, as_json=args.json))
+    role = Role(args.role) if args.role else Role.ALL
     if role is not Role.ALL and settings.redis_url is None:
         print(
             f"python -m bot {role} needs REDIS_URL: the web and worker halves share their "
