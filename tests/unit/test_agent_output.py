@@ -205,3 +205,24 @@ def test_a_huge_answer_stays_within_its_messages_and_is_given_whole(run: Run) ->
     if overflow is not None:
         assert overflow == strip_controls(run.response.text)
         assert not _UNSAFE.search(overflow)
+
+
+def test_labels_and_texts_made_only_of_control_characters_still_render() -> None:
+    """Found by the property tests: what is left of "\\x1b\\r\\x1b" once controls are
+    stripped is a space, and Slack refuses a button or a section of spaces only."""
+    junk = "\x1b\r\x1b"
+    run = Run.model_validate(
+        {
+            "id": "v2_run-junk",
+            "status": "needs_input",
+            "todo": {
+                "pendingQuestions": [{"question": junk, "suggestedAnswers": [junk, "ok"]}],
+                "nextActions": [{"label": junk}],
+            },
+            "response": {"text": junk, "tables": [{"id": "t1", "name": junk, "leadCount": 1}]},
+        }
+    )
+    messages = [*build_result(run, elapsed_s=1.0)]
+    messages.append(build_questions(run.todo.pending_questions, run_id=run.id, answers={}))
+    for message in messages:
+        assert message_errors(message.blocks, message.text) == []

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.slack import actions as ids
 from bot.slack import limits, texts
-from bot.slack.mrkdwn import clip_label, clip_mrkdwn, is_safe_url, one_line
+from bot.slack.mrkdwn import ELLIPSIS, clip_label, clip_mrkdwn, is_safe_url, one_line
 
 Block = dict[str, Any]
 
@@ -49,7 +49,9 @@ def _mrkdwn(text: str) -> dict[str, Any]:
 
 
 def section_block(text: str, block_id: str | None = None) -> Block:
-    block: Block = {"type": "section", "text": _mrkdwn(clip_mrkdwn(text, limits.MAX_SECTION_TEXT))}
+    shown = clip_mrkdwn(text, limits.MAX_SECTION_TEXT)
+    # A section needs text, and Slack counts one of spaces only as none.
+    block: Block = {"type": "section", "text": _mrkdwn(shown if shown.strip() else ELLIPSIS)}
     if block_id is not None:
         block["block_id"] = block_id[: limits.MAX_BLOCK_ID]
     return block

@@ -74,4 +74,7 @@ def clip_escaped(raw: str, limit: int) -> str:
 
 def clip_label(raw: str, limit: int) -> str:
     """A one-line, escaped label of at most ``limit`` characters (buttons, headers)."""
-    return clip_escaped(one_line(raw), limit) or ELLIPSIS
+    label = clip_escaped(one_line(raw), limit)
+    # Slack refuses an empty label, or one of spaces only (what is left of a label made
+    # of control characters once they are stripped).
+    return label if label.strip() else ELLIPSIS
