@@ -18,6 +18,7 @@ from bot.conversations.buttons import Buttons
 from bot.conversations.intake import Intake
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
+from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.ports import Presenter
 from bot.run_events import RunEvents
@@ -47,6 +48,9 @@ class Parts:
     slack: AsyncWebClient
     core: Core
     slack_session: aiohttp.ClientSession
+    # What this process counts (GET /metrics): its own registry, as each process is its
+    # own scrape target.
+    metrics: Metrics
 
     @property
     def conversations(self) -> Conversations:
@@ -65,15 +69,21 @@ class Parts:
 def build(settings: Settings) -> Parts:
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     stores = connect(redis_url)
+    metrics = Metrics(process=True)
     rule = BudgetRule.of(settings.origami_requests_per_minute)
+    metrics.set_budget(rule.per_minute, rule.poll_limit)
+    gate = stores.budget(rule)
+    gate.on_wait = metrics.budget_waited
     origami = OrigamiClient(
         build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value()),
-        gate=stores.budget(rule),
+        gate=gate,
+        on_answer=metrics.origami_answered,
     )
     slack_session = aiohttp.ClientSession()
     slack = build_web_client(
         settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_session
     )
+    count_slack_errors(slack, metrics)
     core = assemble(
         stores,
         origami,
@@ -90,8 +100,9 @@ def build(settings: Settings) -> Parts:
             progress_per_minute=settings.slack_progress_updates_per_minute,
         ),
         rule,
+        metrics,
     )
-    return Parts(stores, origami, slack, core, slack_session)
+    return Parts(stores, origami, slack, core, slack_session, metrics)
 
 
 def assemble(
@@ -101,12 +112,17 @@ def assemble(
     send: SendConfig,
     watch: WatcherConfig,
     rule: BudgetRule = NO_BUDGET,
+    metrics: Metrics | None = None,
 ) -> Core:
-    intake = Intake(stores, presenter)
+    """``metrics``: what the parts count into (the Origami client's own hook is given
+    where the client is made); by default a registry no one reads."""
+    metrics = metrics if metrics is not None else Metrics()
+    intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
-    sender = Sender(stores, origami, delivery, presenter, intake, send)
+    sender = Sender(stores, origami, delivery, presenter, intake, send, metrics)
     events = RunEvents(stores, sender, delivery, presenter, intake)
-    watcher = Watcher(stores.schedule, origami, events, _with_hold(watch, send), budget=rule)
+    watch = _with_hold(watch, send)
+    watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     conversations = Conversations(
         intake=intake,
         buttons=Buttons(stores, origami, presenter, intake),

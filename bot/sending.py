@@ -21,6 +21,7 @@ from bot import logs
 from bot.conversations.intake import Intake
 from bot.delivery import Delivery
 from bot.domain import KeptPrompt, PromptKind, RunRecord
+from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, clip_utf16, utf16_len
 from bot.origami.models import Run
@@ -67,7 +68,9 @@ class Sender:
         presenter: Presenter,
         intake: Intake,
         config: SendConfig | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.stores = stores
         self.origami = origami
         self.delivery = delivery
@@ -160,7 +163,9 @@ class Sender:
                 first_poll_s=self.config.first_poll_s,
             )
             logs.bind(agent=agent_id, run=run.id)
+            self.metrics.runs_started.labels(kept.kind.value).inc()
             if kept.kind is PromptKind.START:
+                self.metrics.conversations_started.inc()
                 log.info("conversation started")
             return None
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bot import logs
 from bot.domain import BusyKind, GiveUp, KeptPrompt, RunRecord
+from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.client import OrigamiClient
 from bot.origami.models import Run
@@ -93,8 +94,14 @@ class EntryWork:
     (and deliver it once it ended); what it finds goes to the port."""
 
     def __init__(
-        self, schedule: RunSchedule, origami: OrigamiClient, port: WatchPort, config: WatcherConfig
+        self,
+        schedule: RunSchedule,
+        origami: OrigamiClient,
+        port: WatchPort,
+        config: WatcherConfig,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.schedule = schedule
         self.origami = origami
         self.port = port
@@ -140,6 +147,7 @@ class EntryWork:
             await self.port.give_up(item, GiveUp.TOO_OLD)
             return None
         self.polls += 1
+        self.metrics.polls.inc()
         try:
             async with self._limit:
                 poll = await self.origami.get_run(
@@ -172,6 +180,7 @@ class EntryWork:
         return None
 
     async def _deliver(self, item: Claimed, record: RunRecord, run: Run) -> None:
+        seen = time.monotonic()  # the run's end: delivery latency runs from here
         # Delivery may take several Slack calls (and their 429 retries): hold the run.
         extended = await self.schedule.extend_lease(item.claim, self.config.delivery_lease_s)
         if extended is None:
@@ -184,8 +193,10 @@ class EntryWork:
             # Not lost: retried soon (parts already posted are skipped). Settled here
             # because the extended lease is what the schedule now holds.
             log.exception("delivery failed; will retry")
+            self.metrics.deliveries.labels("failed").inc()
             await self.schedule.settle([(extended, await self.after_failure(item, extended))])
             return
+        self.metrics.delivered(time.monotonic() - seen)
         await self.schedule.settle([(extended, None)])
 
     async def _send(self, item: Claimed) -> int | None:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 
+from bot.metrics import Metrics
 from bot.origami.client import OrigamiClient
 from bot.stores.budget import NO_BUDGET, BudgetRule, now_ms
 from bot.stores.schedule import Claim, Claimed, RunSchedule
@@ -39,6 +40,7 @@ class Watcher:
         config: WatcherConfig | None = None,
         *,
         budget: BudgetRule = NO_BUDGET,
+        metrics: Metrics | None = None,
     ) -> None:
         # With the shared budget, each claim takes its polls' slots (no round trip a poll).
         self.budget = budget
@@ -46,7 +48,7 @@ class Watcher:
         self._config = config or WatcherConfig()
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self.work = EntryWork(schedule, origami, port, self._config)
+        self.work = EntryWork(schedule, origami, port, self._config, metrics)
         self._in_flight: set[asyncio.Task[None]] = set()
         # Outcomes of finished polls not yet written; kept across a Redis outage and
         # written as soon as Redis is back, so the runs are polled again at once rather
@@ -169,6 +171,7 @@ class Watcher:
         if batch.budget_wait_ms:
             # Due runs were held back for the request budget: look again when it has room.
             self._next_due_ms = now_ms() + batch.budget_wait_ms
+            self.work.metrics.budget_waited("poll", batch.budget_wait_ms / 1000)
         tasks = []
         for item in batch.items:
             task = asyncio.create_task(self._poll(item))

@@ -23,6 +23,7 @@ from bot.domain import (
     kept_prompt_id,
 )
 from bot.domain import Intake as Outcome
+from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.client import utf16_len
 from bot.ports import Presenter
@@ -33,7 +34,10 @@ log = logging.getLogger(__name__)
 
 
 class Intake:
-    def __init__(self, stores: Stores, presenter: Presenter) -> None:
+    def __init__(
+        self, stores: Stores, presenter: Presenter, metrics: Metrics | None = None
+    ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.stores = stores
         self.presenter = presenter
 
@@ -76,10 +80,12 @@ class Intake:
         if prompt.has_files:
             await self.presenter.attachments_note(thread)
         if taken.outcome is Outcome.FULL:
+            self.metrics.prompts_refused.labels("queue_full").inc()
             await self.presenter.note(thread, prompt.user_id, Note.QUEUE_FULL)
             log.warning("queue full; prompt refused", extra={"limit": QUEUE_MAX})
             return
         if taken.outcome is Outcome.QUEUED:
+            self.metrics.prompts_queued.inc()
             await self._show_queued(thread, taken)
             log.info("prompt queued", extra={"position": taken.position})
             return
@@ -139,5 +145,6 @@ class Intake:
             return
         if not may_start and not await self.stores.threads.get(thread):
             return
+        self.metrics.prompts_refused.labels("too_long").inc()
         problem = problem_from_error(errors.PromptError("too long", utf16_len(prompt.text)))
         await self.presenter.problem_for(thread, prompt.user_id, problem)

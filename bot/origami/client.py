@@ -128,7 +128,10 @@ class OrigamiClient:
         retry: RetryPolicy | None = None,
         gate: RequestGate | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_answer: Callable[[str, str | httpx.URL, int | None], None] | None = None,
     ) -> None:
+        # Told of every attempt's answer (method, path, status; None: no answer): metrics.
+        self._on_answer = on_answer or (lambda method, path, status: None)
         self._http = http
         self._poll_urls: dict[tuple[str, str, bool], httpx.URL] = {}
         policy = retry or RetryPolicy()
@@ -316,7 +319,9 @@ class OrigamiClient:
                 method, path, json=json, params=params, headers=headers
             )
         except httpx.TransportError as exc:
+            self._on_answer(method, path, None)
             raise errors.OrigamiUnreachable(f"{method} {path}: {type(exc).__name__}") from exc
+        self._on_answer(method, path, response.status_code)
         if not response.is_success:
             raise _error_from_response(response)
         return response

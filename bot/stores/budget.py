@@ -109,6 +109,8 @@ class RequestBudget:
         self._take = client.register_script(_TAKE_LUA)
         self._sleep = sleep
         self.waited_s = 0.0
+        # Told of every wait (its priority and seconds): metrics.
+        self.on_wait: Callable[[Priority, float], None] = lambda priority, seconds: None
 
     async def acquire(self, priority: Priority) -> None:
         while True:
@@ -124,6 +126,7 @@ class RequestBudget:
             # Jitter keeps processes that wait for the same slot from waking together.
             delay = wait_ms / 1000 * random.uniform(1.0, 1.2)
             self.waited_s += delay
+            self.on_wait(priority, delay)
             log.info(
                 "origami request budget used up; waiting",
                 extra={"priority": priority.value, "wait_s": round(delay, 2)},
