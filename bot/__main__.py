@@ -7,7 +7,7 @@ One command, three kinds of process (see the README's "Run and scale"):
 - ``python -m bot web``: the web half only: serves Slack (HTTP or Socket Mode) and keeps
   each message in Redis for a worker, so nothing slow runs beside Slack's acks.
 - ``python -m bot worker``: the worker half only: polls runs, posts results and sends the
-  prompts web processes keep.
+  prompts web processes keep; serves ``/healthz`` and ``/metrics`` on ``PORT``.
 
 The platform (Heroku, a container scheduler, systemd) starts, restarts and scales them;
 any number of each share one Redis. Every process that runs the worker half writes a
@@ -23,6 +23,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from enum import StrEnum
 
@@ -32,9 +33,9 @@ from starlette.applications import Starlette
 from bot import logs
 from bot.assembly import Parts, build
 from bot.config import Mode, Settings, SettingsProblem, load_settings
+from bot.metrics import Metrics
 from bot.slack.app import create_app
-from bot.stores import Stores
-from bot.worker import WorkerHalf, until_signalled
+from bot.worker import WorkerHalf, until_signalled, worker_web_app
 
 log = logging.getLogger("bot")
 
@@ -119,7 +120,12 @@ async def serve(settings: Settings, role: Role = Role.ALL) -> int:
     app = _slack_app(settings, parts) if role.serves_slack else None
     _freeze()
     worker = (
-        WorkerHalf(parts.watcher, parts.stores.heartbeats, settings.worker_heartbeat_seconds)
+        WorkerHalf(
+            parts.watcher,
+            parts.stores.heartbeats,
+            settings.worker_heartbeat_seconds,
+            metrics=parts.metrics,
+        )
         if role.runs_worker
         else None
     )
@@ -129,11 +135,11 @@ async def serve(settings: Settings, role: Role = Role.ALL) -> int:
             worker.start()
         if app is None:
             assert worker is not None
-            code = await until_signalled(worker)
+            code = await _serve_worker(worker, parts.metrics, settings)
         elif settings.mode is Mode.SOCKET:
-            await _serve_socket_mode(app, parts.stores, settings, role)
+            await _serve_socket_mode(app, parts, settings, role)
         else:
-            await _serve_http(app, parts.stores, settings, role)
+            await _serve_http(app, parts, settings, role)
     finally:
         if worker is not None:
             await worker.stop()
@@ -153,16 +159,21 @@ def _slack_app(settings: Settings, parts: Parts) -> AsyncApp:
     )
 
 
-def _web_app(app: AsyncApp, stores: Stores, role: Role, *, slack_events: bool) -> Starlette:
+def _web_app(app: AsyncApp, parts: Parts, role: Role, *, slack_events: bool) -> Starlette:
     from bot.slack.web import create_web_app
 
     return create_web_app(
-        app, stores, stores.heartbeats, role=role.value, slack_events=slack_events
+        app,
+        parts.stores,
+        parts.stores.heartbeats,
+        role=role.value,
+        slack_events=slack_events,
+        metrics=parts.metrics,
     )
 
 
-async def _serve_http(app: AsyncApp, stores: Stores, settings: Settings, role: Role) -> None:
-    web = _web_app(app, stores, role, slack_events=True)
+async def _serve_http(app: AsyncApp, parts: Parts, settings: Settings, role: Role) -> None:
+    web = _web_app(app, parts, role, slack_events=True)
     log.info(
         "listening",
         extra={"mode": "http", "role": role.value, "host": settings.host, "port": settings.port},
@@ -170,7 +181,7 @@ async def _serve_http(app: AsyncApp, stores: Stores, settings: Settings, role: R
     await serve_web(web, settings.host, settings.port)
 
 
-async def _serve_socket_mode(app: AsyncApp, stores: Stores, settings: Settings, role: Role) -> None:
+async def _serve_socket_mode(app: AsyncApp, parts: Parts, settings: Settings, role: Role) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     assert settings.slack_app_token is not None
@@ -184,7 +195,7 @@ async def _serve_socket_mode(app: AsyncApp, stores: Stores, settings: Settings, 
         # Slack comes over the websocket; the port only answers the probes, which
         # container platforms want whatever the mode.
         await serve_web(
-            _web_app(app, stores, role, slack_events=False),
+            _web_app(app, parts, role, slack_events=False),
             settings.host,
             settings.port,
         )
@@ -192,9 +203,58 @@ async def _serve_socket_mode(app: AsyncApp, stores: Stores, settings: Settings, 
         await handler.close_async()  # type: ignore[no-untyped-call]
 
 
-async def serve_web(web: Starlette, host: str, port: int) -> None:
+async def _serve_worker(worker: WorkerHalf, metrics: Metrics, settings: Settings) -> int:
+    """A worker process's life, serving ``/healthz`` and ``/metrics`` on ``PORT``: until
+    SIGTERM/SIGINT (exit 0), or until its watcher ends by itself (exit 1, so that the
+    platform starts a new one). Where ``PORT`` is taken (another process of the app on
+    this host, with the same settings), it works on without them: its work matters more
+    than its figures."""
+    try:
+        sock = _listen(settings.host, settings.port)
+    except OSError as exc:
+        log.warning(
+            "cannot listen on PORT: this worker serves no /healthz or /metrics; give each "
+            "process on a host a PORT of its own",
+            extra={"host": settings.host, "port": settings.port, "error": str(exc)},
+        )
+        return await until_signalled(worker)
+    log.info(
+        "listening",
+        extra={"role": Role.WORKER.value, "host": settings.host, "port": settings.port},
+    )
+    ended = asyncio.ensure_future(worker.ended())
+    try:
+        await serve_web(
+            worker_web_app(metrics), settings.host, settings.port, sock=sock, until=ended
+        )
+    finally:
+        sock.close()
+    if ended.done():
+        log.error("the watcher ended by itself; stopping this worker so that it is restarted")
+        return 1
+    ended.cancel()
+    return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (raises ``OSError`` when it is taken)."""
+    (family, *_), *_ = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    return socket.create_server((host, port), family=family)
+
+
+async def serve_web(
+    web: Starlette,
+    host: str,
+    port: int,
+    *,
+    sock: socket.socket | None = None,
+    until: asyncio.Future[None] | None = None,
+) -> None:
     """Serve ``web`` with uvicorn until SIGINT/SIGTERM (also how the bench's bare Bolt app
-    is served, so the two are compared like for like)."""
+    is served, so the two are compared like for like), or until ``until`` is done.
+    ``sock``: a socket already listening on ``host:port``, to serve on."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -211,8 +271,16 @@ async def serve_web(web: Starlette, host: str, port: int) -> None:
     # before the caller has stopped its worker half and closed its connections:
     # the re-raised SIGTERM is ignored, and the caller's own shutdown ends the process.
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    server = uvicorn.Server(config)
+    sockets = None if sock is None else [sock]
     try:
-        await uvicorn.Server(config).serve()
+        if until is None:
+            await server.serve(sockets)
+            return
+        serving = asyncio.ensure_future(server.serve(sockets))
+        await asyncio.wait([serving, until], return_when=asyncio.FIRST_COMPLETED)
+        server.should_exit = True  # its graceful stop, as on a signal
+        await serving
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -1,7 +1,9 @@
 """The worker half of a process: the watcher, the hand-off listener and the heartbeat.
 
 ``python -m bot`` and ``python -m bot worker`` run it; the platform (Heroku, a container
-scheduler, systemd) starts, restarts and scales the processes, not the app.
+scheduler, systemd) starts, restarts and scales the processes, not the app. A worker
+process serves ``GET /healthz`` and ``GET /metrics`` on ``PORT`` (``worker_web_app``):
+a probe for its container, and its own figures for Prometheus.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ import os
 import signal
 import socket
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.metrics import Metrics, metrics_route
 from bot.stores.heartbeats import TTL_BEATS, HeartbeatStore
 from bot.watcher import Watcher
 
@@ -25,7 +33,16 @@ class WorkerHalf:
     process's ``/readyz`` that a worker is alive. It beats only while the watcher and the
     listener run, so a heartbeat means a working worker, not just a live process."""
 
-    def __init__(self, watcher: Watcher, heartbeats: HeartbeatStore, every_s: float) -> None:
+    def __init__(
+        self,
+        watcher: Watcher,
+        heartbeats: HeartbeatStore,
+        every_s: float,
+        metrics: Metrics | None = None,
+    ) -> None:
+        """``metrics``: the process's, which then shows the schedule's size when scraped."""
+        if metrics is not None:
+            metrics.read_schedule_size(watcher.schedule.count)
         self.watcher = watcher
         self.heartbeats = heartbeats
         self.every_s = every_s
@@ -83,6 +100,18 @@ class WorkerHalf:
                 "could not take the worker heartbeat out; it runs out by itself",
                 extra={"worker": self.worker_id, "error": repr(exc)},
             )
+
+
+def worker_web_app(metrics: Metrics) -> Starlette:
+    """What a worker process serves on ``PORT``: ``GET /healthz`` (200 while the process
+    answers; a worker whose watcher ends exits, and its platform starts another) and
+    ``GET /metrics``. Readiness is the web processes' ``/readyz``: it reads every worker's
+    heartbeat."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"ok": True, "role": "worker"})
+
+    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), metrics_route(metrics)])
 
 
 async def until_signalled(worker: WorkerHalf) -> int:

@@ -15,6 +15,10 @@ Only then does Bolt get the request, with its own verification turned off
 (``bot.slack.app.create_app``): it would only check the signature again, and it logs the
 whole body of a request that fails the check. Nothing here logs a request body, and
 nothing unsigned or malformed gets a 5xx.
+
+``GET /metrics`` (when given the process's ``Metrics``) serves what this process counted,
+for Prometheus: among it, each request to ``POST /slack/events`` by what came of it, and
+how long its answer took.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Protocol
 
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
@@ -32,6 +37,8 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from bot.metrics import Metrics, event_type, metrics_route
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +77,7 @@ def create_web_app(
     slack_events: bool = True,
     signing_secret: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    metrics: Metrics | None = None,
 ) -> Starlette:
     """The ASGI app; ``slack_events=False`` in Socket Mode, where only probes come here.
 
@@ -79,7 +87,8 @@ def create_web_app(
 
     ``signing_secret``: what ``POST /slack/events`` checks signatures with, by default
     the one ``app`` was built with; serving Slack without one is refused (every request
-    would pass for signed). ``max_body_bytes``: its size cap."""
+    would pass for signed). ``max_body_bytes``: its size cap. ``metrics``: what this
+    process counts, served on ``GET /metrics`` (None: no such route)."""
 
     async def healthz(request: Request) -> Response:
         # Nothing but this process: a liveness probe that failed on Redis would get every
@@ -94,13 +103,15 @@ def create_web_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
+    if metrics is not None:
+        routes.append(metrics_route(metrics))
     if slack_events:
         secret = _signing_secret_of(app) if signing_secret is None else signing_secret
         if not secret.strip():
             raise ValueError(
                 "serving Slack over HTTP needs a signing secret (SLACK_SIGNING_SECRET)"
             )
-        events = SlackEvents(app, SignatureVerifier(secret), max_body_bytes)
+        events = SlackEvents(app, SignatureVerifier(secret), max_body_bytes, metrics)
         routes.append(Route("/slack/events", events.handle, methods=["POST"]))
     return Starlette(routes=routes)
 
@@ -124,40 +135,50 @@ def _refuse(status: int, error: str) -> Response:
 class SlackEvents:
     """``POST /slack/events``: size, signature and shape checked, then Bolt."""
 
-    def __init__(self, app: AsyncApp, verifier: SignatureVerifier, max_body_bytes: int):
+    def __init__(
+        self,
+        app: AsyncApp,
+        verifier: SignatureVerifier,
+        max_body_bytes: int,
+        metrics: Metrics | None = None,
+    ):
         self._app = app
         self._verifier = verifier
         self._max = max_body_bytes
+        self._metrics = metrics if metrics is not None else Metrics()
 
     async def handle(self, request: Request) -> Response:
+        arrived = time.perf_counter()
         length = request.headers.get("content-length")
         if length is not None:
             if not (length.isascii() and length.isdigit()):
-                return _refuse(400, "bad Content-Length")
+                return self._refuse(400, "bad Content-Length")
             # (A length of thousands of digits is too large, and more than int() takes.)
             if len(length) > len(str(self._max)) or int(length) > self._max:
-                return _refuse(413, "request body too large")
+                return self._refuse(413, "request body too large")
         timestamp = request.headers.get(TIMESTAMP_HEADER)
         signature = request.headers.get(SIGNATURE_HEADER)
         if timestamp is None or signature is None or not _plausible(timestamp, signature):
-            return _refuse(401, "invalid request")
+            return self._refuse(401, "invalid request")
         try:
             raw = await self._read(request)
         except _TooLarge:
-            return _refuse(413, "request body too large")
+            return self._refuse(413, "request body too large")
         except ClientDisconnect:
-            return _refuse(400, "the client went away")  # nobody reads this
+            return self._refuse(400, "the client went away")  # nobody reads this
         try:
             # What Slack signs is UTF-8 text (JSON, or form fields), and the verifier only
             # takes text: a body that is not UTF-8 cannot carry a signature of Slack's.
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return _refuse(401, "invalid request")
+            return self._refuse(401, "invalid request")
         if not self._verifier.is_valid(body, timestamp, signature):
-            return _refuse(401, "invalid request")
+            return self._refuse(401, "invalid request")
         bolt_request = _to_bolt_request(request, body)
         if bolt_request is None:
-            return _refuse(400, "malformed request body")
+            return self._refuse(400, "malformed request body")
+        kind = event_type(bolt_request.body)
+        self._metrics.events_received.labels(kind).inc()
         try:
             bolt_response = await self._app.async_dispatch(bolt_request)
         except Exception as exc:
@@ -168,8 +189,17 @@ class SlackEvents:
                 "Bolt could not handle a signed request",
                 extra={"kind": _kind(bolt_request.body), "error": type(exc).__name__},
             )
+            self._metrics.ack_seconds.observe(time.perf_counter() - arrived)
             return _refuse(400, "malformed request body")
-        return to_starlette_response(bolt_response)
+        response = to_starlette_response(bolt_response)
+        if 200 <= response.status_code < 300:
+            self._metrics.events_acked.labels(kind).inc()
+        self._metrics.ack_seconds.observe(time.perf_counter() - arrived)
+        return response
+
+    def _refuse(self, status: int, error: str) -> Response:
+        self._metrics.requests_refused.labels(str(status)).inc()
+        return _refuse(status, error)
 
     async def _read(self, request: Request) -> bytes:
         """The body, up to the cap: raises ``_TooLarge`` as soon as it passes it."""
