@@ -113,6 +113,8 @@ async def serve(settings: Settings, role: Role = Role.ALL) -> int:
 
     The web half keeps each message in Redis and acks it; a worker, in this process or any
     other, acknowledges it in the thread and sends it: one path, whatever the roles."""
+    # In the format the settings ask for (LOG_FORMAT: key=value pairs, or JSON lines).
+    logs.configure(settings.log_level, settings.secrets(), settings.log_format)
     if role is not Role.ALL:
         # Every line says which process it came from (the platform may merge their logs).
         logs.bind(process=f"{role}-{os.getpid()}")

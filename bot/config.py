@@ -19,6 +19,11 @@ class Mode(StrEnum):
     SOCKET = "socket"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"  # key=value pairs, one line per event
+    JSON = "json"  # one JSON object a line, for log shippers that parse JSON
+
+
 # Where each setting comes from, for the start-up message.
 WHERE: dict[str, str] = {
     "SLACK_BOT_TOKEN": "Slack app settings → OAuth & Permissions → Bot User OAuth Token (xoxb-…)",
@@ -38,6 +43,7 @@ WHERE: dict[str, str] = {
     "HOST": "interface to listen on, default 0.0.0.0",
     "PORT": "port to listen on, default 3000",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR",
+    "LOG_FORMAT": "text (key=value pairs, the default) or json (one JSON object a line)",
     "ORIGAMI_RETRY_SECONDS": "first wait before a prompt is sent again while Origami is "
     "down (doubles each time, 5 tries), default 30",
     "WATCHER_LEASE_SECONDS": "how long a process holds a run it polls; a crashed "
@@ -80,6 +86,7 @@ class Settings(BaseSettings):
     host: str = Field("0.0.0.0", alias="HOST")
     port: int = Field(3000, alias="PORT", ge=1, le=65535)
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    log_format: LogFormat = Field(LogFormat.TEXT, alias="LOG_FORMAT")
     origami_requests_per_minute: int = Field(90, alias="ORIGAMI_REQUESTS_PER_MINUTE", ge=1)
     origami_retry_seconds: float = Field(30.0, alias="ORIGAMI_RETRY_SECONDS", gt=0, le=600)
     watcher_lease_seconds: float = Field(30.0, alias="WATCHER_LEASE_SECONDS", ge=5, le=600)
@@ -140,6 +147,13 @@ class Settings(BaseSettings):
     def _trailing_slash(cls, value: str) -> str:
         # slack_sdk appends the method name to base_url verbatim.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return LogFormat.TEXT
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level")
     @classmethod

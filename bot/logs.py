@@ -2,9 +2,11 @@
 
 Context (team, channel, thread, agent, run) is carried in a ``contextvars`` variable so a
 listener sets it once and every line logged below it, in the same task, carries it. Lines
-are ``key=value`` pairs (easy to grep, parsed by every log shipper). A filter replaces any
-secret value (tokens, the API key, the Redis URL) wherever it appears, including in
-exception text and tracebacks.
+are ``key=value`` pairs (easy to grep, parsed by every log shipper), or with
+``LOG_FORMAT=json`` one JSON object each, with the same fields (python-json-logger's
+``JsonFormatter``). A filter replaces any secret value (tokens, the API key, the Redis
+URL) wherever it appears, including in exception text and tracebacks, before either
+format sees the line.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from pythonjsonlogger.core import merge_record_extra
+from pythonjsonlogger.json import JsonFormatter
 
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context")
 
@@ -56,10 +61,18 @@ def _quote(value: Any) -> str:
     return text
 
 
+def _timestamp(record: logging.LogRecord) -> str:
+    """When the record was made, in UTC to the millisecond: 2026-01-31T12:00:00.123Z."""
+    import time
+
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+    return f"{seconds}.{int(record.msecs):03d}Z"
+
+
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         parts = [
-            f"ts={self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}.{int(record.msecs):03d}Z",
+            f"ts={_timestamp(record)}",
             f"level={record.levelname.lower()}",
             f"logger={record.name}",
             f"msg={_quote(record.getMessage())}",
@@ -71,14 +84,40 @@ class KeyValueFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key != "ctx" and not key.startswith("_"):
                 parts.append(f"{key}={_quote(value)}")
-        if record.exc_info:
-            parts.append(f"exc={_quote(self.formatException(record.exc_info))}")
+        # (``exc_text``: the traceback the redaction filter rendered, redacted.)
+        exc = self.formatException(record.exc_info) if record.exc_info else record.exc_text
+        if exc:
+            parts.append(f"exc={_quote(exc)}")
         return " ".join(parts)
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        import time
 
-        return time.strftime(datefmt or "%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+class JsonLinesFormatter(JsonFormatter):
+    """One JSON object a line, with the fields of ``KeyValueFormatter``'s lines in the same
+    order: ts, level, logger, msg, the context fields, the ``extra=`` fields, and ``exc``
+    (the traceback) when there is one. python-json-logger extracts the extras and the
+    exception and encodes the values (``JsonEncoder``: dates, enums, exceptions)."""
+
+    def __init__(self) -> None:
+        super().__init__(reserved_attrs=sorted(_STANDARD | {"ctx"}), json_ensure_ascii=False)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["ts"] = _timestamp(record)
+        log_data["level"] = record.levelname.lower()
+        log_data["logger"] = record.name
+        log_data["msg"] = record.message
+        ctx = getattr(record, "ctx", None) or {}
+        log_data.update((name, ctx[name]) for name in CONTEXT_FIELDS if name in ctx)
+        merge_record_extra(record, log_data, reserved=self._skip_fields)
+        # A dict logged as the message: its keys are fields too.
+        log_data.update(
+            (k, v) for k, v in message_dict.items() if k not in ("exc_info", "stack_info")
+        )
+        if message_dict.get("exc_info"):
+            log_data["exc"] = message_dict["exc_info"]
+        if message_dict.get("stack_info"):
+            log_data["stack"] = message_dict["stack_info"]
 
 
 class ContextFilter(logging.Filter):
@@ -112,26 +151,44 @@ class RedactFilter(logging.Filter):
                 text = text.replace(secret, REDACTED)
         return text
 
+    def _clean_value(self, value: Any) -> Any:
+        """An ``extra=`` value, its text redacted: containers keep their shape (the JSON
+        format writes them as they are), any other object becomes its redacted text."""
+        if isinstance(value, str):
+            return self._clean(value)
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, dict):
+            return {self._clean(str(k)): self._clean_value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._clean_value(v) for v in value]
+        return self._clean(str(value))
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
         record.msg = self._clean(record.getMessage())
         record.args = None
         for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD and isinstance(value, str):
-                setattr(record, key, self._clean(value))
+            if key not in _STANDARD and key != "ctx" and not key.startswith("_"):
+                setattr(record, key, self._clean_value(value))
         if record.exc_info:
-            # Render the traceback now, redacted, so no handler formats the raw one.
+            # Render the traceback now, redacted, so no handler formats the raw one: each
+            # format writes ``exc_text`` as its ``exc`` field.
             record.exc_text = self._clean(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
-            record.msg = f"{record.msg}\n{record.exc_text}"
-            record.exc_text = None
+        elif record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._clean(record.stack_info)
         return True
 
 
-def configure(level: str, secrets: Iterable[str] = ()) -> None:
+def configure(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """Log to stderr at ``level``, in ``fmt`` (``text``: key=value pairs; ``json``: one
+    JSON object a line), every value in ``secrets`` redacted."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
+    handler.setFormatter(JsonLinesFormatter() if fmt == "json" else KeyValueFormatter())
     handler.addFilter(DropKnownNoise())
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactFilter(secrets))
