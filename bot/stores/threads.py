@@ -73,10 +73,28 @@ return {'kept', kind, agent or ''}
 """
 
 
+# KEYS: the thread, its queue. The release when nothing waits: if the thread is still
+# busy with ``busy`` and its queue is empty, it is idle now (or forgotten); else whether
+# it is someone else's now ("stale") or has a queue to go on with ("queued").
+_RELEASE_IF_IDLE_LUA = """
+local a = cjson.decode(ARGV[1])
+local t = redis.call('HMGET', KEYS[1], 'busy', 'notice')
+if t[1] ~= a.busy then return {'stale'} end
+if redis.call('LLEN', KEYS[2]) > 0 then return {'queued'} end
+if a.forget then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HDEL', KEYS[1], 'busy', 'notice')
+end
+return {'idle', t[2] or ''}
+"""
+
+
 class ThreadStore:
     def __init__(self, client: Any) -> None:
         self.redis = client
         self._take = client.register_script(_TAKE_LUA)
+        self._release_if_idle = client.register_script(_RELEASE_IF_IDLE_LUA)
 
     async def take(
         self,
@@ -158,10 +176,18 @@ class ThreadStore:
         sender at once (``domain.next_batch``), or the thread is idle again; ``forget``:
         the thread is gone, as its agent could not be created, with what waited in it.
 
-        One transaction, retried if the thread or its queue changed under it (WATCH): a
-        reply is never queued just after the queue was read, nor sent ahead of it."""
+        With a queue, one transaction, retried if the thread or its queue changed under it
+        (WATCH): a reply is never queued just after the queue was read, nor sent ahead of
+        it. Without one (the common case), one script."""
         tkey = keys.thread(thread.team, thread.channel, thread.thread_ts)
         qkey = keys.queue(thread.team, thread.channel, thread.thread_ts)
+        # Most threads have nothing queued when their run ends: one round trip then.
+        idle = await self._release_if_idle(
+            keys=[tkey, qkey], args=[json.dumps({"busy": busy.encode(), "forget": forget})]
+        )
+        if idle[0] != "queued":
+            notice = str(idle[1]) if len(idle) > 1 and idle[1] else None
+            return Released(notice=notice) if idle[0] == "idle" else Released()
         async with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:

@@ -340,6 +340,7 @@ def test_no_script_builds_a_key_name() -> None:
 
     scripts = [
         threads._TAKE_LUA,
+        threads._RELEASE_IF_IDLE_LUA,
         schedule._CLAIM_LUA,
         schedule._SETTLE_LUA,
         budget._TAKE_LUA,
