@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -65,6 +66,29 @@ def check_prompt(prompt: str) -> str:
     return text
 
 
+class _NoCookies(httpx.Cookies):
+    """Origami's API sets no cookies, yet httpx's jar builds urllib request and response
+    objects for every response to look for them. Kept, though it overrides httpx's private
+    cookie handling (no public switch exists), because it is measurable where polls are
+    many: 48 µs of a 410 µs poll (bench/client_overhead.py), and 6 % of the worker's CPU
+    holding 1,000 runs at one poll a second (the capacity bench's profile, 2026-12-01)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _CookielessClient(httpx.AsyncClient):
+    _no_cookies: httpx.Cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None  # nothing to keep: see _NoCookies
+
+
 def build_http_client(
     base_url: str,
     api_key: str,
@@ -75,10 +99,7 @@ def build_http_client(
     # Few connections serve many polls (each takes milliseconds); see transport.py for
     # why the transport is aiohttp's.
     limits = httpx.Limits(max_connections=24, max_keepalive_connections=24, keepalive_expiry=30)
-    # httpx's cookie jar works on every response although Origami sets no cookies: about
-    # 50 µs of a 410 µs poll (bench/client_overhead.py), so a few ms of CPU a minute at
-    # Origami's 100 requests a minute. Not worth overriding httpx's private cookie handling.
-    return httpx.AsyncClient(
+    return _CookielessClient(
         base_url=base_url.rstrip("/") + "/",
         headers={
             "Authorization": f"Bearer {api_key}",
