@@ -25,8 +25,10 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 
+import uvicorn
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 
@@ -35,7 +37,7 @@ from bot.assembly import Parts, build
 from bot.config import Mode, Settings, SettingsProblem, load_settings
 from bot.metrics import Metrics
 from bot.slack.app import create_app
-from bot.worker import WorkerHalf, until_signalled, worker_web_app
+from bot.worker import WorkerHalf, on_signals, until_signalled, worker_web_app
 
 log = logging.getLogger("bot")
 
@@ -211,6 +213,9 @@ async def _serve_worker(worker: WorkerHalf, metrics: Metrics, settings: Settings
     platform starts a new one). Where ``PORT`` is taken (another process of the app on
     this host, with the same settings), it works on without them: its work matters more
     than its figures."""
+    # First of all: a SIGTERM from now on is a graceful stop (the worker has said it
+    # started), whatever the server below is doing.
+    signalled = on_signals()
     try:
         sock = _listen(settings.host, settings.port)
     except OSError as exc:
@@ -219,23 +224,22 @@ async def _serve_worker(worker: WorkerHalf, metrics: Metrics, settings: Settings
             "process on a host a PORT of its own",
             extra={"host": settings.host, "port": settings.port, "error": str(exc)},
         )
-        return await until_signalled(worker)
+        return await until_signalled(worker, signalled)
     log.info(
         "listening",
         extra={"role": Role.WORKER.value, "host": settings.host, "port": settings.port},
     )
-    ended = asyncio.ensure_future(worker.ended())
+    done = asyncio.Event()
+    web = worker_web_app(metrics)
+    serving = asyncio.ensure_future(
+        serve_web(web, settings.host, settings.port, sock=sock, stop=done)
+    )
     try:
-        await serve_web(
-            worker_web_app(metrics), settings.host, settings.port, sock=sock, until=ended
-        )
+        return await until_signalled(worker, signalled)
     finally:
+        done.set()
+        await serving
         sock.close()
-    if ended.done():
-        log.error("the watcher ended by itself; stopping this worker so that it is restarted")
-        return 1
-    ended.cancel()
-    return 0
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -252,13 +256,12 @@ async def serve_web(
     port: int,
     *,
     sock: socket.socket | None = None,
-    until: asyncio.Future[None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Serve ``web`` with uvicorn until SIGINT/SIGTERM (also how the bench's bare Bolt app
-    is served, so the two are compared like for like), or until ``until`` is done.
-    ``sock``: a socket already listening on ``host:port``, to serve on."""
-    import uvicorn
-
+    is served, so the two are compared like for like). ``sock``: a socket already
+    listening on ``host:port``, to serve on. ``stop``: the caller handles the signals
+    itself, and sets ``stop`` when serving should end (gracefully, as on a signal)."""
     config = uvicorn.Config(
         web,
         host=host,
@@ -272,19 +275,34 @@ async def serve_web(
     # again so that its default action follows. For SIGTERM that is to die on the spot,
     # before the caller has stopped its worker half and closed its connections:
     # the re-raised SIGTERM is ignored, and the caller's own shutdown ends the process.
-    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    server = uvicorn.Server(config)
     sockets = None if sock is None else [sock]
+    if stop is not None:
+        await _serve_until(_CallerStops(config), sockets, stop)
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        if until is None:
-            await server.serve(sockets)
-            return
-        serving = asyncio.ensure_future(server.serve(sockets))
-        await asyncio.wait([serving, until], return_when=asyncio.FIRST_COMPLETED)
-        server.should_exit = True  # its graceful stop, as on a signal
-        await serving
+        await uvicorn.Server(config).serve(sockets)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+async def _serve_until(
+    server: uvicorn.Server, sockets: list[socket.socket] | None, stop: asyncio.Event
+) -> None:
+    serving = asyncio.ensure_future(server.serve(sockets))
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([serving, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    server.should_exit = True  # its graceful stop, as on a signal
+    await serving
+
+
+class _CallerStops(uvicorn.Server):
+    """A uvicorn server that leaves SIGINT/SIGTERM to its caller (which stops it)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 if __name__ == "__main__":

@@ -114,13 +114,20 @@ def worker_web_app(metrics: Metrics) -> Starlette:
     return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), metrics_route(metrics)])
 
 
-async def until_signalled(worker: WorkerHalf) -> int:
-    """A worker process's life: until SIGTERM/SIGINT (exit 0), or until its watcher ends
-    by itself (exit 1, so that the platform starts a new one)."""
+def on_signals() -> asyncio.Event:
+    """An event that SIGTERM or SIGINT sets, from now on."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def until_signalled(worker: WorkerHalf, stop: asyncio.Event | None = None) -> int:
+    """A worker process's life: until SIGTERM/SIGINT (exit 0), or until its watcher ends
+    by itself (exit 1, so that the platform starts a new one). ``stop``: the event of
+    ``on_signals``, when the caller set it up earlier."""
+    stop = on_signals() if stop is None else stop
     signalled = asyncio.create_task(stop.wait())
     ended = asyncio.create_task(worker.ended())
     await asyncio.wait([signalled, ended], return_when=asyncio.FIRST_COMPLETED)
