@@ -326,7 +326,9 @@ async def start_app(
             await _wait_healthy(web, f"{web.info['url']}/healthz", http)
             return App(layout, web)
         argv = [python, "-m", "bot", "worker"]
-        worker = _spawn("worker", argv, env, cwd=_app_root, nice=worker_nice)
+        # A worker serves its own probes and metrics: on a port of its own.
+        worker_env = {**env, "PORT": str(free_port())}
+        worker = _spawn("worker", argv, worker_env, cwd=_app_root, nice=worker_nice)
         started.append(worker)
         web = _spawn("web", [python, "-m", "bot", "web"], env, cwd=_app_root)
         started.append(web)
