@@ -1,7 +1,7 @@
 """What went wrong, in terms a user can act on.
 
-The bridge turns every failure into a ``Problem``: a fixed kind plus the few safe facts the
-message needs (a link to fix billing, a number). Exception text never reaches a user; the
+The use cases turn every failure into a ``Problem``: a fixed kind plus the few safe facts
+the message needs (a link to fix billing, a number). Exception text never reaches a user; the
 Slack layer renders a fixed, friendly sentence per kind (``bot.slack.blocks``).
 """
 

@@ -94,7 +94,7 @@ async def test_a_part_posted_but_not_recorded_is_found_not_posted_again(
 
 @dataclass
 class Conversation:
-    """A mention handled by the real bridge, presenter and watcher; fake Origami and Slack."""
+    """A mention handled by the real use cases, presenter and watcher; fake Origami and Slack."""
 
     watcher: Watcher
     thread_ts: str
