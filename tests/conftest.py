@@ -127,7 +127,7 @@ async def stores(redis_target: RedisTarget) -> AsyncIterator[Stores]:
         import redis.asyncio as aredis
 
         s = Stores.on(aredis.Redis.from_url(redis_target.url, decode_responses=True))
-    await s.flush()
+    await s._client.flushdb()
     try:
         yield s
     finally:

@@ -75,10 +75,6 @@ class Stores:
         trips), for ``python -m bot doctor``."""
         return await server_facts(self._client)
 
-    async def flush(self) -> None:
-        """Empty the database (tests and benchmarks only)."""
-        await self._client.flushdb()
-
     async def close(self) -> None:
         await self._client.aclose()
 

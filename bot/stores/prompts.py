@@ -7,20 +7,16 @@ worker claims its schedule entry; it is dropped when its run is watched
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from bot.domain import KeptPrompt
-from bot.stores import codec, keys
+from bot.stores import keys
 from bot.stores.schedule import prompt_entry
 
 
 class KeptPromptStore:
     def __init__(self, client: Any) -> None:
         self.redis = client
-
-    async def get(self, team: str, prompt_id: str) -> KeptPrompt | None:
-        data = cast(dict[str, str], await self.redis.hgetall(keys.kept(team, prompt_id)))
-        return codec.load_kept(data) if data else None
 
     async def save_try(self, item: KeptPrompt) -> None:
         """Record a try that did not go through (its attempt and count); the worker's

@@ -234,10 +234,6 @@ class RunSchedule:
     async def count(self) -> int:
         return int(await self.redis.zcard(keys.schedule()))
 
-    async def next_due_ms(self) -> int | None:
-        first = await self.redis.zrange(keys.schedule(), 0, 0, withscores=True)
-        return int(first[0][1]) if first else None
-
     async def listen_for_handoffs(
         self, nudge: Callable[[], None], stopping: Callable[[], bool]
     ) -> None:

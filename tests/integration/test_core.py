@@ -14,6 +14,7 @@ from bot.origami.models import RunStatus
 from bot.problems import ProblemKind
 from bot.stores import keys
 from bot.stores.budget import now_ms
+from tests import storage
 from tests.fakes.origami import RunScript, single_choice
 from tests.integration.harness import (
     THREAD,
@@ -92,7 +93,7 @@ async def test_the_next_poll_waits_for_retry_after(h: Harness) -> None:
     await h.start(THREAD, prompt("go", "C1:2.0"))
     await h.drive(lambda: len(h.fake.requests("GET")) == 1)
     polled_at = now_ms()
-    due = await h.stores.schedule.next_due_ms()
+    due = await storage.next_due_ms(h.stores)
     assert due is not None
     assert 1_900 <= due - polled_at <= 2_100
     # Nothing is due before then, however often a watcher looks.

@@ -4,6 +4,7 @@ prompts, runs, deliveries, questions."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from bot.domain import (
@@ -22,8 +23,9 @@ from bot.domain import (
     kept_prompt_id,
 )
 from bot.origami.client import Priority
-from bot.stores import Stores, keys, schedule, threads
+from bot.stores import Stores, keys, schedule
 from bot.stores.budget import BudgetRule, now_ms
+from tests import storage
 
 THREAD = ThreadRef("T1", "C1", "100.1")
 
@@ -61,7 +63,7 @@ async def _take(
 
 
 async def _kept(stores: Stores, cause: str, team: str = "T1") -> KeptPrompt:
-    kept = await stores.prompts.get(team, kept_prompt_id(cause))
+    kept = await storage.kept(stores, team, kept_prompt_id(cause))
     assert kept is not None
     return kept
 
@@ -105,11 +107,11 @@ async def test_take_decides_kept_queued_duplicate_or_not_ours(stores: Stores) ->
     assert (kept.kind, kept.agent_id, kept.attempt, kept.tries) == (PromptKind.START, "", 1, 0)
     assert state.busy == kept.busy
     # Kept prompts are due at once.
-    due = await stores.schedule.next_due_ms()
+    due = await storage.next_due_ms(stores)
     assert due is not None and due <= now_ms()
     # Origami took it: the agent is bound, the run watched, the kept prompt gone.
     await _watch(stores, starter, "run-1", first_poll_s=5)
-    assert await stores.prompts.get("T1", kept.id) is None
+    assert await storage.kept(stores, "T1", kept.id) is None
     state = await stores.threads.get(THREAD)
     assert state is not None and state.agent_id == "agent-1"
     assert state.busy == Busy(BusyKind.RUN, "run-1")
@@ -335,18 +337,24 @@ async def test_keys_are_namespaced_by_team() -> None:
 
 
 def test_no_script_builds_a_key_name() -> None:
-    """Keys are passed in KEYS; a script that spelled one (the prefix) would rebuild it."""
-    from bot.stores import budget, questions
+    """Keys are passed in KEYS; a script that spelled one (the prefix) would rebuild it.
+    Every script of every store is looked at, as registered (``register_script``)."""
+    import importlib
+    import pkgutil
+    import re
 
-    scripts = [
-        threads._TAKE_LUA,
-        threads._RELEASE_IF_IDLE_LUA,
-        schedule._CLAIM_LUA,
-        schedule._SETTLE_LUA,
-        budget._TAKE_LUA,
-        questions._ANSWER_LUA,
-    ]
-    for script in scripts:
-        assert keys.PREFIX + ":" not in script and "'" + keys.PREFIX not in script
+    import bot.stores
+
+    scripts: dict[str, str] = {}
+    for info in pkgutil.iter_modules(bot.stores.__path__):
+        module = importlib.import_module(f"bot.stores.{info.name}")
+        source = Path(module.__file__ or "").read_text()
+        for name in re.findall(r"register_script\(([A-Z_]+)\)", source):
+            scripts[f"{info.name}.{name}"] = getattr(module, name)
+    assert len(scripts) >= 8, sorted(scripts)
+    for where, script in scripts.items():
+        assert keys.PREFIX + ":" not in script and "'" + keys.PREFIX not in script, where
+        assert "KEYS[" in script, where
         # Every argument comes as one named object.
-        assert "ARGV[2]" not in script
+        assert "ARGV[2]" not in script, where
+        assert "ARGV[1]" not in script or "cjson.decode(ARGV[1])" in script, where
