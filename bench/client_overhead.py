@@ -18,9 +18,9 @@ The variants:
 - ``plain``: the client as ``build_http_client`` makes it;
 - ``plain-again``: the same once more, a second client: its difference from ``plain`` is
   the noise floor;
-- ``no-cookie-jar``: the same, but of an ``httpx.AsyncClient`` subclass whose cookie jar
-  does nothing (the workaround the client had: Origami sets no cookies, and httpx's jar
-  builds urllib request and response objects on every response);
+- ``cookie-jar``: the same, but a plain ``httpx.AsyncClient``, whose cookie jar builds
+  urllib request and response objects on every response (what the client's cookieless
+  subclass in ``bot/origami/wire.py`` saves: Origami sets no cookies);
 - ``resend-flag``: the transport turning aiohttp's own resend off through aiohttp's private
   ``_retry_connection`` attribute (as it did), instead of the public middleware it uses;
 - ``aiohttp-resends``: neither, aiohttp free to send a GET again (only to see what the
@@ -35,7 +35,6 @@ import os
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 import httpx
@@ -43,23 +42,6 @@ import httpx
 from bench import procs
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.transport import AiohttpTransport
-
-
-class _NoCookies(httpx.Cookies):
-    def extract_cookies(self, response: httpx.Response) -> None:
-        return None
-
-
-class _CookielessClient(httpx.AsyncClient):
-    _no_cookies: httpx.Cookies = _NoCookies()
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        return None
 
 
 class _ResendFlagTransport(AiohttpTransport):
@@ -92,9 +74,9 @@ def _plain(url: str, key: str) -> httpx.AsyncClient:
     return build_http_client(url, key, transport=_transport())
 
 
-def _no_cookie_jar(url: str, key: str) -> httpx.AsyncClient:
+def _cookie_jar(url: str, key: str) -> httpx.AsyncClient:
     made = _plain(url, key)
-    return _CookielessClient(
+    return httpx.AsyncClient(
         base_url=made.base_url,
         headers=made.headers,
         timeout=made.timeout,
@@ -117,7 +99,7 @@ def _aiohttp_resends(url: str, key: str) -> httpx.AsyncClient:
 VARIANTS: dict[str, Callable[[str, str], httpx.AsyncClient]] = {
     "plain": _plain,
     "plain-again": _plain,
-    "no-cookie-jar": _no_cookie_jar,
+    "cookie-jar": _cookie_jar,
     "resend-flag": _resend_flag,
     "aiohttp-resends": _aiohttp_resends,
 }

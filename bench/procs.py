@@ -64,13 +64,23 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident set size (``VmHWM``) in MiB."""
+def _status_mb(pid: int, field: str) -> float:
+    """A memory figure of ``/proc/<pid>/status`` (given in kB) in MiB."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size (``VmHWM``) in MiB."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size now (``VmRSS``) in MiB."""
+    return _status_mb(pid, "VmRSS")
 
 
 @dataclass

@@ -47,15 +47,6 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 CHUNK = 64 * 1024
 
 
-def rss_mb(pid: int) -> float:
-    """Resident set size now (``VmRSS``) in MiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 @dataclass
 class Web:
     proc: subprocess.Popen[bytes]
@@ -215,7 +206,7 @@ async def run_scenario(
             for _ in range(5):  # warm: the first requests pay for imports and auth.test
                 await _ack(http, web.url)
             await asyncio.sleep(0.5)
-            before = rss_mb(web.proc.pid)
+            before = procs.rss_mb(web.proc.pid)
             body = _unsigned_body(body_bytes)
             acks: list[float] = []
             statuses: list[int] = []
