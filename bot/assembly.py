@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.conversations.buttons import Buttons
+from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
@@ -127,6 +128,7 @@ def assemble(
         intake=intake,
         buttons=Buttons(stores, origami, presenter, intake),
         tables=Tables(stores, origami, presenter),
+        commands=Commands(stores, presenter, intake),
     )
     return Core(conversations, sender, watcher)
 

@@ -25,6 +25,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
+    started: StartedStore
     _client: Any
 
     @classmethod
@@ -57,6 +59,7 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
+            started=StartedStore(client),
             _client=client,
         )
 
