@@ -1,5 +1,6 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
-table actions (``tables``) and ``/origami`` (``commands``). They work on plain values and
+table actions (``tables``), next steps by type (``next_steps``) and ``/origami``
+(``commands``). They work on plain values and
 the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
 (``bot.sending``) sends them."""
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
+from bot.conversations.next_steps import NextSteps
 from bot.conversations.tables import Tables
 
 
@@ -21,3 +23,4 @@ class Conversations:
     buttons: Buttons
     tables: Tables
     commands: Commands
+    next_steps: NextSteps
