@@ -20,12 +20,14 @@ from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
+from bot.files.attach import Attachments
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
-from bot.ports import Presenter
+from bot.ports import FileSource, Presenter
 from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.app import build_web_client
+from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores, connect
 from bot.stores.budget import NO_BUDGET, BudgetRule
@@ -96,6 +98,7 @@ def build(settings: Settings) -> Parts:
             # An agent busy with a run we do not watch: look again at the poll interval,
             # or sooner where retries are set to be quicker.
             busy_retry_s=min(BUSY_RETRY_S, settings.origami_retry_seconds),
+            hold_s=settings.prompt_hold_seconds,
         ),
         WatcherConfig(
             lease_s=settings.watcher_lease_seconds,
@@ -103,6 +106,12 @@ def build(settings: Settings) -> Parts:
         ),
         rule,
         metrics,
+        SlackFileSource(
+            slack,
+            slack_session,
+            settings.slack_bot_token.get_secret_value(),
+            settings.slack_api_url,
+        ),
     )
     return Parts(stores, origami, slack, core, slack_session, metrics)
 
@@ -115,13 +124,16 @@ def assemble(
     watch: WatcherConfig,
     rule: BudgetRule = NO_BUDGET,
     metrics: Metrics | None = None,
+    files: FileSource | None = None,
 ) -> Core:
     """``metrics``: what the parts count into (the Origami client's own hook is given
-    where the client is made); by default a registry no one reads."""
+    where the client is made); by default a registry no one reads. ``files``: where shared
+    files are read (without, prompts go without their files)."""
     metrics = metrics if metrics is not None else Metrics()
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
-    sender = Sender(stores, origami, delivery, presenter, intake, send, metrics)
+    attachments = Attachments(stores, origami, files) if files is not None else None
+    sender = Sender(stores, origami, delivery, presenter, intake, send, metrics, attachments)
     events = RunEvents(stores, sender, delivery, presenter, intake)
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)

@@ -21,6 +21,7 @@ from bot import logs
 from bot.conversations.intake import Intake
 from bot.delivery import Delivery
 from bot.domain import KeptPrompt, PromptKind, RunRecord
+from bot.files.attach import Attachments, Prepared
 from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, clip_utf16, utf16_len
@@ -69,8 +70,11 @@ class Sender:
         intake: Intake,
         config: SendConfig | None = None,
         metrics: Metrics | None = None,
+        attachments: Attachments | None = None,
     ) -> None:
         self.metrics = metrics if metrics is not None else Metrics()
+        # Without a file source (a harness that shares no files) a prompt goes without.
+        self.attachments = attachments
         self.stores = stores
         self.origami = origami
         self.delivery = delivery
@@ -87,7 +91,7 @@ class Sender:
                 logs.bind(agent=kept.agent_id)
             ack_ts = await self.delivery.acknowledge(kept)
             try:
-                run, agent_id = await self._post(kept, admitted=admitted)
+                run, agent_id, files = await self._post(kept, admitted=admitted)
             except errors.ConcurrencyLimited as exc:
                 # Refused, and the refusal is stored under the key: the next try needs a new one.
                 retry_in = exc.retry_after or self.config.slot_retry_s
@@ -163,25 +167,38 @@ class Sender:
                 first_poll_s=self.config.first_poll_s,
             )
             logs.bind(agent=agent_id, run=run.id)
+            if files.refused:
+                await self.presenter.files_refused(kept.thread, kept.user_id, files.refused)
             self.metrics.runs_started.labels(kept.kind.value).inc()
             if kept.kind is PromptKind.START:
                 self.metrics.conversations_started.inc()
                 log.info("conversation started")
             return None
 
-    async def _post(self, kept: KeptPrompt, *, admitted: bool) -> tuple[Run, str]:
+    async def _post(self, kept: KeptPrompt, *, admitted: bool) -> tuple[Run, str, Prepared]:
         key = kept.idempotency_key()
         # Only the first attempt's first request had its slot taken by the claim.
         admitted = admitted and kept.tries == 0
+        # Its files first, each uploaded once however often this is tried (bot.files).
+        files = await self.attachments.prepare(kept) if self.attachments else Prepared()
         if kept.kind is PromptKind.START:
             created = await self.origami.create_agent(
-                kept.text, idempotency_key=key, name=_agent_name(kept.text), admitted=admitted
+                kept.text,
+                idempotency_key=key,
+                name=_agent_name(kept.text),
+                admitted=admitted,
+                workspace_id=files.workspace_id,
+                attachments=files.attachments,
             )
-            return created.run, created.agent.id
+            return created.run, created.agent.id, files
         run = await self.origami.send_run(
-            kept.agent_id, kept.text, idempotency_key=key, admitted=admitted
+            kept.agent_id,
+            kept.text,
+            idempotency_key=key,
+            admitted=admitted,
+            attachments=files.attachments,
         )
-        return run, kept.agent_id
+        return run, kept.agent_id, files
 
     async def _later(self, kept: KeptPrompt, retry_in: float, *, new_key: bool) -> float:
         attempt = kept.attempt + 1 if new_key else kept.attempt

@@ -36,6 +36,7 @@ MANIFEST_BOT_SCOPES = {
     "mpim:history": "messages in group DMs",
     "chat:write": "answers, progress, questions",
     "files:write": "Export CSV",
+    "files:read": "files shared with a prompt",
     "users:read": "names in shared cards",
     "commands": "/origami",
 }

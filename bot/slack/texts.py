@@ -410,9 +410,6 @@ USAGE_HINT = (
     "> @Origami find 20 seed-stage SaaS founders in Austin\n"
     "Reply in the thread to refine the list; no need to mention me again."
 )
-ATTACHMENTS_NOTE = (
-    "Heads up: attachments aren't sent to Origami. Only the text of your message was sent."
-)
 FULL_ANSWER_TITLE = "Origami's full answer"
 FULL_ANSWER_COMMENT = "Origami's answer was too long for Slack, so here it is in full."
 EXPIRED_BUTTONS = "These buttons are no longer active. Reply in the thread to keep going."

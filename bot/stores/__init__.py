@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from bot.stores.budget import BudgetRule, RequestBudget
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
+from bot.stores.files import FileStore
 from bot.stores.health import ServerFacts, server_facts
 from bot.stores.heartbeats import HeartbeatStore
 from bot.stores.prompts import KeptPromptStore
@@ -46,6 +47,7 @@ class Stores:
     claims: ClaimStore
     heartbeats: HeartbeatStore
     started: StartedStore
+    files: FileStore
     _client: Any
 
     @classmethod
@@ -60,6 +62,7 @@ class Stores:
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
             started=StartedStore(client),
+            files=FileStore(client),
             _client=client,
         )
 

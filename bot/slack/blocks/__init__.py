@@ -21,7 +21,6 @@ from bot.slack.blocks.common import ORIGAMI_APP_URL, Block, Message
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
-    build_attachments_note,
     build_note,
     build_problem,
     build_queued,
@@ -43,7 +42,6 @@ __all__ = [
     "Message",
     "build_ack",
     "build_already_answered",
-    "build_attachments_note",
     "build_freeform_modal",
     "build_note",
     "build_problem",
