@@ -15,12 +15,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.conversations.buttons import Buttons
+from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.ports import Presenter
+from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.app import build_web_client
@@ -120,13 +122,14 @@ def assemble(
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
     sender = Sender(stores, origami, delivery, presenter, intake, send, metrics)
-    events = RunEvents(stores, sender, delivery, presenter, intake)
+    events = RunEvents(stores, sender, delivery, presenter, intake, LeadPreviews(origami))
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     conversations = Conversations(
         intake=intake,
         buttons=Buttons(stores, origami, presenter, intake),
         tables=Tables(stores, origami, presenter),
+        feedback=Feedback(stores, presenter, metrics),
     )
     return Core(conversations, sender, watcher)
 

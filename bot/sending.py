@@ -163,6 +163,7 @@ class Sender:
                 first_poll_s=self.config.first_poll_s,
             )
             logs.bind(agent=agent_id, run=run.id)
+            await self.delivery.close_stale(kept.thread)
             self.metrics.runs_started.labels(kept.kind.value).inc()
             if kept.kind is PromptKind.START:
                 self.metrics.conversations_started.inc()

@@ -17,8 +17,10 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.stores.budget import BudgetRule, RequestBudget
+from bot.stores.buttons import OpenButtonsStore
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
+from bot.stores.feedback import FeedbackStore
 from bot.stores.health import ServerFacts, server_facts
 from bot.stores.heartbeats import HeartbeatStore
 from bot.stores.prompts import KeptPromptStore
@@ -44,6 +46,8 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
+    feedback: FeedbackStore
+    open_buttons: OpenButtonsStore
     _client: Any
 
     @classmethod
@@ -57,6 +61,8 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
+            feedback=FeedbackStore(client),
+            open_buttons=OpenButtonsStore(client),
             _client=client,
         )
 
