@@ -31,9 +31,9 @@ from bot.origami.models import Run, Table, TableColumn
 
 log = logging.getLogger(__name__)
 
-# Leads shown per table: a glance, not the table (Slack allows 100 rows; ten read at a
-# glance in a thread pane and keep the message short). Export CSV gives them all.
-PREVIEW_ROWS = 10
+# Leads shown per table: a glance, not the table (Slack allows 100 rows; five read at a
+# glance in a thread pane, ten already made a wall there). Export CSV gives them all.
+PREVIEW_ROWS = 5
 # Tables previewed per run: one GET each under the shared budget, and Slack allows one
 # table per message, so each preview past the first is a message of its own.
 MAX_PREVIEWS = 3

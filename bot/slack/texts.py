@@ -184,9 +184,23 @@ RESULT_CUT = (
 
 # -- table cards ------------------------------------------------------------------------------
 
-OPEN_IN_ORIGAMI = "Open in Origami"
-SHARE_TO_CHANNEL = "Share to channel"
-EXPORT_CSV = "Export CSV"
+# A card's buttons sit side by side in a card about 260 px wide in Slack's thread pane:
+# short labels, and the whole sentence for screen readers.
+OPEN_IN_ORIGAMI = "Open"
+SHARE_TO_CHANNEL = "Share"
+EXPORT_CSV = "CSV"
+
+
+def open_label(name: str) -> str:
+    return f"Open {one_line(table_title(name))[:50]} in Origami"
+
+
+def share_label(name: str) -> str:
+    return f"Share {one_line(table_title(name))[:50]} to the channel"
+
+
+def export_label(name: str) -> str:
+    return f"Export {one_line(table_title(name))[:50]} as a CSV file"
 
 
 def table_title(name: str) -> str:

@@ -131,8 +131,14 @@ async def test_mention_progress_result_with_table_cards(app: AppProcess) -> None
     assert "20 leads · 14 qualified" in everything
     assert "New table · 120 credits used" in everything
     assert "3 leads are still being enriched" in everything
-    assert "Open in Origami" in everything and "Share to channel" in everything
-    assert "Export CSV" in everything
+    [card] = [
+        b for m in bot_replies(app, thread_ts) for b in m.get("blocks") or [] if b["type"] == "card"
+    ]
+    assert [(e["text"]["text"], e["accessibility_label"]) for e in card["actions"]] == [
+        ("Open", "Open Austin SaaS founders in Origami"),
+        ("Share", "Share Austin SaaS founders to the channel"),
+        ("CSV", "Export Austin SaaS founders as a CSV file"),
+    ]
     assert "Find 20 more like these" in everything
     assert app.slack.pings() == []
     # Every message carries a plain-text fallback.

@@ -45,9 +45,9 @@ async def test_start_poll_and_deliver_once(h: Harness) -> None:
     assert len(h.fake.requests("GET", path_prefix="/agents/")) == 4
     # Then the rows of its table, once, for the lead preview.
     [rows] = h.fake.requests("GET", path_prefix="/tables/")
-    assert rows.query == {"limit": "10"}
+    assert rows.query == {"limit": "5"}
     [preview] = results[0].data["previews"].values()
-    assert preview.rows and len(preview.rows) <= 10
+    assert preview.rows and len(preview.rows) <= 5
     # Delivered runs leave the schedule and the thread idle.
     assert await h.stores.schedule.count() == 0
     state = await h.thread_state()

@@ -419,19 +419,21 @@ def test_build_table_card_content() -> None:
     assert (open_["action_id"], open_["url"], open_["text"]["text"]) == (
         ids.OPEN_TABLE,
         "https://origami.chat/workspace/ws_1?table=tbl_3",
-        "Open in Origami",
+        "Open",
     )
+    assert open_["accessibility_label"] == "Open Austin SaaS founders in Origami"
     assert "value" not in open_
     assert (share["action_id"], share["value"], share["text"]["text"]) == (
         ids.SHARE_TABLE,
         f"{RUN_ID}:tbl_3",
-        "Share to channel",
+        "Share",
     )
     assert (export["action_id"], export["value"], export["text"]["text"]) == (
         ids.EXPORT_CSV,
         f"{RUN_ID}:tbl_3",
-        "Export CSV",
+        "CSV",
     )
+    assert export["accessibility_label"] == "Export Austin SaaS founders as a CSV file"
     assert_valid(Message("x", [card, alert]))
 
 

@@ -10,7 +10,14 @@ from typing import Any, Literal
 
 from bot.slack import actions as ids
 from bot.slack import limits, texts
-from bot.slack.mrkdwn import ELLIPSIS, clip_label, clip_mrkdwn, is_safe_url, one_line
+from bot.slack.mrkdwn import (
+    ELLIPSIS,
+    clip_label,
+    clip_mrkdwn,
+    is_safe_url,
+    one_line,
+    strip_controls,
+)
 
 Block = dict[str, Any]
 AlertLevel = Literal["default", "info", "warning", "error", "success"]
@@ -100,8 +107,10 @@ def button_element(
     style: str | None = None,
     confirm: dict[str, Any] | None = None,
     label_limit: int = limits.MAX_BUTTON_TEXT,
+    accessibility_label: str | None = None,
 ) -> dict[str, Any]:
-    """A button; ``label`` is raw text (escaped and clipped here)."""
+    """A button; ``label`` is raw text (escaped and clipped here); ``accessibility_label``
+    what a screen reader says instead (plain, clipped here)."""
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action_id[: limits.MAX_ACTION_ID],
@@ -117,6 +126,9 @@ def button_element(
         button["style"] = style
     if confirm is not None:
         button["confirm"] = confirm
+    if accessibility_label is not None and accessibility_label.strip():
+        spoken = strip_controls(one_line(accessibility_label))
+        button["accessibility_label"] = spoken[: limits.MAX_ACCESSIBILITY_LABEL]
     return button
 
 

@@ -15,6 +15,7 @@ from bot.slack.blocks.common import Block, context_block
 from bot.slack.mrkdwn import strip_controls
 
 _EMPTY = "–"
+_WRAPPED = frozenset({LeadField.COMPANY, LeadField.TITLE})
 _HEADERS = {
     LeadField.NAME: "Name",
     LeadField.COMPANY: "Company",
@@ -61,7 +62,9 @@ def build_preview(preview: LeadPreview, table_name: str, index: int) -> list[Blo
     table: Block = {
         "type": "table",
         "block_id": f"preview:{index}",
-        "column_settings": [{"is_wrapped": field is not LeadField.LINK} for field in fields],
+        # Every column visible in the thread pane (about 480 px): the long ones wrap, the
+        # name, fit and link stay on one line.
+        "column_settings": [{"is_wrapped": field in _WRAPPED} for field in fields],
         "rows": [header, *body],
     }
     note = texts.preview_note(table_name, len(rows), preview.total)

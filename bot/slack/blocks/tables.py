@@ -59,13 +59,33 @@ def _card(
     url = app_link_url(table.url, app_url)
     if url is not None:
         buttons.append(
-            button_element(texts.OPEN_IN_ORIGAMI, ids.OPEN_TABLE, url=url, style="primary")
+            button_element(
+                texts.OPEN_IN_ORIGAMI,
+                ids.OPEN_TABLE,
+                url=url,
+                style="primary",
+                accessibility_label=texts.open_label(table.name),
+            )
         )
     if run_id is not None and ids.is_run_id(run_id) and ids.is_table_id(table.id):
         value = ids.table_value(run_id, table.id)
         if share:
-            buttons.append(button_element(texts.SHARE_TO_CHANNEL, ids.SHARE_TABLE, value=value))
-        buttons.append(button_element(texts.EXPORT_CSV, ids.EXPORT_CSV, value=value))
+            buttons.append(
+                button_element(
+                    texts.SHARE_TO_CHANNEL,
+                    ids.SHARE_TABLE,
+                    value=value,
+                    accessibility_label=texts.share_label(table.name),
+                )
+            )
+        buttons.append(
+            button_element(
+                texts.EXPORT_CSV,
+                ids.EXPORT_CSV,
+                value=value,
+                accessibility_label=texts.export_label(table.name),
+            )
+        )
     if buttons:
         card["actions"] = buttons[: limits.MAX_CARD_ACTIONS]
     return card
