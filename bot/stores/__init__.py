@@ -27,6 +27,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class Stores:
     heartbeats: HeartbeatStore
     feedback: FeedbackStore
     open_buttons: OpenButtonsStore
+    started: StartedStore
     _client: Any
 
     @classmethod
@@ -63,6 +65,7 @@ class Stores:
             heartbeats=HeartbeatStore(client),
             feedback=FeedbackStore(client),
             open_buttons=OpenButtonsStore(client),
+            started=StartedStore(client),
             _client=client,
         )
 

@@ -167,25 +167,6 @@ def test_a_run_with_previews_puts_one_table_in_a_message() -> None:
     assert last[-4:] == ["section", "actions", "context", "context_actions"]
 
 
-def test_an_export_next_step_is_not_shown_beside_the_cards_export_buttons() -> None:
-    run = Run.model_validate(
-        {
-            "id": RUN_ID,
-            "status": "completed",
-            "response": {"text": "Done", "tables": [make_table("T", 3)]},
-            "todo": {
-                "nextActions": [
-                    {"label": "Export the table as CSV", "type": "export_csv"},
-                    {"label": "Find 25 more", "type": "find_more_leads"},
-                ]
-            },
-        }
-    )
-    [message] = build_result(run)
-    steps = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [(e["text"]["text"], e["value"]) for e in steps] == [("Find 25 more", f"{RUN_ID}:1")]
-
-
 def test_feedback_buttons_carry_the_run_and_the_verdict() -> None:
     note, actions = build_feedback(RUN_ID)
     assert "AI" in note["elements"][0]["text"]

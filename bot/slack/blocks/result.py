@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.origami.models import NextAction, Run, RunResponse, RunStatus
+from bot.origami.models import Run, RunResponse, RunStatus
+from bot.origami.next_actions import NextAction
 from bot.previews import LeadPreview
 from bot.slack import actions as ids
 from bot.slack import limits, texts
@@ -46,8 +47,6 @@ _TEXT_BLOCKS = _SECTIONS_PER_MESSAGE * MAX_TEXT_MESSAGES
 # How much of a long answer's Markdown is converted: twice what can be shown (conversion
 # seldom halves a text), so an answer of megabytes is not converted in full to be cut.
 _CONVERT_CHARS = 2 * _TEXT_BLOCKS * limits.MAX_SECTION_TEXT
-# The next-action type that exports a table (Origami's ``todo.nextActions[].type``).
-_EXPORT_STEP = "export_csv"
 
 
 @dataclass
@@ -138,9 +137,7 @@ def build_result(
             _Unit([section_block(texts.NOTHING_TO_SHOW, "nothing")], texts.NOTHING_TO_SHOW)
         )
 
-    follow_up = _next_steps(
-        run.todo.next_actions, run.id if run_ok else None, has_export=bool(tables)
-    )
+    follow_up = _next_steps(run.todo.next_actions, run.id if run_ok else None)
     footer = _footer(run, run_ok)
     if footer is not None:
         follow_up.append(footer)
@@ -177,15 +174,8 @@ def _changes(response: RunResponse | None) -> dict[str, TableChange]:
     }
 
 
-def _next_steps(
-    next_actions: Sequence[NextAction], run_id: str | None, *, has_export: bool
-) -> list[_Unit]:
-    # A next step that exports a table says what the cards' Export CSV buttons already
-    # do: it keeps its index (buttons carry it) but is not shown.
-    labels = [
-        "" if has_export and action.type == _EXPORT_STEP else one_line(action.label)
-        for action in next_actions
-    ]
+def _next_steps(next_actions: Sequence[NextAction], run_id: str | None) -> list[_Unit]:
+    labels = [one_line(action.label) for action in next_actions]
     if not any(labels):
         return []
     clickable = labels[: ids.MAX_INDEX + 1] if run_id is not None else []
