@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.conversations import Conversations
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
+from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.tables import Tables
@@ -24,6 +25,7 @@ from bot.files.attach import Attachments
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.ports import FileSource, Presenter
+from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.app import build_web_client
@@ -134,7 +136,7 @@ def assemble(
     delivery = Delivery(stores, presenter)
     attachments = Attachments(stores, origami, files) if files is not None else None
     sender = Sender(stores, origami, delivery, presenter, intake, send, metrics, attachments)
-    events = RunEvents(stores, sender, delivery, presenter, intake)
+    events = RunEvents(stores, sender, delivery, presenter, intake, LeadPreviews(origami))
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     buttons = Buttons(stores, origami, presenter, intake)
@@ -145,6 +147,7 @@ def assemble(
         tables=tables,
         commands=Commands(stores, presenter, intake),
         next_steps=NextSteps(stores, presenter, buttons, tables),
+        feedback=Feedback(stores, presenter, metrics),
     )
     return Core(conversations, sender, watcher)
 

@@ -7,6 +7,8 @@ delivered and its thread goes on with what was queued, a lost one is reported.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from bot import logs
@@ -15,10 +17,18 @@ from bot.delivery import Delivery
 from bot.domain import Busy, BusyKind, GiveUp, KeptPrompt, Progress, RunRecord
 from bot.origami.models import Run
 from bot.ports import Presenter
+from bot.previews import LeadPreview, LeadPreviews
 from bot.problems import Problem, ProblemKind, report
 from bot.sending import Sender
 from bot.stores import Stores
 from bot.stores.schedule import Claimed
+
+log = logging.getLogger(__name__)
+
+# How long a delivery waits for its lead previews (the rows take a poll's share of the
+# request budget, which may be used up for a while): past it, the cards go without them.
+# Well inside the delivery's 120 s lease.
+PREVIEW_WAIT_S = 20.0
 
 
 class RunEvents:
@@ -29,12 +39,14 @@ class RunEvents:
         delivery: Delivery,
         presenter: Presenter,
         intake: Intake,
+        previews: LeadPreviews | None = None,
     ) -> None:
         self.stores = stores
         self.sender = sender
         self.delivery = delivery
         self.presenter = presenter
         self.intake = intake
+        self.previews = previews
 
     async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
         return await self.sender.send(kept, admitted=admitted)
@@ -57,8 +69,18 @@ class RunEvents:
     async def finished(self, record: RunRecord, run: Run) -> None:
         """Post the run's result once, then send what was waiting for it."""
         with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
-            await self.delivery.deliver(record, run)
+            await self.delivery.deliver(record, run, await self._previews(run))
             await self._release(record)
+
+    async def _previews(self, run: Run) -> dict[str, LeadPreview]:
+        if self.previews is None:
+            return {}
+        try:
+            async with asyncio.timeout(PREVIEW_WAIT_S):
+                return await self.previews.read(run)
+        except TimeoutError:
+            log.warning("no lead previews: the request budget stayed used up")
+            return {}
 
     async def give_up(self, item: Claimed, why: GiveUp) -> None:
         """The watcher stopped handling a run or a kept prompt: tell the thread, with a

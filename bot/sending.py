@@ -169,6 +169,7 @@ class Sender:
             logs.bind(agent=agent_id, run=run.id)
             if files.refused:
                 await self.presenter.files_refused(kept.thread, kept.user_id, files.refused)
+            await self.delivery.close_stale(kept.thread)
             self.metrics.runs_started.labels(kept.kind.value).inc()
             if kept.kind is PromptKind.START:
                 self.metrics.conversations_started.inc()

@@ -1,7 +1,7 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
-table actions (``tables``), next steps by type (``next_steps``) and ``/origami``
-(``commands``). They work on plain values and
-the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
+table actions (``tables``), next steps by type (``next_steps``), ``/origami``
+(``commands``) and feedback on a result (``feedback``). They work on plain values and the
+presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
 (``bot.sending``) sends them."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
+from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.tables import Tables
@@ -24,3 +25,4 @@ class Conversations:
     tables: Tables
     commands: Commands
     next_steps: NextSteps
+    feedback: Feedback

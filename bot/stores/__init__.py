@@ -17,8 +17,10 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.stores.budget import BudgetRule, RequestBudget
+from bot.stores.buttons import OpenButtonsStore
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
+from bot.stores.feedback import FeedbackStore
 from bot.stores.files import FileStore
 from bot.stores.health import ServerFacts, server_facts
 from bot.stores.heartbeats import HeartbeatStore
@@ -46,6 +48,8 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
+    feedback: FeedbackStore
+    open_buttons: OpenButtonsStore
     started: StartedStore
     files: FileStore
     _client: Any
@@ -61,6 +65,8 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
+            feedback=FeedbackStore(client),
+            open_buttons=OpenButtonsStore(client),
             started=StartedStore(client),
             files=FileStore(client),
             _client=client,
