@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.conversations import Conversations
 from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
+from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
 from bot.conversations.sessions import Sessions
 from bot.conversations.tables import Tables
@@ -156,6 +157,7 @@ def assemble(
         tables=Tables(stores, origami, presenter),
         agent_dm=AgentDm(stores, surface, dm.prompts, dm.title),
         sessions=Sessions(stores, origami, presenter, surface),
+        commands=Commands(stores, presenter, intake),
     )
     return Core(conversations, sender, watcher)
 

@@ -226,6 +226,19 @@ class QuestionSet:
 
 
 @dataclass(frozen=True, slots=True)
+class StartedConversation:
+    """A conversation someone started, for their own list (``/origami list``)."""
+
+    channel: str
+    thread_ts: str
+    title: str  # the first line of the first prompt, clipped
+    started_at: float = 0.0
+
+    def thread(self, team: str) -> ThreadRef:
+        return ThreadRef(team, self.channel, self.thread_ts)
+
+
+@dataclass(frozen=True, slots=True)
 class TypedAnswer:
     """An open "Or something else" modal: the question it answers, where, and for whom."""
 

@@ -1,7 +1,8 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
-table actions (``tables``), the Messages tab (``agent_dm``) and Slack's Stop
-(``sessions``). They work on plain values and the presenter port; none sends to Origami a
-prompt itself: prompts are kept, and a sender (``bot.sending``) sends them."""
+table actions (``tables``), ``/origami`` (``commands``), the Messages tab (``agent_dm``)
+and Slack's Stop (``sessions``). They work on plain values and the presenter port; none
+sends to Origami a prompt itself: prompts are kept, and a sender (``bot.sending``) sends
+them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
+from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
 from bot.conversations.sessions import Sessions
 from bot.conversations.tables import Tables
@@ -23,3 +25,4 @@ class Conversations:
     tables: Tables
     agent_dm: AgentDm  # the Messages tab
     sessions: Sessions  # Slack's own Stop
+    commands: Commands

@@ -38,6 +38,7 @@ MANIFEST_BOT_SCOPES = {
     "files:write": "Export CSV",
     "users:read": "names in shared cards",
     "assistant:write": "suggested prompts in the Messages tab",
+    "commands": "/origami",
 }
 
 

@@ -25,6 +25,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
 from bot.stores.workspaces import WorkspaceStore
 
@@ -46,6 +47,7 @@ class Stores:
     claims: ClaimStore
     heartbeats: HeartbeatStore
     workspaces: WorkspaceStore
+    started: StartedStore
     _client: Any
 
     @classmethod
@@ -60,6 +62,7 @@ class Stores:
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
             workspaces=WorkspaceStore(client),
+            started=StartedStore(client),
             _client=client,
         )
 
