@@ -25,6 +25,7 @@ from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
+from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
@@ -151,13 +152,16 @@ def assemble(
     events = RunEvents(stores, sender, delivery, presenter, intake, live)
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
+    buttons = Buttons(stores, origami, presenter, intake)
+    tables = Tables(stores, origami, presenter)
     conversations = Conversations(
         intake=intake,
-        buttons=Buttons(stores, origami, presenter, intake),
-        tables=Tables(stores, origami, presenter),
+        buttons=buttons,
+        tables=tables,
         agent_dm=AgentDm(stores, surface, dm.prompts, dm.title),
         sessions=Sessions(stores, origami, presenter, surface),
         commands=Commands(stores, presenter, intake),
+        next_steps=NextSteps(stores, presenter, buttons, tables),
     )
     return Core(conversations, sender, watcher)
 

@@ -1,8 +1,8 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
-table actions (``tables``), ``/origami`` (``commands``), the Messages tab (``agent_dm``)
-and Slack's Stop (``sessions``). They work on plain values and the presenter port; none
-sends to Origami a prompt itself: prompts are kept, and a sender (``bot.sending``) sends
-them."""
+table actions (``tables``), next steps by type (``next_steps``), ``/origami``
+(``commands``), the Messages tab (``agent_dm``) and Slack's Stop (``sessions``). They work
+on plain values and the presenter port; none sends to Origami a prompt itself: prompts are
+kept, and a sender (``bot.sending``) sends them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
+from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.tables import Tables
 
@@ -26,3 +27,4 @@ class Conversations:
     agent_dm: AgentDm  # the Messages tab
     sessions: Sessions  # Slack's own Stop
     commands: Commands
+    next_steps: NextSteps
