@@ -24,6 +24,7 @@ from bot.conversations import Conversations
 from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
+from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
@@ -33,6 +34,7 @@ from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.ports import Presenter
+from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
@@ -149,7 +151,7 @@ def assemble(
     delivery = Delivery(stores, presenter)
     live = LiveStatus(stores, surface, presenter)
     sender = Sender(stores, origami, delivery, presenter, intake, send, metrics, live=live)
-    events = RunEvents(stores, sender, delivery, presenter, intake, live)
+    events = RunEvents(stores, sender, delivery, presenter, intake, live, LeadPreviews(origami))
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     buttons = Buttons(stores, origami, presenter, intake)
@@ -162,6 +164,7 @@ def assemble(
         sessions=Sessions(stores, origami, presenter, surface),
         commands=Commands(stores, presenter, intake),
         next_steps=NextSteps(stores, presenter, buttons, tables),
+        feedback=Feedback(stores, presenter, metrics),
     )
     return Core(conversations, sender, watcher)
 

@@ -7,6 +7,8 @@ delivered and its thread goes on with what was queued, a lost one is reported.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from bot import logs
@@ -16,10 +18,18 @@ from bot.domain import Busy, BusyKind, GiveUp, KeptPrompt, Progress, RunRecord
 from bot.live_status import LiveStatus
 from bot.origami.models import Run
 from bot.ports import Presenter
+from bot.previews import LeadPreview, LeadPreviews
 from bot.problems import Problem, ProblemKind, report
 from bot.sending import Sender
 from bot.stores import Stores
 from bot.stores.schedule import Claimed
+
+log = logging.getLogger(__name__)
+
+# How long a delivery waits for its lead previews (the rows take a poll's share of the
+# request budget, which may be used up for a while): past it, the cards go without them.
+# Well inside the delivery's 120 s lease.
+PREVIEW_WAIT_S = 20.0
 
 
 class RunEvents:
@@ -31,6 +41,7 @@ class RunEvents:
         presenter: Presenter,
         intake: Intake,
         live: LiveStatus,
+        previews: LeadPreviews | None = None,
     ) -> None:
         self.stores = stores
         self.sender = sender
@@ -38,6 +49,7 @@ class RunEvents:
         self.presenter = presenter
         self.intake = intake
         self.live = live
+        self.previews = previews
 
     async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
         return await self.sender.send(kept, admitted=admitted)
@@ -61,9 +73,19 @@ class RunEvents:
     async def finished(self, record: RunRecord, run: Run) -> None:
         """Post the run's result once, then send what was waiting for it."""
         with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
-            await self.delivery.deliver(record, run)
+            await self.delivery.deliver(record, run, await self._previews(run))
             await self.live.ended(record)
             await self._release(record)
+
+    async def _previews(self, run: Run) -> dict[str, LeadPreview]:
+        if self.previews is None:
+            return {}
+        try:
+            async with asyncio.timeout(PREVIEW_WAIT_S):
+                return await self.previews.read(run)
+        except TimeoutError:
+            log.warning("no lead previews: the request budget stayed used up")
+            return {}
 
     async def give_up(self, item: Claimed, why: GiveUp) -> None:
         """The watcher stopped handling a run or a kept prompt: tell the thread, with a

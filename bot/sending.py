@@ -167,6 +167,7 @@ class Sender:
                 first_poll_s=self.config.first_poll_s,
             )
             logs.bind(agent=agent_id, run=run.id)
+            await self.delivery.close_stale(kept.thread)
             # Slack's session (and its Stop) and status for the run now in flight. A process
             # that dies just before leaves the run with our progress line alone.
             await self.live.started(record, new_conversation=kept.kind is PromptKind.START)

@@ -1,8 +1,8 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
 table actions (``tables``), next steps by type (``next_steps``), ``/origami``
-(``commands``), the Messages tab (``agent_dm``) and Slack's Stop (``sessions``). They work
-on plain values and the presenter port; none sends to Origami a prompt itself: prompts are
-kept, and a sender (``bot.sending``) sends them."""
+(``commands``), feedback on a result (``feedback``), the Messages tab (``agent_dm``) and
+Slack's Stop (``sessions``). They work on plain values and the presenter port; none sends
+to Origami a prompt itself: prompts are kept, and a sender (``bot.sending``) sends them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
+from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
@@ -28,3 +29,4 @@ class Conversations:
     sessions: Sessions  # Slack's own Stop
     commands: Commands
     next_steps: NextSteps
+    feedback: Feedback

@@ -35,6 +35,11 @@ DELIVERY_TTL = timedelta(days=7)
 SCHEDULE_TTL = timedelta(days=30)
 # Prompts kept for a sender or waiting in a busy thread; a day, then they are gone.
 PENDING_TTL = timedelta(days=1)
+# Feedback is given while a result is read: a month covers a thread read again later, so
+# a second click by the same person is still recognised (and not counted again).
+FEEDBACK_TTL = timedelta(days=30)
+# The result messages of a thread whose buttons are live, until a newer run closes them.
+OPEN_BUTTONS_TTL = timedelta(days=7)
 
 
 def seconds(ttl: timedelta) -> int:
@@ -91,6 +96,17 @@ def delivery(team: str, owner: str) -> str:
 def questions(team: str, run_id: str) -> str:
     """HASH: a run's pending questions, their answers and the message showing them."""
     return f"{PREFIX}:{_part(team)}:questions:{_part(run_id)}"
+
+
+def feedback(team: str, run_id: str) -> str:
+    """HASH: who gave feedback on a run's result (user id -> verdict), first click only."""
+    return f"{PREFIX}:{_part(team)}:feedback:{_part(run_id)}"
+
+
+def open_buttons(team: str, channel: str, thread_ts: str) -> str:
+    """STRING (JSON): the last delivered run of a thread and the ts of its result
+    messages, whose next steps and Continue/Retry a newer run closes."""
+    return f"{PREFIX}:{_part(team)}:buttons:{_part(channel)}:{_part(thread_ts)}"
 
 
 def typed_answer(team: str, token: str) -> str:

@@ -60,10 +60,8 @@ async def wait_finished(
 
 def find_message(app: AppProcess, thread_ts: str, action_id: str) -> dict[str, Any]:
     for message in reversed(bot_replies(app, thread_ts)):
-        for block in message.get("blocks") or []:
-            for element in block.get("elements") or []:
-                if isinstance(element, dict) and element.get("action_id") == action_id:
-                    return message
+        if action_id in payloads.action_ids(message):
+            return message
     raise AssertionError(f"no message with {action_id} in {thread_text(app, thread_ts)}")
 
 
@@ -129,10 +127,18 @@ async def test_mention_progress_result_with_table_cards(app: AppProcess) -> None
     assert "Found *20* founders." in everything  # Markdown bold became mrkdwn bold
     assert "&lt;!channel&gt;" in everything and "&amp; more" in everything
     assert "Austin SaaS founders" in everything
-    assert "*20 leads* · 14 qualified · 120 credits used" in everything
-    assert "Still enriching: 3 cells" in everything
-    assert "Open in Origami" in everything and "Share to channel" in everything
-    assert "Export CSV" in everything
+    # A card per table, which says what this run did; enrichment told in leads.
+    assert "20 leads · 14 qualified" in everything
+    assert "New table · 120 credits used" in everything
+    assert "3 leads are still being enriched" in everything
+    [card] = [
+        b for m in bot_replies(app, thread_ts) for b in m.get("blocks") or [] if b["type"] == "card"
+    ]
+    assert [(e["text"]["text"], e["accessibility_label"]) for e in card["actions"]] == [
+        ("Open", "Open Austin SaaS founders in Origami"),
+        ("Share", "Share Austin SaaS founders to the channel"),
+        ("CSV", "Export Austin SaaS founders as a CSV file"),
+    ]
     assert "Find 20 more like these" in everything
     assert app.slack.pings() == []
     # Every message carries a plain-text fallback.

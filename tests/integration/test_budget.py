@@ -102,5 +102,8 @@ async def test_every_request_of_a_conversation_takes_exactly_one_slot(stores: St
             await origami.aclose()
     assert presenter.of("result")
     requests = len(fake.requests())
-    assert requests == 4  # POST /agents, two running polls, the one that sees it done
+    # POST /agents, two running polls, the one that sees it done, and the rows of its
+    # table's lead preview.
+    assert requests == 5
+    assert len(fake.requests("GET", path_prefix="/tables/")) == 1
     assert await stores._client.zcard(keys.origami_budget()) == requests

@@ -145,8 +145,10 @@ async def test_a_conversation_moves_each_counter_by_what_happened(stack: Stack) 
     assert 0 < value(samples, "ack_duration_seconds_sum") < 3
     assert total(samples, "requests_refused_total") == 0
     # One conversation, its run watched, polled until it ended, delivered once.
-    gets = stack.origami.requests("GET")
+    gets = stack.origami.requests("GET", path_prefix="/agents/")
     assert len(gets) == 4  # three running, one that saw it end
+    rows = stack.origami.requests("GET", path_prefix="/tables/")
+    assert len(rows) == 1  # the lead preview of its table
     assert value(samples, "conversations_started_total") == 1
     assert value(samples, "runs_started_total", kind="start") == 1
     assert value(samples, "runs_started_total", kind="follow") == 0
@@ -162,9 +164,10 @@ async def test_a_conversation_moves_each_counter_by_what_happened(stack: Stack) 
     )
     run = {"method": "GET", "endpoint": "/agents/{id}/runs/{id}", "status": "200"}
     assert value(samples, "origami_requests_total", **run) == len(gets)
-    assert (
-        total(samples, "origami_requests_total") == len(stack.origami.requests()) == 1 + len(gets)
-    )
+    preview = {"method": "GET", "endpoint": "/tables/{id}/rows", "status": "200"}
+    assert value(samples, "origami_requests_total", **preview) == len(rows)
+    assert total(samples, "origami_requests_total") == len(stack.origami.requests())
+    assert len(stack.origami.requests()) == 1 + len(gets) + len(rows)
     # Nothing went wrong or waited.
     assert total(samples, "slack_api_errors_total") == 0
     assert total(samples, "origami_budget_waits_total") == 0
