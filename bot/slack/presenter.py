@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -17,9 +17,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.previews import LeadPreview
 from bot.problems import Problem
 from bot.slack import blocks, texts
 from bot.slack.blocks import Message
+from bot.slack.blocks.commands import build_thread_opener
 from bot.slack.messages import SlackMessages, slack_error
 from bot.slack.mrkdwn import strip_controls
 
@@ -47,6 +49,11 @@ _FIND_PAGES = 3
 
 log = logging.getLogger(__name__)
 
+# What chat.postMessage answers in a conversation the app is not in, or may not post in.
+_CANNOT_POST = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
+)
+
 
 class SlackPresenter:
     def __init__(self, client: AsyncWebClient, *, app_url: str = blocks.ORIGAMI_APP_URL) -> None:
@@ -60,8 +67,12 @@ class SlackPresenter:
     def acknowledgement(self) -> Part:
         return Part("ack", blocks.build_ack())
 
-    def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
-        messages = blocks.build_result(run, elapsed_s=elapsed_s, app_url=self.app_url)
+    def result_parts(
+        self, run: Run, elapsed_s: float, previews: Mapping[str, LeadPreview] | None = None
+    ) -> list[Part]:
+        messages = blocks.build_result(
+            run, elapsed_s=elapsed_s, app_url=self.app_url, previews=previews
+        )
         parts = [Part(f"result-{i}", message) for i, message in enumerate(messages)]
         full = blocks.result_overflow(run)
         if full is not None:
@@ -124,6 +135,22 @@ class SlackPresenter:
         return found
 
     # -- everything else ----------------------------------------------------------------
+
+    async def open_thread(self, team: str, channel: str, who: str, prompt: str) -> str | None:
+        message = build_thread_opener(who, prompt)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            if slack_error(exc) in _CANNOT_POST:
+                return None
+            raise
+        return str(response["ts"])
 
     async def usage_hint(self, thread: ThreadRef) -> None:
         await self.slack.post(thread, blocks.build_usage_hint())
@@ -229,6 +256,10 @@ class SlackPresenter:
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
         await self.slack.close_buttons(thread, message_ts, texts.stopping(user_id))
+
+    async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
+        for ts in message_ts:
+            await self.slack.close_buttons(thread, ts, texts.BUTTONS_CLOSED, only_if_open=True)
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str

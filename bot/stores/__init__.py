@@ -17,15 +17,19 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.stores.budget import BudgetRule, RequestBudget
+from bot.stores.buttons import OpenButtonsStore
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
+from bot.stores.feedback import FeedbackStore
 from bot.stores.health import ServerFacts, server_facts
 from bot.stores.heartbeats import HeartbeatStore
 from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
+from bot.stores.workspaces import WorkspaceStore
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,10 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
+    workspaces: WorkspaceStore
+    feedback: FeedbackStore
+    open_buttons: OpenButtonsStore
+    started: StartedStore
     _client: Any
 
     @classmethod
@@ -57,6 +65,10 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
+            workspaces=WorkspaceStore(client),
+            feedback=FeedbackStore(client),
+            open_buttons=OpenButtonsStore(client),
+            started=StartedStore(client),
             _client=client,
         )
 

@@ -36,12 +36,14 @@ def _socket_manifest() -> dict[str, Any]:
 
 def _in_socket_mode(manifest: dict[str, Any]) -> dict[str, Any]:
     """What the YAML's own comment says to do for Socket Mode: socket_mode_enabled true,
-    both request_url lines deleted."""
+    both request_url lines and the slash command's url deleted."""
     socket = copy.deepcopy(manifest)
     settings = socket["settings"]
     settings["socket_mode_enabled"] = True
     del settings["event_subscriptions"]["request_url"]
     del settings["interactivity"]["request_url"]
+    for command in socket["features"].get("slash_commands", []):
+        del command["url"]
     return socket
 
 
@@ -74,6 +76,7 @@ def test_manifest_json_is_the_yaml_manifest_in_socket_mode() -> None:
         "display_information",
         "features.bot_user",
         "features.app_home",
+        "features.agent_view",
         "features.slash_commands",
         "features.shortcuts",
         "oauth_config.scopes.bot",
@@ -88,7 +91,7 @@ def test_manifest_json_is_the_yaml_manifest_in_socket_mode() -> None:
 )
 def test_both_manifests_agree_on(field: str) -> None:
     # The same fact as the test above, one field at a time: a failure names what differs.
-    assert _at(_socket_manifest(), field) == _at(_http_manifest(), field), field
+    assert _at(_socket_manifest(), field) == _at(_in_socket_mode(_http_manifest()), field), field
 
 
 def test_manifest_json_is_socket_mode_without_request_urls() -> None:
@@ -115,17 +118,31 @@ def test_scopes_and_events_are_listed_once_each() -> None:
 
 def test_every_event_the_app_subscribes_to_has_its_scope() -> None:
     # Slack refuses a manifest whose bot events lack their read scope; say which one here.
-    needs = {
+    needs: dict[str, str | None] = {
         "app_mention": "app_mentions:read",
         "message.channels": "channels:history",
         "message.groups": "groups:history",
         "message.im": "im:history",
         "message.mpim": "mpim:history",
+        "app_home_opened": None,  # Slack sends it to every app with a Home or Messages tab
+        "agent_session_stopped": "chat:write",  # sessions are set with chat:write
     }
     manifest = _socket_manifest()
     scopes = set(_at(manifest, "oauth_config.scopes.bot"))
     for event in _at(manifest, "settings.event_subscriptions.bot_events"):
-        assert needs[event] in scopes, event
+        need = needs[event]
+        assert need is None or need in scopes, event
+
+
+def test_the_app_is_an_agent_with_a_description_and_hears_slacks_stop() -> None:
+    # agent_view makes the Messages tab an agent's, and lets the app set agent sessions;
+    # a session's Stop reaches the app only through agent_session_stopped.
+    manifest = _socket_manifest()
+    description = _at(manifest, "features.agent_view.agent_description")
+    assert isinstance(description, str) and 0 < len(description) <= 200
+    assert _at(manifest, "features.assistant_view") is None  # the legacy surface
+    events = _at(manifest, "settings.event_subscriptions.bot_events")
+    assert {"app_home_opened", "agent_session_stopped"} <= set(events)
 
 
 def test_the_cli_hooks_come_from_the_cli_extra() -> None:

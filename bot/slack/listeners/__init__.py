@@ -9,10 +9,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.conversations import Conversations
-from bot.slack.listeners import actions, events, views
+from bot.slack.listeners import actions, commands, events, views
 
 
 def register(app: AsyncApp, conversations: Conversations) -> None:
     events.register(app, conversations)
     actions.register(app, conversations)
     views.register(app, conversations)
+    commands.register(app, conversations)
