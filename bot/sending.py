@@ -22,6 +22,7 @@ from bot.conversations.intake import Intake
 from bot.delivery import Delivery
 from bot.domain import KeptPrompt, PromptKind, RunRecord
 from bot.files.attach import Attachments, Prepared
+from bot.live_status import LiveStatus
 from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, clip_utf16, utf16_len
@@ -70,9 +71,12 @@ class Sender:
         intake: Intake,
         config: SendConfig | None = None,
         metrics: Metrics | None = None,
+        *,
+        live: LiveStatus,
         attachments: Attachments | None = None,
     ) -> None:
         self.metrics = metrics if metrics is not None else Metrics()
+        self.live = live
         # Without a file source (a harness that shares no files) a prompt goes without.
         self.attachments = attachments
         self.stores = stores
@@ -170,6 +174,9 @@ class Sender:
             if files.refused:
                 await self.presenter.files_refused(kept.thread, kept.user_id, files.refused)
             await self.delivery.close_stale(kept.thread)
+            # Slack's session (and its Stop) and status for the run now in flight. A process
+            # that dies just before leaves the run with our progress line alone.
+            await self.live.started(record, new_conversation=kept.kind is PromptKind.START)
             self.metrics.runs_started.labels(kept.kind.value).inc()
             if kept.kind is PromptKind.START:
                 self.metrics.conversations_started.inc()
