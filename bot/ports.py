@@ -28,7 +28,10 @@ class Presenter(Protocol):
         """A finished run's answer, tables (with the ``previews`` of their first leads, by
         table id) and next steps, split to fit Slack."""
 
-    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part: ...
+    def questions_part(
+        self, run_id: str, questions: Sequence[PendingQuestion], *, intro: str = ""
+    ) -> Part:
+        """The run's questions, below ``intro`` (its text, when it goes with them)."""
 
     # -- posting and finding ------------------------------------------------------------
 
@@ -56,6 +59,7 @@ class Presenter(Protocol):
         answers: dict[int, Answer],
         *,
         closed: bool,
+        intro: str = "",
     ) -> None: ...
 
     async def problem(

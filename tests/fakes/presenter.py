@@ -49,8 +49,11 @@ class RecordingPresenter:
     ) -> list[Part]:
         return [Part("result-0", {"what": "result", "run": run, "previews": dict(previews or {})})]
 
-    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part:
+    def questions_part(
+        self, run_id: str, questions: Sequence[PendingQuestion], *, intro: str = ""
+    ) -> Part:
         body = {"what": "questions", "run_id": run_id, "questions": list(questions)}
+        body["intro"] = intro
         return Part("questions", body)
 
     # -- posting and finding ------------------------------------------------------------
@@ -87,6 +90,7 @@ class RecordingPresenter:
         answers: dict[int, Answer],
         *,
         closed: bool,
+        intro: str = "",
     ) -> None:
         self._show(
             "questions_update",
@@ -95,6 +99,7 @@ class RecordingPresenter:
             run_id=run_id,
             answers=dict(answers),
             closed=closed,
+            intro=intro,
         )
 
     async def problem(

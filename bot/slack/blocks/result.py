@@ -95,6 +95,7 @@ def build_result(
     elapsed_s: float | None = None,
     app_url: str = ORIGAMI_APP_URL,
     previews: Mapping[str, LeadPreview] | None = None,
+    with_text: bool = True,
 ) -> list[Message]:
     """Everything a finished run posts, in order: text, table cards, lead previews, next
     steps, footer, and the AI note with the feedback buttons, in as few messages as fit.
@@ -104,11 +105,12 @@ def build_result(
     buttons inside the card, so closing never takes them along. Slack allows one ``table``
     a message, so a second preview starts a message of its own. The text takes at most
     ``MAX_TEXT_MESSAGES`` messages (see ``result_overflow``). Table links lead only to
-    ``app_url``'s host.
+    ``app_url``'s host. ``with_text=False``: the text is shown elsewhere (with the run's
+    questions, ``bot.domain.questions_intro``).
     """
     status = run.status
     response = run.response
-    chunks, cut = _text_sections(run)
+    chunks, cut = _text_sections(run) if with_text else ([], False)
     tables = list(response.tables) if response is not None else []
     run_ok = ids.is_run_id(run.id)
     previews = previews or {}
