@@ -332,6 +332,7 @@ class Note(StrEnum):
     THANKS_GOOD = "thanks_good"  # feedback: helpful
     THANKS_BAD = "thanks_bad"  # feedback: not helpful
     FEEDBACK_GIVEN = "feedback_given"  # this person already gave feedback on this result
+    STEPS_SHOWN = "steps_shown"  # Show steps was pressed before: the steps are in the thread
     SHARE_A_FILE = "share_a_file"  # an "upload a CSV" next step: where and how
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
 
@@ -104,6 +105,11 @@ class Presenter(Protocol):
     ) -> None: ...
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None: ...
+
+    async def show_steps(
+        self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
+    ) -> None:
+        """Post what the agent did (its tool calls) in the thread."""
 
     async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
         """Close the one-shot buttons of these messages: a newer run has started."""

@@ -1,8 +1,8 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
 table actions (``tables``), next steps by type (``next_steps``), ``/origami``
-(``commands``) and feedback on a result (``feedback``). They work on plain values and the
-presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
-(``bot.sending``) sends them."""
+(``commands``), feedback on a result (``feedback``) and what the agent did (``steps``).
+They work on plain values and the presenter port; none sends to Origami a prompt itself:
+prompts are kept, and a sender (``bot.sending``) sends them."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
+from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
 
 
@@ -26,3 +27,4 @@ class Conversations:
     commands: Commands
     next_steps: NextSteps
     feedback: Feedback
+    steps: Steps

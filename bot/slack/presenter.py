@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef, questions_intro
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
 from bot.slack import blocks, texts
@@ -268,6 +269,11 @@ class SlackPresenter:
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
         await self.slack.close_buttons(thread, message_ts, texts.stopping(user_id))
+
+    async def show_steps(
+        self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
+    ) -> None:
+        await self.slack.post(thread, blocks.build_steps(steps, truncated=truncated))
 
     async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
         for ts in message_ts:

@@ -152,3 +152,35 @@ async def test_a_run_that_asks_is_one_message_and_keeps_its_text_when_answered(
     assert payloads.action_ids(answered) == ["feedback"]
     await wait_finished(app, thread_ts, 2)
     assert follow_ups(app)[0].body["prompt"] == "Seed"
+
+
+async def test_show_steps_lists_the_tool_calls_once(app: AppProcess) -> None:
+    app.origami.script(
+        RunScript(polls=0, tables=[make_table("Austin founders", 3)]), RunScript(polls=0)
+    )
+    thread_ts = await mention(app, "find founders in Austin")
+    await wait_finished(app, thread_ts)
+    await click(app, thread_ts, "show_steps", user="U0BOB")
+    steps = await app.slack.wait_for(
+        lambda s: (p := blocks_of(app, thread_ts, "plan")) and p[0], timeout=5
+    )
+    [read] = [r for r in app.origami.requests("GET") if r.query.get("include") == "transcript"]
+    assert read.path.endswith(f"/runs/{next(iter(app.origami.runs))}")
+    assert steps["title"] == "What I did"
+    [task] = steps["tasks"]
+    assert (task["title"], task["status"]) == ("Made a plan", "complete")
+    assert "find founders in Austin" in str(task["details"])
+    # A second click, by anyone: the steps are in the thread already.
+    await click(app, thread_ts, "show_steps", user="U0ANN")
+    await app.slack.wait_for(lambda s: s.ephemerals(user="U0ANN"), timeout=5)
+    assert "already in the thread" in app.slack.ephemerals(user="U0ANN")[0]["text"]
+    assert len(blocks_of(app, thread_ts, "plan")) == 1
+    # A newer run closes the old next steps, but Show steps stays.
+    first = find_message(app, thread_ts, "share_table")
+    await reply(app, thread_ts, "now Dallas")
+    await wait_finished(app, thread_ts, 2)
+    await app.slack.wait_for(
+        lambda s: "moved on" in str((s.message(CHANNEL, first["ts"]) or {}).get("blocks")), 5
+    )
+    closed = app.slack.message(CHANNEL, first["ts"])
+    assert closed is not None and "show_steps" in payloads.action_ids(closed)

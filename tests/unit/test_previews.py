@@ -164,7 +164,7 @@ def test_a_run_with_previews_puts_one_table_in_a_message() -> None:
     assert first == ["section", "carousel", "context", "table"]
     # The next steps, the AI note and the feedback buttons close the run's last message.
     last = [b["type"] for b in messages[-1].blocks]
-    assert last[-4:] == ["section", "actions", "context", "context_actions"]
+    assert last[-5:] == ["section", "actions", "actions", "context", "context_actions"]
 
 
 def test_feedback_buttons_carry_the_run_and_the_verdict() -> None:

@@ -145,7 +145,7 @@ def build_result(
         follow_up.append(footer)
     if not content and not follow_up:
         return []
-    closing = _Unit(build_feedback(run.id), texts.AI_NOTE)
+    closing = _Unit(_show_steps(run, run_ok) + build_feedback(run.id), texts.AI_NOTE)
 
     messages = _pack([*content, *follow_up, closing])
     preview_line = texts.result_fallback(status, elapsed_s)
@@ -155,6 +155,14 @@ def build_result(
         preview_line = f"{preview_line} {messages[0].text}"
     messages[0] = Message(text=preview_text(preview_line), blocks=messages[0].blocks)
     return messages
+
+
+def _show_steps(run: Run, run_ok: bool) -> list[Block]:
+    """The Show steps button of a run that ended (it reads the run's transcript)."""
+    if not run_ok or run.status in (RunStatus.RUNNING, RunStatus.UNKNOWN):
+        return []
+    button = button_element(texts.SHOW_STEPS, ids.SHOW_STEPS, value=run.id)
+    return actions_blocks([button], "steps_actions")
 
 
 def _changes(response: RunResponse | None) -> dict[str, TableChange]:
