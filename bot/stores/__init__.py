@@ -29,6 +29,7 @@ from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
 from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
+from bot.stores.workspaces import WorkspaceStore
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
+    workspaces: WorkspaceStore
     feedback: FeedbackStore
     open_buttons: OpenButtonsStore
     started: StartedStore
@@ -63,6 +65,7 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
+            workspaces=WorkspaceStore(client),
             feedback=FeedbackStore(client),
             open_buttons=OpenButtonsStore(client),
             started=StartedStore(client),

@@ -163,3 +163,24 @@ def heartbeats() -> str:
     """ZSET worker id -> when its heartbeat runs out (ms, Redis time). Members past their
     time are dropped by the next beat; the key itself expires with its last heartbeat."""
     return f"{PREFIX}:workers:heartbeats"
+
+
+# Slack's agent platform, per workspace.
+
+# A workspace that refused an agent-platform method is asked again after a day: an admin
+# who declares the app an agent, or grants a scope, sees it work the next day without a
+# restart, and in between no run pays for a call bound to fail.
+REFUSED_TTL = timedelta(days=1)
+# The Messages tab's onboarding is shown once; a year is "once" for anyone still using it.
+ONBOARDED_TTL = timedelta(days=365)
+
+
+def refused(team: str, feature: str) -> str:
+    """STRING: Slack's error when this workspace refused an agent-platform feature (agent
+    sessions, the thread status): runs use the fallback until it expires."""
+    return f"{PREFIX}:{_part(team)}:refused:{_part(feature)}"
+
+
+def onboarded(team: str, user_id: str) -> str:
+    """STRING, SET NX: this person was shown the Messages tab's onboarding."""
+    return f"{PREFIX}:{_part(team)}:onboarded:{_part(user_id)}"

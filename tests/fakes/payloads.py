@@ -162,6 +162,40 @@ def im_message(text: str, *, channel: str = DM_CHANNEL_ID, **kwargs: Any) -> JSO
     return message_event(text, channel=channel, channel_type="im", **kwargs)
 
 
+def app_home_opened(
+    *, tab: str = "messages", user: str = USER_ID, channel: str = DM_CHANNEL_ID
+) -> JSON:
+    """A person opened one of the app's tabs (``messages``: its DM, under agent_view)."""
+    event: JSON = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": tab,
+        "event_ts": new_ts(),
+    }
+    if tab == "home":
+        event["view"] = {"id": "V" + _rand(10), "type": "home"}
+    return event
+
+
+def agent_session_stopped(
+    *,
+    thread_ts: str,
+    user: str = USER_ID,
+    channel: str = CHANNEL_ID,
+    streaming_message_ts: Sequence[str] = (),
+) -> JSON:
+    """Someone pressed Slack's own Stop on the agent session of ``thread_ts``."""
+    return {
+        "type": "agent_session_stopped",
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "user": user,
+        "streaming_message_ts": list(streaming_message_ts),
+        "event_ts": new_ts(),
+    }
+
+
 def app_mention(
     text: str,
     *,

@@ -22,7 +22,9 @@ What it does like Slack:
 - ``apps.connections.open`` and a ``/socket`` WebSocket that says ``hello``, delivers
   envelopes round-robin across connected clients and collects their acks.
 - says which scopes the bot token has in an ``x-oauth-scopes`` header on every call made
-  with it (``bot_scopes``, by default the bot scopes of ``slack-app-manifest.yml``).
+  with it (``bot_scopes``, by default the bot scopes of ``slack-app-manifest.yml``);
+- Slack's agent platform (agent sessions, the thread status, suggested prompts), in
+  ``agents`` (``tests.fakes.slack_agents``).
 
 What a test scripts: ``rate_limit`` (HTTP 429 + Retry-After), ``fail`` (HTTP 5xx or an
 ``ok: false`` error), ``delay``. Everything is recorded (``calls``), and rule-breaking calls
@@ -62,6 +64,7 @@ from tests.fakes.payloads import (
     new_trigger_id,
     new_ts,
 )
+from tests.fakes.slack_agents import AgentPlatform
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -832,6 +835,9 @@ class FakeSlack:
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
+        # Sessions, the thread status and suggested prompts (``tests.fakes.slack_agents``).
+        self.agents = AgentPlatform(lambda: self.bot_scopes, self.messages, bot_id)
+        self._methods.update(self.agents.methods())
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ async def test_every_request_of_a_conversation_takes_exactly_one_slot(stores: St
     from bot.origami.client import OrigamiClient, build_http_client
     from bot.sending import SendConfig
     from bot.watcher import WatcherConfig
+    from tests.fakes.agent_surface import RecordingAgentSurface
     from tests.fakes.origami import FakeOrigami, RunScript
     from tests.fakes.presenter import RecordingPresenter
 
@@ -84,6 +85,7 @@ async def test_every_request_of_a_conversation_takes_exactly_one_slot(stores: St
             SendConfig(first_poll_s=0.01),
             WatcherConfig(idle_s=0.01),
             budget.rule,
+            surface=RecordingAgentSurface(),
         )
         try:
             await core.conversations.intake.take(

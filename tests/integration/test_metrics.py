@@ -20,6 +20,7 @@ from bot.domain import QUEUE_MAX, Prompt, ThreadRef
 from bot.metrics import PREFIX, Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, Priority, RetryPolicy, build_http_client
 from bot.sending import SendConfig
+from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client, create_app
 from bot.slack.blocks import Message
 from bot.slack.presenter import SlackPresenter
@@ -102,6 +103,7 @@ async def stack(stores: Stores) -> AsyncIterator[Stack]:
             SendConfig(first_poll_s=0.05),
             WatcherConfig(lease_s=5, idle_s=0.02),
             metrics=metrics,
+            surface=SlackAgentSurface(client),
         )
         bolt = create_app(client=client, signing_secret=SECRET, conversations=core.conversations)
         web = create_web_app(bolt, stores, stores.heartbeats, role="all", metrics=metrics)

@@ -17,6 +17,7 @@ from bot.domain import Prompt, ThreadRef
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.models import Run
 from bot.sending import SendConfig
+from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores
@@ -119,6 +120,7 @@ async def _conversation(slack: FakeSlack, stores: Stores, text: str) -> AsyncIte
             presenter,
             SendConfig(first_poll_s=0.05),
             WatcherConfig(lease_s=5, error_backoff_s=0.2, idle_s=0.02),
+            surface=SlackAgentSurface(presenter.client),
         )
         thread_ts = new_ts()
         slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)
