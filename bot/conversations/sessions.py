@@ -6,12 +6,16 @@ a press of both, Slack's retries and two processes cancel the run one time betwe
 
 from __future__ import annotations
 
+import logging
+
 from bot.agent_platform import AgentSurface
 from bot.domain import ThreadRef
 from bot.origami.client import OrigamiClient, idempotency_key
 from bot.ports import Presenter
 from bot.problems import report
 from bot.stores import Stores
+
+log = logging.getLogger(__name__)
 
 
 class Sessions:
@@ -35,11 +39,16 @@ class Sessions:
             return
         if not await self.stores.claims.claim_action(thread.team, f"stop:{run_id}"):
             return  # stopped already (a retry, the other Stop, another process)
-        await self.surface.say_stopped(thread, user_id)
         try:
             await self.origami.cancel(
                 record.agent_id, idempotency_key=idempotency_key("stop", run_id)
             )
         except Exception as exc:
             await report(self.presenter, thread, exc, None, agent_call=True)
+            return
+        # Said after the cancel, so a Slack hiccup here cannot lose the press itself.
+        try:
+            await self.surface.say_stopped(thread, user_id)
+        except Exception:
+            log.warning("could not say who stopped the run", exc_info=True)
         # The watcher sees the run turn `cancelled` on its next poll and posts what was built.
