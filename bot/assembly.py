@@ -26,6 +26,7 @@ from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
+from bot.conversations.links import Links
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
@@ -41,6 +42,7 @@ from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
+from bot.slack.blocks import ORIGAMI_APP_URL
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores, connect
@@ -128,6 +130,7 @@ def build(settings: Settings) -> Parts:
             settings.slack_bot_token.get_secret_value(),
             settings.slack_api_url,
         ),
+        app_url=settings.origami_app_url,
     )
     return Parts(stores, origami, slack, core, slack_session, metrics)
 
@@ -152,6 +155,7 @@ def assemble(
     surface: AgentSurface,
     dm: DmSettings | None = None,
     files: FileSource | None = None,
+    app_url: str = ORIGAMI_APP_URL,
 ) -> Core:
     """``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
@@ -187,6 +191,7 @@ def assemble(
         sessions=Sessions(stores, origami, presenter, surface),
         commands=Commands(stores, presenter, intake),
         next_steps=NextSteps(stores, presenter, buttons, tables),
+        links=Links(stores, origami, presenter, app_url),
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),
     )

@@ -22,6 +22,7 @@ from bot.files.limits import MAX_FILE_BYTES, MAX_FILES, Refusal, refusal, upload
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, idempotency_key
 from bot.origami.documents import UploadKind, attachment_json
+from bot.origami.team_client import client_for
 from bot.ports import FileSource
 from bot.stores import Stores
 
@@ -52,9 +53,7 @@ class Attachments:
         self.source = source
 
     def _origami(self, team: str) -> OrigamiClient:
-        """The client for ``team``'s Origami organisation: the one the sender uses (one
-        key for every team, until each team has its own)."""
-        return self.origami
+        return client_for(team, self.origami)
 
     async def prepare(self, kept: KeptPrompt) -> Prepared:
         if not kept.files:
