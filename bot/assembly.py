@@ -30,6 +30,7 @@ from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
+from bot.credits import CreditWatch
 from bot.delivery import Delivery
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
@@ -119,6 +120,7 @@ def build(settings: Settings) -> Parts:
         metrics,
         surface=SlackAgentSurface(slack),
         dm=DmSettings(settings.suggested_prompts, settings.suggested_prompts_title),
+        low_credits=settings.low_credits_warning,
     )
     return Parts(stores, origami, slack, core, slack_session, metrics)
 
@@ -142,17 +144,22 @@ def assemble(
     *,
     surface: AgentSurface,
     dm: DmSettings | None = None,
+    low_credits: int = 0,
 ) -> Core:
     """``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
-    agent platform (sessions, status, the Messages tab)."""
+    agent platform (sessions, status, the Messages tab). ``low_credits``: the balance
+    below which a finished run's thread says it is low (0: never)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
     live = LiveStatus(stores, surface, presenter)
     sender = Sender(stores, origami, delivery, presenter, intake, send, metrics, live=live)
-    events = RunEvents(stores, sender, delivery, presenter, intake, live, LeadPreviews(origami))
+    credits = CreditWatch(stores, origami, presenter, low_credits)
+    events = RunEvents(
+        stores, sender, delivery, presenter, intake, live, LeadPreviews(origami), credits
+    )
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     buttons = Buttons(stores, origami, presenter, intake)

@@ -26,6 +26,7 @@ from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
     build_attachments_note,
+    build_low_credits,
     build_note,
     build_problem,
     build_queued,
@@ -52,6 +53,7 @@ __all__ = [
     "build_attachments_note",
     "build_feedback",
     "build_freeform_modal",
+    "build_low_credits",
     "build_note",
     "build_preview",
     "build_problem",
