@@ -150,7 +150,7 @@ def assemble(
     dm = dm or DmSettings()
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
-    live = LiveStatus(stores, surface, presenter)
+    live = LiveStatus(stores, surface, presenter, metrics)
     sender = Sender(stores, origami, delivery, presenter, intake, send, metrics, live=live)
     events = RunEvents(stores, sender, delivery, presenter, intake, live, LeadPreviews(origami))
     watch = _with_hold(watch, send)
