@@ -165,7 +165,7 @@ def assemble(
     dm = dm or DmSettings()
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
-    live = LiveStatus(stores, surface, presenter)
+    live = LiveStatus(stores, surface, presenter, metrics)
     attachments = Attachments(stores, origami, files) if files is not None else None
     sender = Sender(
         stores,
