@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_format: LogFormat = Field(LogFormat.TEXT, alias="LOG_FORMAT")
     origami_requests_per_minute: int = Field(90, alias="ORIGAMI_REQUESTS_PER_MINUTE", ge=1)
+    # Below this many credits, a finished run's thread says the balance is low (0: never).
+    low_credits_warning: int = Field(0, alias="LOW_CREDITS_WARNING", ge=0)
     origami_retry_seconds: float = Field(30.0, alias="ORIGAMI_RETRY_SECONDS", gt=0, le=600)
     watcher_lease_seconds: float = Field(30.0, alias="WATCHER_LEASE_SECONDS", ge=5, le=600)
     origami_first_poll_seconds: float = Field(3.0, alias="ORIGAMI_FIRST_POLL_SECONDS", gt=0, le=60)
@@ -119,6 +121,10 @@ class Settings(BaseSettings):
     # Not for everyday tuning (tests lower it): how often a process running the worker
     # half writes its heartbeat; the heartbeat lasts three of these (bot.stores.heartbeats).
     worker_heartbeat_seconds: float = Field(5.0, alias="WORKER_HEARTBEAT_SECONDS", ge=0.5, le=60)
+    # Not for everyday tuning either (tests lower it): how long a worker holds a prompt it
+    # sends before another may take it over; it must outlast the Origami client's retries
+    # (30 s) and a file upload, or a live worker's send is taken over.
+    prompt_hold_seconds: float = Field(90.0, alias="PROMPT_HOLD_SECONDS", ge=5, le=600)
 
     @field_validator("slack_signing_secret", "slack_app_token", "redis_url", mode="before")
     @classmethod

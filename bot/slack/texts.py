@@ -476,15 +476,19 @@ def problem(problem: Problem, *, retrying: bool = False) -> str:
     )
 
 
+def low_credits(balance: float) -> str:
+    return (
+        f"Your Origami workspace has {number(max(balance, 0))} credits left. Top up soon, "
+        "or the next runs will stop for lack of credits."
+    )
+
+
 # -- notes ----------------------------------------------------------------------------------------
 
 USAGE_HINT = (
     "👋 Tell me who you're looking for and I'll find them. For example:\n"
     "> @Origami find 20 seed-stage SaaS founders in Austin\n"
     "Reply in the thread to refine the list; no need to mention me again."
-)
-ATTACHMENTS_NOTE = (
-    "Heads up: attachments aren't sent to Origami. Only the text of your message was sent."
 )
 FULL_ANSWER_TITLE = "The full answer"
 FULL_ANSWER_COMMENT = "My answer was too long for Slack, so here it is in full."

@@ -38,6 +38,10 @@ PENDING_TTL = timedelta(days=1)
 # Feedback is given while a result is read: a month covers a thread read again later, so
 # a second click by the same person is still recognised (and not counted again).
 FEEDBACK_TTL = timedelta(days=30)
+# The credit balance is read at most this often per team (after runs), and a low balance
+# said at most this often: often enough to matter, rarely enough not to nag.
+CREDITS_CHECK_TTL = timedelta(minutes=10)
+CREDITS_WARNING_TTL = timedelta(days=1)
 # The result messages of a thread whose buttons are live, until a newer run closes them.
 OPEN_BUTTONS_TTL = timedelta(days=7)
 
@@ -109,6 +113,16 @@ def open_buttons(team: str, channel: str, thread_ts: str) -> str:
     return f"{PREFIX}:{_part(team)}:buttons:{_part(channel)}:{_part(thread_ts)}"
 
 
+def credits_checked(team: str) -> str:
+    """STRING, SET NX: the team's credit balance was read lately (``CREDITS_CHECK_TTL``)."""
+    return f"{PREFIX}:{_part(team)}:credits:checked"
+
+
+def credits_warned(team: str) -> str:
+    """STRING, SET NX: a low balance was said lately (``CREDITS_WARNING_TTL``)."""
+    return f"{PREFIX}:{_part(team)}:credits:warned"
+
+
 def typed_answer(team: str, token: str) -> str:
     """HASH: what an open "Or something else" modal answers (thread, run, question, who
     opened it); the modal carries only this random token, so its metadata names nothing."""
@@ -124,6 +138,17 @@ def started(team: str, user_id: str) -> str:
 # As long as a thread is remembered: a listed conversation can still be continued.
 STARTED_TTL = THREAD_TTL
 STARTED_MAX = 20
+
+
+def uploaded_file(team: str, file_id: str, workspace_id: str) -> str:
+    """STRING (JSON ``[kind, id]``): the Origami table or document a Slack file became in
+    a workspace (the same file shared into two conversations is two uploads)."""
+    return f"{PREFIX}:{_part(team)}:file:{_part(file_id)}:{_part(workspace_id)}"
+
+
+# A kept prompt lives a day; its files' uploads are remembered a week, so a prompt sent
+# again late, or the same file shared again in the thread, reuses them.
+UPLOAD_TTL = timedelta(days=7)
 
 
 # A modal can stay open a while; a day covers anyone who comes back to it.

@@ -25,7 +25,7 @@ from bot.slack.blocks.feedback import build_feedback
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
-    build_attachments_note,
+    build_low_credits,
     build_note,
     build_problem,
     build_queued,
@@ -49,9 +49,9 @@ __all__ = [
     "Message",
     "build_ack",
     "build_already_answered",
-    "build_attachments_note",
     "build_feedback",
     "build_freeform_modal",
+    "build_low_credits",
     "build_note",
     "build_preview",
     "build_problem",

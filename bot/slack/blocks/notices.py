@@ -61,6 +61,11 @@ def build_problem(problem: Problem, *, retrying: bool = False) -> Message:
     return Message(text=fallback_text(text), blocks=blocks)
 
 
+def build_low_credits(balance: float) -> Message:
+    text = texts.low_credits(balance)
+    return Message(text=fallback_text(text), blocks=[alert_block(text, "low_credits")])
+
+
 def build_usage_hint() -> Message:
     return note_message(texts.USAGE_HINT, "usage")
 
@@ -77,10 +82,6 @@ def build_waiting_for_slot(
     *, busy: int | None, limit: int | None, retry_after_s: float | None
 ) -> Message:
     return note_message(texts.waiting_for_slot(busy, limit, retry_after_s), "waiting")
-
-
-def build_attachments_note() -> Message:
-    return note_message(texts.ATTACHMENTS_NOTE, "attachments")
 
 
 def build_already_answered(answer: Answer) -> Message:
