@@ -23,11 +23,12 @@ from bot.delivery import Delivery
 from bot.domain import KeptPrompt, PromptKind, RunRecord
 from bot.metrics import Metrics
 from bot.origami import errors
-from bot.origami.client import OrigamiClient, clip_utf16, utf16_len
+from bot.origami.client import clip_utf16, utf16_len
 from bot.origami.models import Run
 from bot.ports import Presenter
 from bot.problems import Problem, ProblemKind, problem_from_error, report
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Sender:
     def __init__(
         self,
         stores: Stores,
-        origami: OrigamiClient,
+        origami: OrigamiFor,
         delivery: Delivery,
         presenter: Presenter,
         intake: Intake,
@@ -173,12 +174,13 @@ class Sender:
         key = kept.idempotency_key()
         # Only the first attempt's first request had its slot taken by the claim.
         admitted = admitted and kept.tries == 0
+        origami = await self.origami.for_team(kept.team)
         if kept.kind is PromptKind.START:
-            created = await self.origami.create_agent(
+            created = await origami.create_agent(
                 kept.text, idempotency_key=key, name=_agent_name(kept.text), admitted=admitted
             )
             return created.run, created.agent.id
-        run = await self.origami.send_run(
+        run = await origami.send_run(
             kept.agent_id, kept.text, idempotency_key=key, admitted=admitted
         )
         return run, kept.agent_id

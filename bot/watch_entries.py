@@ -18,10 +18,10 @@ from bot import logs
 from bot.domain import BusyKind, GiveUp, KeptPrompt, RunRecord
 from bot.metrics import Metrics
 from bot.origami import errors
-from bot.origami.client import OrigamiClient
 from bot.origami.models import Run
 from bot.stores.budget import now_ms
 from bot.stores.schedule import Claim, Claimed, RunSchedule
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class EntryWork:
     def __init__(
         self,
         schedule: RunSchedule,
-        origami: OrigamiClient,
+        origami: OrigamiFor,
         port: WatchPort,
         config: WatcherConfig,
         metrics: Metrics | None = None,
@@ -150,10 +150,10 @@ class EntryWork:
         self.metrics.polls.inc()
         try:
             async with self._limit:
-                poll = await self.origami.get_run(
-                    record.agent_id, record.run_id, admitted=item.admitted
-                )
-        except errors.NotFound as exc:
+                origami = await self.origami.for_team(record.team)
+                poll = await origami.get_run(record.agent_id, record.run_id, admitted=item.admitted)
+        except (errors.NotFound, errors.NotConnected) as exc:
+            # Gone, or no key to ask with any more (an admin removed it): said once.
             await self.port.lost(record, exc)
             return None
         except (errors.OrigamiUnreachable, errors.ServerError, errors.RateLimited) as exc:

@@ -163,3 +163,11 @@ def parse_next_action(value: object) -> NextActionRef:
 def parse_table_ref(value: object) -> TableRef:
     match = _match(_TABLE_VALUE_RE, value, "table")
     return TableRef(match["run"], match["t"])
+
+
+# -- App Home: the workspace's Origami connection (many workspaces) --------------------
+CONNECT_ORIGAMI = "connect_origami"  # opens the key modal
+DISCONNECT_ORIGAMI = "disconnect_origami"
+ORIGAMI_KEY_MODAL = "origami_key"  # callback_id
+ORIGAMI_KEY_BLOCK = "origami_key"  # block_id of the input
+ORIGAMI_KEY_INPUT = "origami_key_text"  # action_id of the plain_text_input

@@ -26,6 +26,7 @@ from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
 from bot.stores.threads import ThreadStore
+from bot.stores.workspaces import WorkspaceStore
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
+    workspaces: WorkspaceStore
     _client: Any
 
     @classmethod
@@ -57,6 +59,7 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
+            workspaces=WorkspaceStore(client),
             _client=client,
         )
 

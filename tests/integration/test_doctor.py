@@ -372,4 +372,4 @@ async def test_python_m_bot_doctor_json_and_exit_codes(
         {k: v for k, v in env.items() if k != "SLACK_BOT_TOKEN"}, tmp_path
     )
     assert code == 2
-    assert "SLACK_BOT_TOKEN is not set" in err and out == ""
+    assert "To serve one workspace needs SLACK_BOT_TOKEN" in err and out == ""

@@ -18,6 +18,7 @@ Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_U
 
 from bot.domain import Answer
 from bot.slack.blocks.common import ORIGAMI_APP_URL, Block, Message
+from bot.slack.blocks.home import build_home, build_key_modal, build_only_admins_modal
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
@@ -45,7 +46,10 @@ __all__ = [
     "build_already_answered",
     "build_attachments_note",
     "build_freeform_modal",
+    "build_home",
+    "build_key_modal",
     "build_note",
+    "build_only_admins_modal",
     "build_problem",
     "build_progress",
     "build_progress_final",

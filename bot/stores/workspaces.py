@@ -1,0 +1,44 @@
+"""One workspace's state as a whole: what its uninstall forgets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.stores import keys
+from bot.stores.schedule import is_team_entry
+
+# Keys deleted per round trip while forgetting a workspace.
+_BATCH = 500
+
+
+class WorkspaceStore:
+    def __init__(self, client: Any) -> None:
+        self.redis = client
+
+    async def forget(self, team: str) -> int:
+        """Delete every key of ``team`` and take its runs and kept prompts out of the
+        schedule (a worker holding one loses its lease: its settle and its delivery's
+        lease extension find the entry gone, so nothing more is posted). How many keys and
+        entries went. SCAN, not KEYS: Redis serves everyone else meanwhile."""
+        removed = 0
+        batch: list[str] = []
+        async for key in self.redis.scan_iter(match=keys.team_pattern(team), count=_BATCH):
+            batch.append(key)
+            if len(batch) >= _BATCH:
+                removed += int(await self.redis.unlink(*batch))
+                batch = []
+        if batch:
+            removed += int(await self.redis.unlink(*batch))
+        entries = [
+            entry
+            async for entry, _ in self.redis.zscan_iter(keys.schedule(), count=_BATCH)
+            if is_team_entry(str(entry), team)
+        ]
+        for start in range(0, len(entries), _BATCH):
+            chunk = entries[start : start + _BATCH]
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(keys.schedule(), *chunk)
+                pipe.hdel(keys.failures(), *chunk)
+                gone, _ = await pipe.execute()
+            removed += int(gone)
+        return removed
