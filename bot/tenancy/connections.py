@@ -106,13 +106,13 @@ class Connections:
         )
         await self._db.origami_keys.save(connection, api_key)
         self._keys.forget(team)
-        log.info("origami key connected", extra={"team": team, "last4": connection.last4})
+        log.info("origami key connected", extra={"last4": connection.last4})
         return connection
 
     async def disconnect(self, team: str) -> bool:
         removed = await self._db.origami_keys.delete(team)
         self._keys.forget(team)
-        log.info("origami key removed", extra={"team": team, "removed": removed})
+        log.info("origami key removed", extra={"removed": removed})
         return removed
 
     async def uninstall(self, workspace: Workspace) -> None:
@@ -124,4 +124,4 @@ class Connections:
         )
         await self.disconnect(team)
         removed = await self._forget_state(team)
-        log.info("workspace uninstalled", extra={"team": team, "redis_keys": removed})
+        log.info("workspace uninstalled", extra={"redis_keys": removed})
