@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.doctor import verdicts
+from bot.doctor import tenancy, verdicts
 from bot.doctor.verdicts import CALL_TIMEOUT_S, Check, Status, reason
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
@@ -83,10 +83,10 @@ async def check_installations(settings: Settings) -> Check:
         async with engine.connect() as conn:
             count = (await conn.execute(text("SELECT COUNT(*) FROM slack_bots"))).scalar()
     except (SQLAlchemyError, OSError) as exc:
-        return verdicts.database_failed(exc)
+        return tenancy.database_failed(exc)
     finally:
         await engine.dispose()
-    return verdicts.database_ok(int(count or 0))
+    return tenancy.database_ok(int(count or 0))
 
 
 def _slack_error(exc: SlackApiError) -> str:
@@ -102,7 +102,7 @@ async def check_origami(settings: Settings) -> list[Check]:
     balance, and the rate-limit headers of that answer). Many workspaces: each connects
     its own key in App Home, which checks it with ``GET /account`` before saving it."""
     if settings.origami_api_key is None:
-        return [verdicts.origami_per_workspace()]
+        return [tenancy.origami_per_workspace()]
     http = build_http_client(
         settings.origami_api_url,
         settings.origami_api_key.get_secret_value(),

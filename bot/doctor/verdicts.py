@@ -395,33 +395,3 @@ def workers(live: int) -> Check:
             "same REDIS_URL; a worker beats every 5 s",
         )
     return Check("Workers", Status.PASS, f"{live} worker{'s' if live != 1 else ''} beating")
-
-
-# -- many workspaces -----------------------------------------------------------------------
-
-
-def database_ok(installed: int) -> Check:
-    return Check(
-        "Installations",
-        Status.PASS,
-        f"DATABASE_URL answers: {installed:,} workspace(s) installed through Add to Slack",
-    )
-
-
-def database_failed(exc: BaseException) -> Check:
-    return Check(
-        "Installations",
-        Status.FAIL,
-        f"DATABASE_URL cannot be read ({type(exc).__name__})",
-        fix="check DATABASE_URL, and that the app has started once with it (it creates "
-        "its tables on start)",
-    )
-
-
-def origami_per_workspace() -> Check:
-    return Check(
-        "Origami",
-        Status.PASS,
-        "many workspaces: each connects its own Origami key in the app's Home tab "
-        "(checked with GET /account before it is saved)",
-    )

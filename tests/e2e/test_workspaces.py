@@ -9,7 +9,6 @@ import asyncio
 import re
 import secrets
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from tests import databases
 from tests.conftest import RedisTarget
 from tests.e2e.conftest import AppProcess, flush, start_app, stop_app
 from tests.fakes import payloads
@@ -26,7 +26,6 @@ from tests.fakes.origami import FakeOrigami, RunScript
 from tests.fakes.slack import FakeSlack, FakeTeam
 
 CHANNEL = "C0SAME"  # both workspaces have a channel of this id
-POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SECRETS_KEY = Fernet.generate_key().decode()
 
 
@@ -42,29 +41,10 @@ class Workspace:
         return self.team.team_id
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=databases.KINDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own for the test: a SQLite file, or a fresh PostgreSQL database
-    (created and dropped here, so runs side by side never share tables)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'installations.db'}"
-        return
-    import asyncpg
-
-    name = f"ogs_test_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with databases.database_url(str(request.param), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
