@@ -15,7 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings, Tenancy
 from bot.conversations import Conversations
 from bot.conversations.buttons import Buttons
+from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
+from bot.conversations.next_steps import NextSteps
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
 from bot.metrics import Metrics, count_slack_errors
@@ -141,10 +143,14 @@ def assemble(
     events = RunEvents(stores, sender, delivery, presenter, intake)
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
+    buttons = Buttons(stores, origami, presenter, intake)
+    tables = Tables(stores, origami, presenter)
     conversations = Conversations(
         intake=intake,
-        buttons=Buttons(stores, origami, presenter, intake),
-        tables=Tables(stores, origami, presenter),
+        buttons=buttons,
+        tables=tables,
+        commands=Commands(stores, presenter, intake),
+        next_steps=NextSteps(stores, presenter, buttons, tables),
     )
     return Core(conversations, sender, watcher)
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.conversations.next_steps import to_next_steps
 from bot.domain import KeptPrompt, Part, QuestionSet, RunOutcome, RunRecord, ThreadRef
 from bot.origami.models import Run, RunStatus
 from bot.ports import Presenter
@@ -95,10 +96,12 @@ class Delivery:
         """Post a finished run's result once: its parts, its questions (saved for their
         buttons), and its progress line's last state. Safe to call again after a crash."""
         thread = record.thread
+        tables = run.response.tables if run.response else []
         outcome = RunOutcome(
             status=run.status.value,
             next_actions=[a.label for a in run.todo.next_actions],
-            table_ids=[t.id for t in (run.response.tables if run.response else [])],
+            table_ids=[t.id for t in tables],
+            steps=to_next_steps(run.todo.next_actions, tables),
         )
         elapsed = _elapsed(record, run)
         keep = {ELAPSED: f"{elapsed:.1f}", OUTCOME: codec.dump_outcome(outcome)}

@@ -192,6 +192,20 @@ class RunRecord:
         return ThreadRef(self.team, self.channel, self.thread_ts)
 
 
+class StepKind(StrEnum):
+    """What clicking a next step does (from its Origami ``type``)."""
+
+    PROMPT = "prompt"  # its label goes to the agent as the next run
+    EXPORT_CSV = "export_csv"  # the table's rows are uploaded as a CSV, as Export CSV does
+    ASK_FOR_FILE = "ask_for_file"  # the person is asked to share a file in the thread
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    kind: StepKind
+    table_id: str = ""  # EXPORT_CSV: the run's table it exports
+
+
 @dataclass(frozen=True, slots=True)
 class RunOutcome:
     """What a finished run's buttons may act on, saved when it is delivered (ids from a
@@ -200,6 +214,12 @@ class RunOutcome:
     status: str
     next_actions: list[str]
     table_ids: list[str]
+    # What each next step does, by index; a record from before typed steps has none, and
+    # every step of it is a prompt.
+    steps: list[NextStep] = field(default_factory=list)
+
+    def step(self, index: int) -> NextStep:
+        return self.steps[index] if index < len(self.steps) else NextStep(StepKind.PROMPT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +243,19 @@ class QuestionSet:
     @property
     def thread(self) -> ThreadRef:
         return ThreadRef(self.team, self.channel, self.thread_ts)
+
+
+@dataclass(frozen=True, slots=True)
+class StartedConversation:
+    """A conversation someone started, for their own list (``/origami list``)."""
+
+    channel: str
+    thread_ts: str
+    title: str  # the first line of the first prompt, clipped
+    started_at: float = 0.0
+
+    def thread(self, team: str) -> ThreadRef:
+        return ThreadRef(team, self.channel, self.thread_ts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +302,7 @@ class Note(StrEnum):
     TABLE_UNKNOWN = "table_unknown"
     QUEUE_FULL = "queue_full"
     NOT_HERE = "not_here"  # a button that names another thread's run, table or question
+    SHARE_A_FILE = "share_a_file"  # an "upload a CSV" next step: where and how
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,10 @@ class Presenter(Protocol):
         message_ts: str | None,
     ) -> None: ...
 
+    async def open_thread(self, team: str, channel: str, who: str, prompt: str) -> str | None:
+        """Post the message a new conversation's thread hangs under (``/origami new``);
+        its ts, or None when the app may not post in ``channel``."""
+
     async def usage_hint(self, thread: ThreadRef) -> None: ...
 
     async def attachments_note(self, thread: ThreadRef) -> None: ...

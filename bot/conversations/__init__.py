@@ -1,14 +1,17 @@
-"""The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``)
-and table actions (``tables``). They work on plain values and the presenter port; none
-sends to Origami a prompt itself: prompts are kept, and a sender (``bot.sending``) sends
-them."""
+"""The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
+table actions (``tables``), next steps by type (``next_steps``) and ``/origami``
+(``commands``). They work on plain values and
+the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
+(``bot.sending``) sends them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bot.conversations.buttons import Buttons
+from bot.conversations.commands import Commands
 from bot.conversations.intake import Intake
+from bot.conversations.next_steps import NextSteps
 from bot.conversations.tables import Tables
 
 
@@ -19,3 +22,5 @@ class Conversations:
     intake: Intake
     buttons: Buttons
     tables: Tables
+    commands: Commands
+    next_steps: NextSteps

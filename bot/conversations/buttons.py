@@ -171,16 +171,10 @@ class Buttons:
             return
         await self._one_shot(thread, run_id, user_id, ts, "retry", record.prompt, "Retry")
 
-    async def next_action(
-        self, thread: ThreadRef, run_id: str, index: int, user_id: str, ts: str
+    async def send_next_step(
+        self, thread: ThreadRef, run_id: str, index: int, label: str, user_id: str, ts: str
     ) -> None:
-        if await run_here(self.stores, self.presenter, thread, run_id, user_id) is None:
-            return
-        outcome = await self.stores.deliveries.outcome(thread.team, run_id)
-        if outcome is None or not 0 <= index < len(outcome.next_actions):
-            await self.presenter.note(thread, user_id, Note.EXPIRED)
-            return
-        label = outcome.next_actions[index]
+        """A next step that is a prompt (``NextSteps.click`` checked it is the run's)."""
         await self._one_shot(thread, run_id, user_id, ts, f"next:{index}", label, label)
 
     async def _one_shot(

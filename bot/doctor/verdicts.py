@@ -37,6 +37,7 @@ MANIFEST_BOT_SCOPES = {
     "chat:write": "answers, progress, questions",
     "files:write": "Export CSV",
     "users:read": "names in shared cards",
+    "commands": "/origami",
 }
 
 

@@ -36,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.origami.next_actions import NextAction
 from bot.origami.tolerant import (
     COUNT_MAX,
     Count,
@@ -243,14 +244,6 @@ class PendingQuestion(OrigamiModel):
     question: str = ""
     suggested_answers: Items[str] = Field(default_factory=list)
     freeform_option: str = "Or something else"
-
-
-class NextAction(OrigamiModel):
-    # Not required: a blank label keeps its place (buttons carry the index) and gets no
-    # button, as a blank suggestion always did.
-    label: str = ""
-    type: str | None = None
-    table_slug: str | None = None
 
 
 class RunTodo(OrigamiModel):

@@ -20,6 +20,7 @@ from bot.origami.models import PendingQuestion, Run, Table
 from bot.problems import Problem
 from bot.slack import blocks, texts
 from bot.slack.blocks import Message
+from bot.slack.blocks.commands import build_thread_opener
 from bot.slack.messages import SlackMessages, slack_error
 from bot.slack.mrkdwn import strip_controls
 from bot.tenancy.slack import SlackFor
@@ -47,6 +48,11 @@ def _answer_file(run_id: str) -> str:
 _FIND_PAGES = 3
 
 log = logging.getLogger(__name__)
+
+# What chat.postMessage answers in a conversation the app is not in, or may not post in.
+_CANNOT_POST = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot"}
+)
 
 
 class SlackPresenter:
@@ -127,6 +133,23 @@ class SlackPresenter:
         return found
 
     # -- everything else ----------------------------------------------------------------
+
+    async def open_thread(self, team: str, channel: str, who: str, prompt: str) -> str | None:
+        message = build_thread_opener(who, prompt)
+        try:
+            client = await self.slack.clients.for_team(team)
+            response = await client.chat_postMessage(
+                channel=channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            if slack_error(exc) in _CANNOT_POST:
+                return None
+            raise
+        return str(response["ts"])
 
     async def usage_hint(self, thread: ThreadRef) -> None:
         await self.slack.post(thread, blocks.build_usage_hint())

@@ -435,7 +435,12 @@ QUEUE_FULL = (
     "queued. Send it again once Origami has answered."
 )
 NOT_HERE = "That button belongs to another conversation, so nothing was done."
+SHARE_A_FILE = (
+    "Share the file in this thread (drag it in, or use + → Upload): a CSV, Excel, PDF or "
+    "text file goes to the agent with the message you send it with."
+)
 _NOTES = {
+    "share_a_file": SHARE_A_FILE,
     "queue_full": QUEUE_FULL,
     "not_here": NOT_HERE,
     "already_answered": ALREADY_ANSWERED,

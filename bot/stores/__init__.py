@@ -25,6 +25,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
 from bot.stores.workspaces import WorkspaceStore
 
@@ -45,6 +46,7 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
+    started: StartedStore
     workspaces: WorkspaceStore
     _client: Any
 
@@ -59,6 +61,7 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
+            started=StartedStore(client),
             workspaces=WorkspaceStore(client),
             _client=client,
         )

@@ -9,11 +9,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from bot.domain import Answer, KeptPrompt, Prompt, PromptKind, RunOutcome, RunRecord, TypedAnswer
+from bot.domain import (
+    Answer,
+    KeptPrompt,
+    Prompt,
+    PromptKind,
+    RunOutcome,
+    RunRecord,
+    StartedConversation,
+    TypedAnswer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +79,19 @@ def dump_typed(opened: TypedAnswer) -> str:
 
 def load_typed(raw: str | None) -> TypedAnswer | None:
     return _load(_TYPED, raw, "typed answer")
+
+
+_STARTED = TypeAdapter(StartedConversation)
+
+
+def dump_started(started: StartedConversation) -> str:
+    # When is the member's score: the same conversation is the same member whenever.
+    return _STARTED.dump_json(started, exclude={"started_at"}).decode()
+
+
+def load_started(raw: str, started_at: float) -> StartedConversation | None:
+    loaded = _load(_STARTED, raw, "started conversation")
+    return replace(loaded, started_at=started_at) if loaded is not None else None
 
 
 def dump_answer(answer: Answer) -> str:

@@ -99,6 +99,17 @@ def typed_answer(team: str, token: str) -> str:
     return f"{PREFIX}:{_part(team)}:typing:{_part(token)}"
 
 
+def started(team: str, user_id: str) -> str:
+    """ZSET: the conversations a person started (JSON members), scored by when; the
+    newest ``STARTED_MAX`` are kept."""
+    return f"{PREFIX}:{_part(team)}:started:{_part(user_id)}"
+
+
+# As long as a thread is remembered: a listed conversation can still be continued.
+STARTED_TTL = THREAD_TTL
+STARTED_MAX = 20
+
+
 # A modal can stay open a while; a day covers anyone who comes back to it.
 TYPED_ANSWER_TTL = timedelta(days=1)
 

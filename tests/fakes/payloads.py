@@ -619,6 +619,47 @@ def view_submission(
     }
 
 
+# -- slash commands ------------------------------------------------------------------------
+
+
+def slash_command(
+    command: str,
+    text: str = "",
+    *,
+    response_url: str,
+    channel: str = CHANNEL_ID,
+    channel_name: str = "general",
+    user: str = USER_ID,
+    user_name: str = USER_NAME,
+    team: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
+    api_app_id: str = APP_ID,
+    trigger_id: str | None = None,
+) -> JSON:
+    """A slash command's payload, every field Slack sends as a string (the wire form is
+    form-encoded). ``response_url``: one the fake serves (``FakeSlack.response_url``)."""
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team,
+        "team_domain": team_domain,
+        "channel_id": channel,
+        "channel_name": channel_name,
+        "user_id": user,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": api_app_id,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id or new_trigger_id(),
+    }
+
+
+def to_command_body(payload: Mapping[str, Any]) -> bytes:
+    """The HTTP body of a slash command: its fields form-encoded (no ``payload=``)."""
+    return urlencode({k: str(v) for k, v in payload.items()}).encode("utf-8")
+
+
 # -- wire forms ----------------------------------------------------------------------------
 
 

@@ -129,6 +129,11 @@ class RecordingPresenter:
             ts=message_ts,
         )
 
+    async def open_thread(self, team: str, channel: str, who: str, prompt: str) -> str | None:
+        ts = self._next_ts()
+        self._show("open_thread", ThreadRef(team, channel, ts), who=who, prompt=prompt)
+        return ts
+
     async def usage_hint(self, thread: ThreadRef) -> None:
         self._show("usage_hint", thread)
 

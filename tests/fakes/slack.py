@@ -71,6 +71,11 @@ DEFAULT_APP_TOKEN = "xapp-1-A0001-1-test-token"
 PERMALINK_HOST = "https://fake.slack"
 # The pseudo method under which POSTs to an upload URL are recorded and can be scripted.
 UPLOAD_METHOD = "upload"
+# What a POST to a slash command's ``response_url`` is recorded as.
+RESPOND_METHOD = "response_url"
+# Slack honours a response_url 5 times within 30 minutes.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60
 
 # -- Slack's limits (docs.slack.dev Block Kit reference and method pages) ------------------
 MAX_BLOCKS_MESSAGE = 50
@@ -833,6 +838,11 @@ class FakeSlack:
         self._used_triggers: set[str] = set()
         self._users: dict[str, JSON] = {}
         self._reactions: dict[tuple[str, str], list[str]] = {}
+        # response_url id -> (issued at, uses left); the JSON each accepted use posted.
+        self._response_urls: dict[str, tuple[float, int]] = {}
+        self._responses: list[JSON] = []
+        # Conversations the bot is not a member of: posting there is ``not_in_channel``.
+        self._outside: set[str] = set()
         self._faults: list[_Fault] = []
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_rr = 0
@@ -928,6 +938,7 @@ class FakeSlack:
         app = web.Application(client_max_size=64 * 1024**2)
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
+        app.router.add_post("/respond/{hook}", self._handle_respond)
         app.router.add_get("/socket", self._handle_socket)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -1012,6 +1023,22 @@ class FakeSlack:
         trigger_id = new_trigger_id()
         self._triggers[trigger_id] = time.monotonic() - age
         return trigger_id
+
+    def response_url(self) -> str:
+        """A slash command's ``response_url``, served by the fake as Slack serves one: JSON
+        bodies, 5 uses within 30 minutes, blocks checked like a message's."""
+        hook = secrets.token_urlsafe(12)
+        self._response_urls[hook] = (time.monotonic(), RESPONSE_URL_USES)
+        return f"{self.base_url}/respond/{hook}"
+
+    def responses(self) -> list[JSON]:
+        """What the app posted to response URLs and Slack took, in order (copies)."""
+        return copy.deepcopy(self._responses)
+
+    def leave(self, channel: str) -> None:
+        """The bot is not (or no longer) a member of ``channel``: chat.postMessage there
+        answers ``not_in_channel``, as Slack does."""
+        self._outside.add(channel)
 
     def add_user(
         self, user_id: str, *, name: str | None = None, real_name: str | None = None, **extra: Any
@@ -1431,6 +1458,44 @@ class FakeSlack:
         self._record_answer(call, 200, {"ok": True, "body": text})
         return web.Response(text=text, content_type="text/plain")
 
+    async def _handle_respond(self, request: web.Request) -> web.Response:
+        hook = request.match_info["hook"]
+        try:
+            body = json.loads(await request.read())
+        except ValueError:
+            body = None
+        call = SlackCall(
+            method=RESPOND_METHOD,
+            args=body if isinstance(body, dict) else {},
+            headers=CIMultiDict(request.headers),
+            timestamp=time.time(),
+        )
+        self._calls.append(call)
+        issued = self._response_urls.get(hook)
+        if issued is None or time.monotonic() - issued[0] > RESPONSE_URL_TTL_S:
+            self._record_answer(call, 404, _err("expired_url"))
+            return web.Response(status=404, text="expired_url")
+        if issued[1] <= 0:
+            self._record_answer(call, 410, _err("used_url"))
+            return web.Response(status=410, text="used_url")
+        if not isinstance(body, dict):
+            self._record_answer(call, 400, _err("invalid_payload"))
+            return web.Response(status=400, text="invalid_payload")
+        problems = _message_problems(
+            body.get("blocks"),
+            body.get("text"),
+            max_text=MAX_POST_TEXT,
+            blocks_text_limit=self.blocks_text_limit,
+        )
+        if problems or not (body.get("text") or body.get("blocks")):
+            error = problems[0][0] if problems else "no_text"
+            self._record_answer(call, 400, _err(error))  # a rule error counts as a rejection
+            return web.Response(status=400, text=error)
+        self._response_urls[hook] = (issued[0], issued[1] - 1)
+        self._responses.append(copy.deepcopy(body))
+        self._record_answer(call, 200, {"ok": True})
+        return web.Response(text="ok", content_type="text/html")
+
     # -- messages --------------------------------------------------------------------------
 
     def _content_error(self, args: JSON, *, max_text: int, require: bool = True) -> JSON | None:
@@ -1468,6 +1533,8 @@ class FakeSlack:
         channel = args.get("channel")
         if not channel:
             return _err("channel_not_found")
+        if channel in self._outside:
+            return _err("not_in_channel")
         problem = self._content_error(args, max_text=MAX_POST_TEXT)
         if problem is not None:
             return problem

@@ -169,7 +169,7 @@ async def test_continue_retry_and_next_step_act_only_in_their_own_thread(h: Harn
     posts = len(h.run_posts())
     await h.buttons.continue_run(OTHER, run_id, "U6", "1.1")
     await h.buttons.retry_run(OTHER, run_id, "U6", "1.1")
-    await h.buttons.next_action(OTHER, run_id, 0, "U6", "1.1")
+    await h.core.conversations.next_steps.click(OTHER, run_id, 0, "U6", "1.1")
     # Same channel, another thread: no better.
     await h.buttons.continue_run(replace(THREAD, thread_ts="1.5"), run_id, "U6", "1.1")
     await h.sent()

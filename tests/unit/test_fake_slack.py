@@ -18,6 +18,7 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.fakes import payloads
 from tests.fakes.signing import signed_headers, stale_timestamp
@@ -766,3 +767,29 @@ async def test_click_a_stored_message(fake: FakeSlack, client: AsyncWebClient) -
     assert clicked["message"]["thread_ts"] == parent and clicked["user"]["id"] == "U7"
     with pytest.raises(ValueError, match="answer_9"):
         payloads.click(stored, "answer_9")
+
+
+# -- slash commands' response_url ---------------------------------------------------------
+
+
+async def test_a_response_url_takes_five_messages_and_refuses_bad_blocks(fake: FakeSlack) -> None:
+    hook = AsyncWebhookClient(fake.response_url())
+    bad = await hook.send(text="x", blocks=[section("")])
+    assert bad.status_code == 400 and bad.body == "invalid_blocks"
+    assert len(fake.rejections) == 1
+    for n in range(5):
+        assert (await hook.send(text=f"ok {n}")).status_code == 200
+    assert (await hook.send(text="sixth")).body == "used_url"
+    assert [r["text"] for r in fake.responses()] == [f"ok {n}" for n in range(5)]
+    unknown = AsyncWebhookClient(f"{fake.base_url}/respond/nope")
+    assert (await unknown.send(text="x")).status_code == 404
+
+
+async def test_posting_where_the_bot_is_not_a_member_is_not_in_channel(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.leave("C0OUT")
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel="C0OUT", text="hi")
+    assert raised.value.response["error"] == "not_in_channel"
+    assert (await client.chat_postMessage(channel="C0IN", text="hi"))["ok"]

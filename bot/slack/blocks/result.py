@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.origami.models import NextAction, Run, RunStatus
+from bot.origami.models import Run, RunStatus
+from bot.origami.next_actions import NextAction
 from bot.slack import actions as ids
 from bot.slack import limits, texts
 from bot.slack.blocks.common import (

@@ -66,7 +66,7 @@ def build_handle_next_action(conversations: Conversations) -> Handler:
         except ValueError:
             log.warning("malformed next-action button value")
             return
-        await conversations.buttons.next_action(
+        await conversations.next_steps.click(
             payloads.to_action_thread(body),
             ref.run_id,
             ref.index,

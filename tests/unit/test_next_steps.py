@@ -1,0 +1,79 @@
+"""What each next step does, from its Origami ``type``, parsed tolerantly field by field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.conversations.next_steps import to_next_step, to_next_steps
+from bot.domain import NextStep, RunOutcome, StepKind
+from bot.origami.models import Table
+from bot.origami.next_actions import NextAction, NextActionType
+from tests.fakes.origami import make_table, next_action
+
+AUSTIN = Table.model_validate(make_table("Austin founders", 3))
+DENVER = Table.model_validate(make_table("Denver founders", 2))
+
+
+def step(data: dict[str, Any], tables: list[Table] | None = None) -> NextStep:
+    return to_next_step(NextAction.model_validate(data), tables or [AUSTIN, DENVER])
+
+
+def test_each_type_does_what_it_says() -> None:
+    assert step(next_action("Export", "export_csv", "austin-founders")) == NextStep(
+        StepKind.EXPORT_CSV, AUSTIN.id
+    )
+    assert step(next_action("Export", "export_csv", "Denver Founders")).table_id == DENVER.id
+    assert step(next_action("Export", "export_csv", DENVER.id)).table_id == DENVER.id
+    assert step(next_action("Upload", "upload_csv")) == NextStep(StepKind.ASK_FOR_FILE)
+    for kind in ("find_more_leads", "schedule_play", "send_messages", "input_required"):
+        assert step(next_action("Go", kind)) == NextStep(StepKind.PROMPT)
+    assert step(next_action("Go")) == NextStep(StepKind.PROMPT)
+
+
+def test_an_export_it_cannot_place_is_a_prompt_and_the_agent_is_asked() -> None:
+    assert step(next_action("Export", "export_csv", "no-such-table")).kind is StepKind.PROMPT
+    # No table named: the run's only table, else nothing to guess from.
+    assert step(next_action("Export", "export_csv"), [AUSTIN]).table_id == AUSTIN.id
+    assert step(next_action("Export", "export_csv")).kind is StepKind.PROMPT
+    assert step(next_action("Export", "export_csv"), []).kind is StepKind.PROMPT
+
+
+def test_an_unknown_or_broken_type_reads_as_a_label() -> None:
+    for raw in ("teleport", 7, {"x": 1}, ["export_csv"], "", "EXPORT_CSV"):
+        action = NextAction.model_validate({"label": "Go", "type": raw})
+        assert action.type is None and action.label == "Go"
+    assert NextAction.model_validate({"label": "Go", "type": "export_csv"}).type == (
+        NextActionType.EXPORT_CSV
+    )
+    assert NextAction.model_validate({"label": "x", "tableSlug": "a" * 201}).table_slug is None
+
+
+@settings(max_examples=50)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "label": st.one_of(st.text(max_size=50), st.integers()),
+                "type": st.one_of(st.sampled_from(list(NextActionType)), st.text(max_size=20)),
+                "tableSlug": st.one_of(st.none(), st.text(max_size=30), st.integers()),
+            },
+        ),
+        max_size=8,
+    )
+)
+def test_any_next_actions_give_one_step_each(raw: list[dict[str, Any]]) -> None:
+    actions = [NextAction.model_validate(item) for item in raw]
+    steps = to_next_steps(actions, [AUSTIN, DENVER])
+    assert len(steps) == len(actions)
+    for found in steps:
+        assert (found.kind is StepKind.EXPORT_CSV) == bool(found.table_id)
+        assert found.table_id in ("", AUSTIN.id, DENVER.id)
+
+
+def test_an_outcome_saved_before_typed_steps_reads_every_step_as_a_prompt() -> None:
+    outcome = RunOutcome(status="completed", next_actions=["a", "b"], table_ids=[])
+    assert outcome.step(1) == NextStep(StepKind.PROMPT)
