@@ -84,6 +84,7 @@ MANIFEST_BOT_SCOPES = (
     "chat:write",
     "files:write",
     "users:read",
+    "commands",
 )
 # An embedded database for a trial: a file beside the process.
 _DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///origami-slack.db"
