@@ -7,24 +7,37 @@ one process and ``python -m bot web`` / ``python -m bot worker`` run one each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.agent_platform import (
+    DEFAULT_PROMPTS,
+    SUGGESTED_PROMPTS_TITLE,
+    AgentSurface,
+    SuggestedPrompt,
+)
 from bot.config import Settings, Tenancy
 from bot.conversations import Conversations
+from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
+from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
+from bot.conversations.sessions import Sessions
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
+from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.ports import Presenter
+from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
+from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores, connect
@@ -118,8 +131,18 @@ def build(settings: Settings) -> Parts:
         ),
         rule,
         metrics,
+        surface=SlackAgentSurface(tenants.slack),
+        dm=DmSettings(settings.suggested_prompts, settings.suggested_prompts_title),
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
+
+
+@dataclass(frozen=True, slots=True)
+class DmSettings:
+    """The Messages tab's suggested prompts, and the line above them."""
+
+    prompts: Sequence[SuggestedPrompt] = DEFAULT_PROMPTS
+    title: str = SUGGESTED_PROMPTS_TITLE
 
 
 def assemble(
@@ -130,17 +153,23 @@ def assemble(
     watch: WatcherConfig,
     rule: BudgetRule = NO_BUDGET,
     metrics: Metrics | None = None,
+    *,
+    surface: AgentSurface,
+    dm: DmSettings | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
-    where the client is made); by default a registry no one reads."""
+    where the client is made); by default a registry no one reads. ``surface``: Slack's
+    agent platform (sessions, status, the Messages tab)."""
     metrics = metrics if metrics is not None else Metrics()
+    dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
         origami = OneKey(origami)
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
-    sender = Sender(stores, origami, delivery, presenter, intake, send, metrics)
-    events = RunEvents(stores, sender, delivery, presenter, intake)
+    live = LiveStatus(stores, surface, presenter)
+    sender = Sender(stores, origami, delivery, presenter, intake, send, metrics, live=live)
+    events = RunEvents(stores, sender, delivery, presenter, intake, live, LeadPreviews(origami))
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     buttons = Buttons(stores, origami, presenter, intake)
@@ -149,8 +178,11 @@ def assemble(
         intake=intake,
         buttons=buttons,
         tables=tables,
+        agent_dm=AgentDm(stores, surface, dm.prompts, dm.title),
+        sessions=Sessions(stores, origami, presenter, surface),
         commands=Commands(stores, presenter, intake),
         next_steps=NextSteps(stores, presenter, buttons, tables),
+        feedback=Feedback(stores, presenter, metrics),
     )
     return Core(conversations, sender, watcher)
 

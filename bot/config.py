@@ -6,12 +6,20 @@ with one readable message naming each variable and where to get it (``SettingsPr
 
 from __future__ import annotations
 
+import json
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.agent_platform import (
+    DEFAULT_PROMPTS,
+    PROMPTS_MAX,
+    SUGGESTED_PROMPTS_TITLE,
+    SuggestedPrompt,
+)
 
 
 class Mode(StrEnum):
@@ -70,6 +78,9 @@ WHERE: dict[str, str] = {
     "ORIGAMI_FIRST_POLL_SECONDS": "seconds before a new run's first poll, default 3",
     "ORIGAMI_REQUESTS_PER_MINUTE": "share of Origami's 100 requests/minute org limit this "
     "app may use, default 90",
+    "SUGGESTED_PROMPTS": "the Messages tab's suggested prompts, a JSON list of at most 4 "
+    '{"title": "…", "message": "…"} (title up to 75 characters); [] for none',
+    "SUGGESTED_PROMPTS_TITLE": "the line above the suggested prompts, up to 75 characters",
 }
 
 
@@ -140,6 +151,17 @@ class Settings(BaseSettings):
     slack_progress_updates_per_minute: int = Field(
         40, alias="SLACK_PROGRESS_UPDATES_PER_MINUTE", ge=1
     )
+    # The Messages tab's suggested prompts (Slack shows at most 4), and the line above them.
+    # NoDecode: read as text by the validator below, so a blank value is the default and
+    # bad JSON gets the same readable message as any other wrong setting.
+    suggested_prompts: Annotated[list[SuggestedPrompt], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PROMPTS),
+        alias="SUGGESTED_PROMPTS",
+        max_length=PROMPTS_MAX,
+    )
+    suggested_prompts_title: str = Field(
+        SUGGESTED_PROMPTS_TITLE, alias="SUGGESTED_PROMPTS_TITLE", min_length=1, max_length=75
+    )
     # Not for everyday tuning (tests lower it): how often a process running the worker
     # half writes its heartbeat; the heartbeat lasts three of these (bot.stores.heartbeats).
     worker_heartbeat_seconds: float = Field(5.0, alias="WORKER_HEARTBEAT_SECONDS", ge=0.5, le=60)
@@ -158,6 +180,25 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("suggested_prompts", mode="before")
+    @classmethod
+    def _prompts_json(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return list(DEFAULT_PROMPTS)
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError(
+                'must be JSON: a list of at most 4 {"title": "…", "message": "…"}'
+            ) from None
+
+    @field_validator("suggested_prompts_title", mode="before")
+    @classmethod
+    def _prompts_title(cls, value: Any) -> Any:
+        return SUGGESTED_PROMPTS_TITLE if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -360,11 +401,13 @@ def describe(exc: ValidationError) -> str:
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
         name = loc[0].upper() if loc else ""
-        if error["type"] == "missing":
+        if error["type"] == "missing" and len(loc) == 1:
             lines.append(f"  - {name} is not set. Get it from: {WHERE.get(name, '?')}")
         elif name:
             reason = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
-            lines.append(f"  - {name} {reason}.")
+            # Where in a JSON setting: SUGGESTED_PROMPTS (item 0, message) Field required.
+            inside = f" (item {', '.join(loc[1:])})" if len(loc) > 1 else ""
+            lines.append(f"  - {name}{inside} {reason}.")
         else:
             reason = str(error.get("msg", "")).removeprefix("Value error, ")
             lines.append(f"  - {reason}.")

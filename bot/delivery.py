@@ -27,6 +27,7 @@ from bot.conversations.next_steps import to_next_steps
 from bot.domain import KeptPrompt, Part, QuestionSet, RunOutcome, RunRecord, ThreadRef
 from bot.origami.models import Run, RunStatus
 from bot.ports import Presenter
+from bot.previews import LeadPreview
 from bot.stores import Stores, codec
 from bot.stores.deliveries import ELAPSED, OUTCOME
 
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 # A post's ts is Slack's clock, its intent ours: look a little earlier than the intent.
 _CLOCK_SKEW_S = 30.0
 QUESTIONS = "questions"
+# The parts of a result that may carry one-shot buttons (``SlackPresenter.result_parts``).
+RESULT_PART = "result-"
 
 
 def ack_owner(prompt_id: str) -> str:
@@ -92,9 +95,12 @@ class Delivery:
         )
         return next(iter(posted.ts.values()))
 
-    async def deliver(self, record: RunRecord, run: Run) -> None:
-        """Post a finished run's result once: its parts, its questions (saved for their
-        buttons), and its progress line's last state. Safe to call again after a crash."""
+    async def deliver(
+        self, record: RunRecord, run: Run, previews: Mapping[str, LeadPreview] | None = None
+    ) -> None:
+        """Post a finished run's result once: its parts (``previews``: the first leads of
+        its tables), its questions (saved for their buttons), and its progress line's last
+        state. Safe to call again after a crash."""
         thread = record.thread
         tables = run.response.tables if run.response else []
         outcome = RunOutcome(
@@ -105,7 +111,7 @@ class Delivery:
         )
         elapsed = _elapsed(record, run)
         keep = {ELAPSED: f"{elapsed:.1f}", OUTCOME: codec.dump_outcome(outcome)}
-        posted = await self.post_once(thread, run.id, self._parts(run, elapsed), keep)
+        posted = await self.post_once(thread, run.id, self._parts(run, elapsed, previews), keep)
         # The duration the first delivery fixed (the same unless Origami gave no times).
         elapsed = float(posted.fields.get(ELAPSED, elapsed))
         questions = run.todo.pending_questions if run.status is RunStatus.NEEDS_INPUT else []
@@ -123,12 +129,28 @@ class Delivery:
                     sent=False,
                 )
             )
+        results = [ts for name, ts in posted.ts.items() if name.startswith(RESULT_PART)]
+        if results:
+            await self.stores.open_buttons.keep(thread, run.id, results)
         if record.progress_ts:
             await self.presenter.progress_final(thread, record.progress_ts, run, elapsed)
         log.info("run delivered", extra={"status": run.status_raw, "elapsed_s": round(elapsed)})
 
-    def _parts(self, run: Run, elapsed: float) -> list[Part]:
-        parts = self.presenter.result_parts(run, elapsed)
+    async def close_stale(self, thread: ThreadRef) -> None:
+        """A newer run started in ``thread``: the last result's next steps and
+        Continue/Retry no longer apply, so they are closed (once). Never fails the caller:
+        buttons left open only answer "already done" or start a follow-up."""
+        try:
+            stale = await self.stores.open_buttons.take(thread)
+            if stale:
+                await self.presenter.close_stale_buttons(thread, stale)
+        except Exception as exc:
+            log.warning("could not close stale buttons", extra={"error": type(exc).__name__})
+
+    def _parts(
+        self, run: Run, elapsed: float, previews: Mapping[str, LeadPreview] | None
+    ) -> list[Part]:
+        parts = self.presenter.result_parts(run, elapsed, previews)
         if run.status is RunStatus.NEEDS_INPUT and run.todo.pending_questions:
             parts.append(self.presenter.questions_part(run.id, run.todo.pending_questions))
         return parts

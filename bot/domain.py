@@ -285,6 +285,13 @@ class Progress:
     queued: int
 
 
+class Verdict(StrEnum):
+    """A person's feedback on a result (Slack's feedback buttons)."""
+
+    GOOD = "good"
+    BAD = "bad"
+
+
 class GiveUp(StrEnum):
     """Why the watcher stopped handling a run or a kept prompt."""
 
@@ -302,6 +309,9 @@ class Note(StrEnum):
     TABLE_UNKNOWN = "table_unknown"
     QUEUE_FULL = "queue_full"
     NOT_HERE = "not_here"  # a button that names another thread's run, table or question
+    THANKS_GOOD = "thanks_good"  # feedback: helpful
+    THANKS_BAD = "thanks_bad"  # feedback: not helpful
+    FEEDBACK_GIVEN = "feedback_given"  # this person already gave feedback on this result
     SHARE_A_FILE = "share_a_file"  # an "upload a CSV" next step: where and how
 
 

@@ -191,10 +191,11 @@ class Metrics:
             "queue_full (50 replies waiting) or too_long (over Origami's prompt limit).",
             ("reason",),
         )
-        # The feedback buttons under a result increment this once they exist (no caller
-        # yet): one per click.
+        # One per person and result: a second click by the same person is not counted.
         self.feedback_clicks = counter(
-            "feedback_clicks_total", "Clicks on the feedback buttons under a result."
+            "feedback_clicks_total",
+            "Feedback on results, once per person and result, by verdict (good, bad).",
+            ("verdict",),
         )
         # -- Origami --------------------------------------------------------------------
         self.origami_requests = counter(

@@ -7,11 +7,12 @@ and how a post cut short by a crash is found again, is ``bot.delivery``'s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.previews import LeadPreview
 from bot.problems import Problem
 
 
@@ -21,8 +22,11 @@ class Presenter(Protocol):
     def acknowledgement(self) -> Part:
         """The "On it" message (later turned into the run's progress line)."""
 
-    def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
-        """A finished run's answer, tables and next steps, split to fit Slack."""
+    def result_parts(
+        self, run: Run, elapsed_s: float, previews: Mapping[str, LeadPreview] | None = None
+    ) -> list[Part]:
+        """A finished run's answer, tables (with the ``previews`` of their first leads, by
+        table id) and next steps, split to fit Slack."""
 
     def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part: ...
 
@@ -96,6 +100,9 @@ class Presenter(Protocol):
     ) -> None: ...
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None: ...
+
+    async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
+        """Close the one-shot buttons of these messages: a newer run has started."""
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str

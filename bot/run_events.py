@@ -7,18 +7,29 @@ delivered and its thread goes on with what was queued, a lost one is reported.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from bot import logs
 from bot.conversations.intake import Intake
 from bot.delivery import Delivery
 from bot.domain import Busy, BusyKind, GiveUp, KeptPrompt, Progress, RunRecord
+from bot.live_status import LiveStatus
 from bot.origami.models import Run
 from bot.ports import Presenter
+from bot.previews import LeadPreview, LeadPreviews
 from bot.problems import Problem, ProblemKind, report
 from bot.sending import Sender
 from bot.stores import Stores
 from bot.stores.schedule import Claimed
+
+log = logging.getLogger(__name__)
+
+# How long a delivery waits for its lead previews (the rows take a poll's share of the
+# request budget, which may be used up for a while): past it, the cards go without them.
+# Well inside the delivery's 120 s lease.
+PREVIEW_WAIT_S = 20.0
 
 
 class RunEvents:
@@ -29,36 +40,52 @@ class RunEvents:
         delivery: Delivery,
         presenter: Presenter,
         intake: Intake,
+        live: LiveStatus,
+        previews: LeadPreviews | None = None,
     ) -> None:
         self.stores = stores
         self.sender = sender
         self.delivery = delivery
         self.presenter = presenter
         self.intake = intake
+        self.live = live
+        self.previews = previews
 
     async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
         return await self.sender.send(kept, admitted=admitted)
 
-    async def progress(self, record: RunRecord, run: Run) -> None:
+    async def progress(self, record: RunRecord, run: Run, *, flagged: bool) -> None:
+        elapsed_s = time.time() - record.started_at
         queued = await self.stores.threads.queue_length(record.thread)
-        await self.presenter.progress(
-            record.thread,
-            record.progress_ts,
+        await self.live.progress(
+            record,
             Progress(
                 run_id=run.id,
                 steps_completed=run.steps.completed,
                 steps_max=run.steps.max,
-                elapsed_s=time.time() - record.started_at,
+                elapsed_s=elapsed_s,
                 leads_found=_leads_found(run),
                 queued=queued,
             ),
+            flagged=flagged,
         )
 
     async def finished(self, record: RunRecord, run: Run) -> None:
         """Post the run's result once, then send what was waiting for it."""
         with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
-            await self.delivery.deliver(record, run)
+            await self.delivery.deliver(record, run, await self._previews(record.team, run))
+            await self.live.ended(record)
             await self._release(record)
+
+    async def _previews(self, team: str, run: Run) -> dict[str, LeadPreview]:
+        if self.previews is None:
+            return {}
+        try:
+            async with asyncio.timeout(PREVIEW_WAIT_S):
+                return await self.previews.read(team, run)
+        except TimeoutError:
+            log.warning("no lead previews: the request budget stayed used up")
+            return {}
 
     async def give_up(self, item: Claimed, why: GiveUp) -> None:
         """The watcher stopped handling a run or a kept prompt: tell the thread, with a
@@ -68,13 +95,16 @@ class RunEvents:
             record = item.run
             problem = Problem(kind, retry_run=record.run_id)
             await self.presenter.problem(record.thread, problem, record.progress_ts or None)
+            await self.live.ended(record)
             await self._release(record)
         elif item.kept is not None:
             await self.sender.give_up(item.kept, Problem(ProblemKind.INTERNAL))
 
     async def lost(self, record: RunRecord, exc: BaseException) -> None:
-        """The run can no longer be polled (its agent or run is gone in Origami)."""
+        """The run can no longer be polled (its agent or run is gone in Origami): the
+        conversation is over, and so is its session."""
         await report(self.presenter, record.thread, exc, record.progress_ts, agent_call=True)
+        await self.live.closed(record.thread)
         await self._release(record)
 
     async def _release(self, record: RunRecord) -> None:

@@ -21,6 +21,7 @@ from bot import logs
 from bot.conversations.intake import Intake
 from bot.delivery import Delivery
 from bot.domain import KeptPrompt, PromptKind, RunRecord
+from bot.live_status import LiveStatus
 from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.client import clip_utf16, utf16_len
@@ -70,8 +71,11 @@ class Sender:
         intake: Intake,
         config: SendConfig | None = None,
         metrics: Metrics | None = None,
+        *,
+        live: LiveStatus,
     ) -> None:
         self.metrics = metrics if metrics is not None else Metrics()
+        self.live = live
         self.stores = stores
         self.origami = origami
         self.delivery = delivery
@@ -164,6 +168,10 @@ class Sender:
                 first_poll_s=self.config.first_poll_s,
             )
             logs.bind(agent=agent_id, run=run.id)
+            await self.delivery.close_stale(kept.thread)
+            # Slack's session (and its Stop) and status for the run now in flight. A process
+            # that dies just before leaves the run with our progress line alone.
+            await self.live.started(record, new_conversation=kept.kind is PromptKind.START)
             self.metrics.runs_started.labels(kept.kind.value).inc()
             if kept.kind is PromptKind.START:
                 self.metrics.conversations_started.inc()

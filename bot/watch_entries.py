@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bot import logs
 from bot.domain import BusyKind, GiveUp, KeptPrompt, RunRecord
+from bot.live_status import should_show
 from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.models import Run
@@ -35,7 +36,10 @@ class WatchPort(Protocol):
     async def give_up(self, item: Claimed, why: GiveUp) -> None:
         """Stop handling an entry that cannot be handled; say so in its thread."""
 
-    async def progress(self, record: RunRecord, run: Run) -> None: ...
+    async def progress(self, record: RunRecord, run: Run, *, flagged: bool) -> None:
+        """A running run's progress. ``flagged``: this poll has a slot of Slack's
+        progress-update allowance; an unflagged one only refreshes a thread status that
+        would expire (``bot.live_status.should_show``)."""
 
     async def finished(self, record: RunRecord, run: Run) -> None: ...
 
@@ -167,10 +171,13 @@ class EntryWork:
             interval = poll.retry_after
             if interval is None:
                 interval = self.config.default_interval_s
-            if item.show_progress:
+            elapsed_s = time.time() - record.started_at
+            flagged = item.show_progress
+            if should_show(flagged=flagged, elapsed_s=elapsed_s, interval_s=interval):
                 try:
                     await asyncio.wait_for(
-                        self.port.progress(record, run), self.config.progress_timeout_s
+                        self.port.progress(record, run, flagged=flagged),
+                        self.config.progress_timeout_s,
                     )
                 except Exception:
                     # Progress is cosmetic; a Slack hiccup must not stop the watch.

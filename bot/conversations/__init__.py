@@ -1,17 +1,20 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
-table actions (``tables``), next steps by type (``next_steps``) and ``/origami``
-(``commands``). They work on plain values and
-the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
-(``bot.sending``) sends them."""
+table actions (``tables``), next steps by type (``next_steps``), ``/origami``
+(``commands``), feedback on a result (``feedback``), the Messages tab (``agent_dm``) and
+Slack's Stop (``sessions``). They work on plain values and the presenter port; none sends
+to Origami a prompt itself: prompts are kept, and a sender (``bot.sending``) sends them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
+from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
+from bot.conversations.sessions import Sessions
 from bot.conversations.tables import Tables
 
 
@@ -22,5 +25,8 @@ class Conversations:
     intake: Intake
     buttons: Buttons
     tables: Tables
+    agent_dm: AgentDm  # the Messages tab
+    sessions: Sessions  # Slack's own Stop
     commands: Commands
     next_steps: NextSteps
+    feedback: Feedback

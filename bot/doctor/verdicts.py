@@ -34,9 +34,10 @@ MANIFEST_BOT_SCOPES = {
     "groups:history": "thread replies in private channels",
     "im:history": "messages in DMs with the app",
     "mpim:history": "messages in group DMs",
-    "chat:write": "answers, progress, questions",
+    "chat:write": "answers, progress, questions, agent sessions and the thread status",
     "files:write": "Export CSV",
     "users:read": "names in shared cards",
+    "assistant:write": "suggested prompts in the Messages tab",
     "commands": "/origami",
 }
 

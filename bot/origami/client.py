@@ -34,6 +34,7 @@ from tenacity.wait import wait_base
 
 from bot.origami import errors
 from bot.origami.models import Account, CreatedAgent, Credits, ErrorBody, Run, Table
+from bot.origami.rows import RowsPage
 
 # The client's vocabulary, importable from here as from ``bot.origami.wire``.
 from bot.origami.wire import PROMPT_MAX_CHARS as PROMPT_MAX_CHARS
@@ -229,6 +230,17 @@ class OrigamiClient:
     async def get_table(self, table_id: str, *, include_stats: bool = True) -> Table:
         params = {"include": "stats"} if include_stats else None
         return Table.model_validate(await self._json("GET", f"tables/{table_id}", params=params))
+
+    async def table_rows(self, table_id: str, *, limit: int) -> RowsPage:
+        """The first ``limit`` rows (1-200) of a table, in the table's saved order. Read
+        for previews, not by a person's click: it takes a poll's share of the budget."""
+        response = await self._request(
+            "GET",
+            f"tables/{table_id}/rows",
+            params={"limit": str(max(1, min(limit, 200)))},
+            priority=Priority.POLL,
+        )
+        return RowsPage.model_validate(_body(response))
 
     async def table_rows_csv(self, table_id: str) -> bytes:
         response = await self._request(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.domain import Verdict
+
 # Origami run ids are opaque but look like ``v2_run-…``; ':' never occurs, so it separates.
 RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # Table ids are uuids (examples also show ``tbl_77``).
@@ -31,6 +33,7 @@ EXPORT_CSV = "export_csv"  # value: f"{run_id}:{table_id}"
 OPEN_TABLE = "open_table"
 OPEN_LINK = "open_link"
 LINK_ACTION_IDS = (OPEN_TABLE, OPEN_LINK)
+FEEDBACK = "feedback"  # feedback_buttons; each button's value: f"{run_id}:{verdict}"
 
 ANSWER_PREFIX = "answer"  # f"answer:{q}:{a}", value f"{run_id}:{q}:{a}"
 ANSWER_OTHER_PREFIX = "answer_other"  # f"answer_other:{q}", value f"{run_id}:{q}"
@@ -75,6 +78,12 @@ class QuestionRef:
 class NextActionRef:
     run_id: str
     index: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRef:
+    run_id: str
+    verdict: Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,10 @@ def table_value(run_id: str, table_id: str) -> str:
     return f"{_run(run_id)}:{table_id}"
 
 
+def feedback_value(run_id: str, verdict: Verdict) -> str:
+    return f"{_run(run_id)}:{verdict.value}"
+
+
 # -- parsers ---------------------------------------------------------------------------
 
 _RUN = r"(?P<run>[A-Za-z0-9_-]{1,128})"
@@ -135,6 +148,7 @@ _ANSWER_VALUE_RE = re.compile(rf"{_RUN}:(?P<q>{_INDEX}):(?P<a>{_INDEX})")
 _QUESTION_VALUE_RE = re.compile(rf"{_RUN}:(?P<q>{_INDEX})")
 _NEXT_ACTION_VALUE_RE = re.compile(rf"{_RUN}:(?P<i>{_INDEX})")
 _TABLE_VALUE_RE = re.compile(rf"{_RUN}:(?P<t>[A-Za-z0-9_-]{{1,128}})")
+_FEEDBACK_VALUE_RE = re.compile(rf"{_RUN}:(?P<v>{'|'.join(v.value for v in Verdict)})")
 
 
 def _match(pattern: re.Pattern[str], value: object, what: str) -> re.Match[str]:
@@ -163,6 +177,11 @@ def parse_next_action(value: object) -> NextActionRef:
 def parse_table_ref(value: object) -> TableRef:
     match = _match(_TABLE_VALUE_RE, value, "table")
     return TableRef(match["run"], match["t"])
+
+
+def parse_feedback(value: object) -> FeedbackRef:
+    match = _match(_FEEDBACK_VALUE_RE, value, "feedback")
+    return FeedbackRef(match["run"], Verdict(match["v"]))
 
 
 # -- App Home: the workspace's Origami connection (many workspaces) --------------------

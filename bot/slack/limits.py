@@ -28,6 +28,20 @@ MAX_HEADER_TEXT = 150
 MAX_CONTEXT_TEXT = 3_000
 MAX_ACTIONS_ELEMENTS = 25
 
+# -- Slack's agent platform blocks (Block Kit reference; slack_sdk 3.48's models) -------
+MAX_CARD_TITLE = 150
+MAX_CARD_SUBTITLE = 150
+MAX_CARD_BODY = 200
+# Buttons a card lays out at its foot.
+MAX_CARD_ACTIONS = 3
+MAX_CAROUSEL_CARDS = 10
+MAX_ALERT_TEXT = 3_000
+# A table: rows (the header row included) and cells a row; one table per message.
+MAX_TABLE_ROWS = 100
+MAX_TABLE_CELLS = 20
+MAX_CONTEXT_ACTIONS = 5
+MAX_ACCESSIBILITY_LABEL = 75
+
 # -- elements --------------------------------------------------------------------------
 MAX_ACTION_ID = 255
 MAX_BUTTON_TEXT = 75

@@ -68,11 +68,17 @@ class SlackMessages:
             blocks=message.blocks,
         )
 
-    async def close_buttons(self, thread: ThreadRef, message_ts: str, note: str) -> None:
+    async def close_buttons(
+        self, thread: ThreadRef, message_ts: str, note: str, *, only_if_open: bool = False
+    ) -> None:
+        """Remove the message's ``actions`` blocks and add ``note``; with ``only_if_open``,
+        leave a message that has none as it is."""
         found = await self.find_message(thread, message_ts)
         if found is None:
             return
         kept = [b for b in found.get("blocks", []) if b.get("type") != "actions"]
+        if only_if_open and len(kept) == len(found.get("blocks", [])):
+            return
         message = blocks.with_context_note(kept, note, fallback=str(found.get("text", "")))
         try:
             await self.update(thread, message_ts, message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.previews import LeadPreview
 from bot.problems import Problem
 from bot.slack import blocks, texts
 from bot.slack.blocks import Message
@@ -69,8 +70,12 @@ class SlackPresenter:
     def acknowledgement(self) -> Part:
         return Part("ack", blocks.build_ack())
 
-    def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
-        messages = blocks.build_result(run, elapsed_s=elapsed_s, app_url=self.app_url)
+    def result_parts(
+        self, run: Run, elapsed_s: float, previews: Mapping[str, LeadPreview] | None = None
+    ) -> list[Part]:
+        messages = blocks.build_result(
+            run, elapsed_s=elapsed_s, app_url=self.app_url, previews=previews
+        )
         parts = [Part(f"result-{i}", message) for i, message in enumerate(messages)]
         full = blocks.result_overflow(run)
         if full is not None:
@@ -255,6 +260,10 @@ class SlackPresenter:
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
         await self.slack.close_buttons(thread, message_ts, texts.stopping(user_id))
+
+    async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
+        for ts in message_ts:
+            await self.slack.close_buttons(thread, ts, texts.BUTTONS_CLOSED, only_if_open=True)
 
     async def share_table(
         self, thread: ThreadRef, table: Table, run_id: str, shared_by: str

@@ -63,7 +63,7 @@ PROGRESS_TITLE = "⏳ *Origami is working on it…*"
 STOP = "Stop"
 STOP_CURRENT = "Stop current run"
 STOP_CONFIRM_TITLE = "Stop this run?"
-STOP_CONFIRM_TEXT = "Origami stops after its current step. Everything built so far is kept."
+STOP_CONFIRM_TEXT = "I stop after my current step. Everything built so far is kept."
 STOP_CONFIRM_YES = "Stop it"
 STOP_CONFIRM_NO = "Keep going"
 
@@ -91,9 +91,10 @@ def progress_line(
 def progress_final(
     status: RunStatus, *, elapsed_s: float, steps_completed: int, steps_max: int
 ) -> str:
-    """What the progress line becomes when the run ends."""
+    """What the progress line becomes when the run ends: steps taken, not against the
+    maximum (3 of 50 read as a run 6 % done)."""
     took = duration(elapsed_s)
-    steps = f"{steps_completed}/{max(steps_max, 1)} steps"
+    steps = plural(steps_completed, "step")
     if status is RunStatus.COMPLETED:
         return f"✅ Finished in {took} · {steps}"
     if status is RunStatus.NEEDS_INPUT:
@@ -113,28 +114,28 @@ def progress_final(
 
 # -- results ----------------------------------------------------------------------------------
 
-NOTHING_TO_SHOW = "✅ Done. Origami finished, but there is nothing to show this time."
-CANCELLED_WITH_WORK = "⏹️ Stopped. Here is what was built so far."
+NOTHING_TO_SHOW = "✅ Done, but I found nothing to show this time."
+CANCELLED_WITH_WORK = "⏹️ Stopped. Here is what I built so far."
 CANCELLED_EMPTY = "⏹️ Stopped before anything was built."
 NEXT_STEPS_TITLE = "*Suggested next steps*"
 CONTINUE = "Continue"
 RETRY = "Retry"
 INCOMPLETE = (
-    "Origami stopped before it finished this step. Press *Continue* to pick up where it "
-    "left off, or reply with what to do next."
+    "I stopped before I finished this step. Press *Continue* to pick up where I left off, "
+    "or reply with what to do next."
 )
 TIMED_OUT = (
-    "This run hit Origami's 20-minute time limit. Press *Continue* to pick up where it left off."
+    "I hit the 20-minute limit one run can take. Press *Continue* to pick up where I left off."
 )
 ERRORED = (
-    "Origami ran into an error and couldn't finish this run. Press *Retry* to try again, "
+    "I ran into an error and couldn't finish this run. Press *Retry* to try again, "
     "or reply with a different request."
 )
 
 
 def step_cap_hit(steps_max: int) -> str:
     return (
-        f"Origami used all {max(steps_max, 1)} steps one run can take on your plan. "
+        f"I used all {max(steps_max, 1)} steps one run can take on your plan. "
         "Press *Continue* to keep going from here."
     )
 
@@ -142,7 +143,7 @@ def step_cap_hit(steps_max: int) -> str:
 def unknown_status(raw: str) -> str:
     shown = f" ({clip_escaped(one_line(raw), 60)})" if raw.strip() else ""
     return (
-        f"Origami ended this run with a status this app doesn't know yet{shown}. "
+        f"This run ended with a status I don't know yet{shown}. "
         "Check the result in Origami, or reply to keep going."
     )
 
@@ -151,18 +152,29 @@ def result_fallback(status: RunStatus, elapsed_s: float | None) -> str:
     """The notification line of a result's first message."""
     took = f" in {duration(elapsed_s)}" if elapsed_s is not None else ""
     if status is RunStatus.COMPLETED:
-        return f"Origami is done{took}."
+        return f"Done{took}."
     if status is RunStatus.NEEDS_INPUT:
-        return "Origami needs your input."
+        return "I need your input."
     if status is RunStatus.CANCELLED:
-        return "Origami stopped. Here is what was built so far."
+        return "Stopped. Here is what I built so far."
     if status is RunStatus.ERRORED:
-        return "Origami couldn't finish this run."
+        return "I couldn't finish this run."
     if status.can_continue:
-        return "Origami stopped early. Press Continue to keep going."
-    return f"Origami finished{took}."
+        return "I stopped early. Press Continue to keep going."
+    return f"Finished{took}."
 
 
+# Slack's AI guidelines ask apps to say that answers come from AI.
+AI_NOTE = "Answers are written by an AI agent and can be wrong: check a lead before you reach out."
+FEEDBACK_GOOD = "Helpful"
+FEEDBACK_BAD = "Not helpful"
+FEEDBACK_GOOD_LABEL = "This answer was helpful"
+FEEDBACK_BAD_LABEL = "This answer was not helpful"
+FEEDBACK_THANKS_GOOD = "Thanks for the feedback! Glad this helped."
+FEEDBACK_THANKS_BAD = (
+    "Thanks for the feedback. Reply in the thread to tell me what to change, and I'll try again."
+)
+FEEDBACK_ALREADY = "You already gave feedback on this answer. Thanks!"
 CONTINUED = "(continued)"
 # The last section of a result whose text was cut (bot.slack.blocks.result_overflow).
 RESULT_CUT = (
@@ -172,25 +184,71 @@ RESULT_CUT = (
 
 # -- table cards ------------------------------------------------------------------------------
 
-OPEN_IN_ORIGAMI = "Open in Origami"
-SHARE_TO_CHANNEL = "Share to channel"
-EXPORT_CSV = "Export CSV"
+# A card's buttons sit side by side in a card about 260 px wide in Slack's thread pane:
+# short labels, and the whole sentence for screen readers.
+OPEN_IN_ORIGAMI = "Open"
+SHARE_TO_CHANNEL = "Share"
+EXPORT_CSV = "CSV"
 
 
-def table_stats(lead_count: int, qualified: int | None, credits_used: float) -> str:
-    """24 leads · 12 qualified · 35 credits used"""
-    parts = [f"*{plural(lead_count, 'lead')}*"]
+def open_label(name: str) -> str:
+    return f"Open {one_line(table_title(name))[:50]} in Origami"
+
+
+def share_label(name: str) -> str:
+    return f"Share {one_line(table_title(name))[:50]} to the channel"
+
+
+def export_label(name: str) -> str:
+    return f"Export {one_line(table_title(name))[:50]} as a CSV file"
+
+
+def table_title(name: str) -> str:
+    return name.strip() or "Untitled table"
+
+
+def table_stats(lead_count: int, qualified: int | None) -> str:
+    """24 leads · 12 qualified"""
+    parts = [plural(lead_count, "lead")]
     if qualified is not None:
         parts.append(f"{qualified:,} qualified")
+    return " · ".join(parts)
+
+
+def table_body(created: bool, leads_added: int, credits_used: float) -> str:
+    """What this run did to the table, and what it cost: "New table · 35 credits used"."""
+    parts = []
+    if created:
+        parts.append("New table")
+    elif leads_added > 0:
+        parts.append(f"{plural(leads_added, 'lead')} added just now")
     if credits_used > 0:
         parts.append(f"{number(credits_used)} credits used")
     return " · ".join(parts)
 
 
-def still_enriching(cells_running: int) -> str:
+def still_enriching(name: str, leads: int | None, *, several: bool = False) -> str:
+    """Said while a table's cells are still being filled: in leads, not cells."""
+    which = f"*{clip_escaped(one_line(table_title(name)), 150)}*: " if several else ""
+    if leads is None:
+        return f"⏳ {which}Some leads are still being enriched, so the numbers may still go up."
     return (
-        f"⏳ Still enriching: {plural(cells_running, 'cell')} in progress. Numbers may still go up."
+        f"⏳ {which}{plural(leads, 'lead')} {'is' if leads == 1 else 'are'} still being "
+        "enriched, so the numbers may still go up."
     )
+
+
+PREVIEW_LINK = "Profile"
+
+
+def preview_note(name: str, shown: int, total: int) -> str:
+    """Above a lead preview: which table, and how much of it."""
+    what = f"*{clip_escaped(one_line(table_title(name)), 150)}*"
+    if total > shown:
+        return (
+            f"The first {shown:,} of {plural(total, 'lead')} in {what}. Export CSV for all of them."
+        )
+    return f"{plural(shown, 'lead')} in {what}."
 
 
 def table_fallback(name: str, lead_count: int) -> str:
@@ -219,8 +277,8 @@ ANSWER_DISPLAY_CHARS = 500
 
 def questions_fallback(count: int) -> str:
     if count == 1:
-        return "Origami has a question for you."
-    return f"Origami has {count} questions for you."
+        return "I have a question for you."
+    return f"I have {count} questions for you."
 
 
 def answered(user_id: str, text: str) -> str:
@@ -238,7 +296,7 @@ MODAL_TITLE = "Your answer"
 MODAL_SUBMIT = "Send"
 MODAL_CLOSE = "Cancel"
 MODAL_INPUT_LABEL = "Your answer"
-MODAL_PLACEHOLDER = "Type your answer. Origami reads it as written."
+MODAL_PLACEHOLDER = "Type your answer. I read it as written."
 ANSWER_EMPTY = "Write an answer first."
 
 
@@ -416,15 +474,16 @@ def problem(problem: Problem, *, retrying: bool = False) -> str:
 # -- notes ----------------------------------------------------------------------------------------
 
 USAGE_HINT = (
-    "👋 Tell me who you're looking for and Origami will find them. For example:\n"
+    "👋 Tell me who you're looking for and I'll find them. For example:\n"
     "> @Origami find 20 seed-stage SaaS founders in Austin\n"
     "Reply in the thread to refine the list; no need to mention me again."
 )
 ATTACHMENTS_NOTE = (
     "Heads up: attachments aren't sent to Origami. Only the text of your message was sent."
 )
-FULL_ANSWER_TITLE = "Origami's full answer"
-FULL_ANSWER_COMMENT = "Origami's answer was too long for Slack, so here it is in full."
+FULL_ANSWER_TITLE = "The full answer"
+FULL_ANSWER_COMMENT = "My answer was too long for Slack, so here it is in full."
+BUTTONS_CLOSED = "The conversation has moved on, so these buttons are closed."
 EXPIRED_BUTTONS = "These buttons are no longer active. Reply in the thread to keep going."
 ALREADY_DONE = "That's already been taken care of."
 ALREADY_SHARED = "This table was already shared to the channel."
@@ -448,6 +507,9 @@ _NOTES = {
     "already_done": ALREADY_DONE,
     "already_shared": ALREADY_SHARED,
     "table_unknown": TABLE_UNKNOWN,
+    "thanks_good": FEEDBACK_THANKS_GOOD,
+    "thanks_bad": FEEDBACK_THANKS_BAD,
+    "feedback_given": FEEDBACK_ALREADY,
 }
 
 
@@ -466,18 +528,18 @@ def choice_made(user_id: str, label: str) -> str:
 
 
 def stopping(user_id: str) -> str:
-    return f"⏹️ {mention(user_id)} asked Origami to stop."
+    return f"⏹️ {mention(user_id)} asked me to stop."
 
 
 def queued(position: int) -> str:
     """The busy period's one notice, updated in place as replies come in."""
     if position <= 1:
         return (
-            "Origami is still working on the last message. Yours is queued and will be "
+            "I'm still working on the last message. Yours is queued and will be "
             "sent when it finishes."
         )
     return (
-        f"Origami is still working on the last message. {position:,} messages are queued "
+        f"I'm still working on the last message. {position:,} messages are queued "
         "and will be sent, in order, when it finishes."
     )
 

@@ -17,8 +17,10 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from bot.stores.budget import BudgetRule, RequestBudget
+from bot.stores.buttons import OpenButtonsStore
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
+from bot.stores.feedback import FeedbackStore
 from bot.stores.health import ServerFacts, server_facts
 from bot.stores.heartbeats import HeartbeatStore
 from bot.stores.prompts import KeptPromptStore
@@ -46,8 +48,10 @@ class Stores:
     questions: QuestionStore
     claims: ClaimStore
     heartbeats: HeartbeatStore
-    started: StartedStore
     workspaces: WorkspaceStore
+    feedback: FeedbackStore
+    open_buttons: OpenButtonsStore
+    started: StartedStore
     _client: Any
 
     @classmethod
@@ -61,8 +65,10 @@ class Stores:
             questions=QuestionStore(client),
             claims=ClaimStore(client),
             heartbeats=HeartbeatStore(client),
-            started=StartedStore(client),
             workspaces=WorkspaceStore(client),
+            feedback=FeedbackStore(client),
+            open_buttons=OpenButtonsStore(client),
+            started=StartedStore(client),
             _client=client,
         )
 

@@ -35,6 +35,11 @@ DELIVERY_TTL = timedelta(days=7)
 SCHEDULE_TTL = timedelta(days=30)
 # Prompts kept for a sender or waiting in a busy thread; a day, then they are gone.
 PENDING_TTL = timedelta(days=1)
+# Feedback is given while a result is read: a month covers a thread read again later, so
+# a second click by the same person is still recognised (and not counted again).
+FEEDBACK_TTL = timedelta(days=30)
+# The result messages of a thread whose buttons are live, until a newer run closes them.
+OPEN_BUTTONS_TTL = timedelta(days=7)
 
 
 def seconds(ttl: timedelta) -> int:
@@ -91,6 +96,17 @@ def delivery(team: str, owner: str) -> str:
 def questions(team: str, run_id: str) -> str:
     """HASH: a run's pending questions, their answers and the message showing them."""
     return f"{PREFIX}:{_part(team)}:questions:{_part(run_id)}"
+
+
+def feedback(team: str, run_id: str) -> str:
+    """HASH: who gave feedback on a run's result (user id -> verdict), first click only."""
+    return f"{PREFIX}:{_part(team)}:feedback:{_part(run_id)}"
+
+
+def open_buttons(team: str, channel: str, thread_ts: str) -> str:
+    """STRING (JSON): the last delivered run of a thread and the ts of its result
+    messages, whose next steps and Continue/Retry a newer run closes."""
+    return f"{PREFIX}:{_part(team)}:buttons:{_part(channel)}:{_part(thread_ts)}"
 
 
 def typed_answer(team: str, token: str) -> str:
@@ -158,3 +174,24 @@ def heartbeats() -> str:
     """ZSET worker id -> when its heartbeat runs out (ms, Redis time). Members past their
     time are dropped by the next beat; the key itself expires with its last heartbeat."""
     return f"{PREFIX}:workers:heartbeats"
+
+
+# Slack's agent platform, per workspace.
+
+# A workspace that refused an agent-platform method is asked again after a day: an admin
+# who declares the app an agent, or grants a scope, sees it work the next day without a
+# restart, and in between no run pays for a call bound to fail.
+REFUSED_TTL = timedelta(days=1)
+# The Messages tab's onboarding is shown once; a year is "once" for anyone still using it.
+ONBOARDED_TTL = timedelta(days=365)
+
+
+def refused(team: str, feature: str) -> str:
+    """STRING: Slack's error when this workspace refused an agent-platform feature (agent
+    sessions, the thread status): runs use the fallback until it expires."""
+    return f"{PREFIX}:{_part(team)}:refused:{_part(feature)}"
+
+
+def onboarded(team: str, user_id: str) -> str:
+    """STRING, SET NX: this person was shown the Messages tab's onboarding."""
+    return f"{PREFIX}:{_part(team)}:onboarded:{_part(user_id)}"

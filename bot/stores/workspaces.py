@@ -1,9 +1,11 @@
-"""One workspace's state as a whole: what its uninstall forgets."""
+"""One workspace's state as a whole: what it allows of Slack's agent platform (learnt once
+per workspace), who has seen the Messages tab's onboarding, and what its uninstall forgets."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot.agent_platform import AgentFeature
 from bot.stores import keys
 from bot.stores.schedule import is_team_entry
 
@@ -14,6 +16,26 @@ _BATCH = 500
 class WorkspaceStore:
     def __init__(self, client: Any) -> None:
         self.redis = client
+
+    async def refused(self, team: str) -> frozenset[AgentFeature]:
+        """The features this workspace refused (one MGET, whatever their number)."""
+        features = list(AgentFeature)
+        values = await self.redis.mget([keys.refused(team, f.value) for f in features])
+        return frozenset(f for f, value in zip(features, values, strict=True) if value)
+
+    async def refuse(self, team: str, feature: AgentFeature, error: str) -> None:
+        """Slack refused ``feature`` here: runs use its fallback until the record expires."""
+        key = keys.refused(team, feature.value)
+        await self.redis.set(key, error or "refused", ex=keys.seconds(keys.REFUSED_TTL))
+
+    async def first_visit(self, team: str, user_id: str) -> bool:
+        """True once per person: the first opening of the Messages tab."""
+        key = keys.onboarded(team, user_id)
+        return bool(await self.redis.set(key, "1", nx=True, ex=keys.seconds(keys.ONBOARDED_TTL)))
+
+    async def forget_visit(self, team: str, user_id: str) -> None:
+        """The onboarding could not be posted: show it at the next opening."""
+        await self.redis.delete(keys.onboarded(team, user_id))
 
     async def forget(self, team: str) -> int:
         """Delete every key of ``team`` and take its runs and kept prompts out of the

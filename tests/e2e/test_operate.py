@@ -58,8 +58,10 @@ async def test_each_process_counts_its_share_of_one_conversation(app: AppProcess
         assert asyncio.get_running_loop().time() < deadline, figures
         await asyncio.sleep(0.05)
 
-    gets = app.origami.requests("GET")
+    gets = app.origami.requests("GET", path_prefix="/agents/")
     assert len(gets) == 3  # two running, one that saw it end
+    rows = app.origami.requests("GET", path_prefix="/tables/")
+    assert len(rows) == 1  # its table's lead preview
     assert total(figures, "events_received_total", type="app_mention") == 1
     assert total(figures, "events_acked_total", type="app_mention") == 1
     assert total(figures, "ack_duration_seconds_count") == 1
@@ -71,6 +73,8 @@ async def test_each_process_counts_its_share_of_one_conversation(app: AppProcess
     assert total(figures, "origami_requests_total", endpoint="/agents", status="202") == 1
     run = {"endpoint": "/agents/{id}/runs/{id}", "status": "200"}
     assert total(figures, "origami_requests_total", **run) == len(gets)
+    preview = {"endpoint": "/tables/{id}/rows", "status": "200"}
+    assert total(figures, "origami_requests_total", **preview) == len(rows)
     assert total(figures, "slack_api_errors_total") == 0
     # The schedule is empty again, as every worker reads it.
     assert max(s.get((PREFIX + "runs_in_flight", ()), 0) for s in figures) == 0

@@ -80,7 +80,7 @@ async def test_two_processes_twenty_conversations_each_result_once(
     assert all(len(finals(a, t)) == 1 for t in threads)
     # One poller at a time: a run's polls are never closer together than Retry-After.
     polls: dict[str, list[float]] = defaultdict(list)
-    for request in origami.requests("GET"):
+    for request in origami.requests("GET", path_prefix="/agents/"):
         polls[request.path.rsplit("/", 1)[-1]].append(request.time)
     for run_id, times in polls.items():
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]

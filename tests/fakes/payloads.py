@@ -162,6 +162,40 @@ def im_message(text: str, *, channel: str = DM_CHANNEL_ID, **kwargs: Any) -> JSO
     return message_event(text, channel=channel, channel_type="im", **kwargs)
 
 
+def app_home_opened(
+    *, tab: str = "messages", user: str = USER_ID, channel: str = DM_CHANNEL_ID
+) -> JSON:
+    """A person opened one of the app's tabs (``messages``: its DM, under agent_view)."""
+    event: JSON = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": tab,
+        "event_ts": new_ts(),
+    }
+    if tab == "home":
+        event["view"] = {"id": "V" + _rand(10), "type": "home"}
+    return event
+
+
+def agent_session_stopped(
+    *,
+    thread_ts: str,
+    user: str = USER_ID,
+    channel: str = CHANNEL_ID,
+    streaming_message_ts: Sequence[str] = (),
+) -> JSON:
+    """Someone pressed Slack's own Stop on the agent session of ``thread_ts``."""
+    return {
+        "type": "agent_session_stopped",
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "user": user,
+        "streaming_message_ts": list(streaming_message_ts),
+        "event_ts": new_ts(),
+    }
+
+
 def app_mention(
     text: str,
     *,
@@ -507,14 +541,25 @@ def block_actions(
 
 
 def _interactive_elements(blocks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[str, JSON]]:
+    """(block_id, element) of every clickable element: in actions, context_actions and
+    section blocks, and on cards (alone or in a carousel, whose card carries the block_id
+    Slack sends)."""
     for block in blocks:
         block_id = str(block.get("block_id", ""))
-        for element in block.get("elements", []) or []:
+        if block.get("type") == "carousel":
+            yield from _interactive_elements(block.get("elements") or [])
+            continue
+        for element in [*(block.get("elements") or []), *(block.get("actions") or [])]:
             if isinstance(element, Mapping) and "action_id" in element:
                 yield block_id, dict(element)
         accessory = block.get("accessory")
         if isinstance(accessory, Mapping) and "action_id" in accessory:
             yield block_id, dict(accessory)
+
+
+def action_ids(message: Mapping[str, Any]) -> list[str]:
+    """The action ids of a stored message's clickable elements."""
+    return [str(e["action_id"]) for _, e in _interactive_elements(message.get("blocks") or [])]
 
 
 def click(
@@ -549,6 +594,30 @@ def click(
         style=element.get("style"),
     )
     action["type"] = element.get("type", "button")
+    return block_actions(action, channel=channel, message=message, **kwargs)
+
+
+def click_feedback(
+    message: Mapping[str, Any], *, positive: bool = True, channel: str = CHANNEL_ID, **kwargs: Any
+) -> JSON:
+    """``block_actions`` for a click on one of a message's feedback buttons: Slack sends
+    the ``feedback_buttons`` element with the clicked button's ``value``."""
+    found = [
+        (block_id, element)
+        for block_id, element in _interactive_elements(message.get("blocks", []) or [])
+        if element.get("type") == "feedback_buttons"
+    ]
+    if not found:
+        raise ValueError("no feedback buttons in the message")
+    block_id, element = found[0]
+    side = element["positive_button" if positive else "negative_button"]
+    action = {
+        "type": "feedback_buttons",
+        "action_id": element["action_id"],
+        "block_id": block_id,
+        "value": side["value"],
+        "action_ts": new_ts(),
+    }
     return block_actions(action, channel=channel, message=message, **kwargs)
 
 

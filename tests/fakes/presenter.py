@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.previews import LeadPreview
 from bot.problems import Problem
 
 
@@ -43,8 +44,10 @@ class RecordingPresenter:
     def acknowledgement(self) -> Part:
         return Part("ack", {"what": "acknowledge"})
 
-    def result_parts(self, run: Run, elapsed_s: float) -> list[Part]:
-        return [Part("result-0", {"what": "result", "run": run})]
+    def result_parts(
+        self, run: Run, elapsed_s: float, previews: Mapping[str, LeadPreview] | None = None
+    ) -> list[Part]:
+        return [Part("result-0", {"what": "result", "run": run, "previews": dict(previews or {})})]
 
     def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part:
         body = {"what": "questions", "run_id": run_id, "questions": list(questions)}
@@ -149,6 +152,9 @@ class RecordingPresenter:
         self, thread: ThreadRef, message_ts: str, user_id: str, label: str
     ) -> None:
         self._show("choice_made", thread, ts=message_ts, user=user_id, label=label)
+
+    async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
+        self._show("close_stale_buttons", thread, ts=list(message_ts))
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
         self._show("stopping", thread, ts=message_ts, user=user_id)

@@ -22,7 +22,9 @@ What it does like Slack:
 - ``apps.connections.open`` and a ``/socket`` WebSocket that says ``hello``, delivers
   envelopes round-robin across connected clients and collects their acks.
 - says which scopes the bot token has in an ``x-oauth-scopes`` header on every call made
-  with it (``bot_scopes``, by default the bot scopes of ``slack-app-manifest.yml``).
+  with it (``bot_scopes``, by default the bot scopes of ``slack-app-manifest.yml``);
+- Slack's agent platform (agent sessions, the thread status, suggested prompts), in
+  ``agents`` (``tests.fakes.slack_agents``).
 
 What a test scripts: ``rate_limit`` (HTTP 429 + Retry-After), ``fail`` (HTTP 5xx or an
 ``ok: false`` error), ``delay``. Everything is recorded (``calls``), and rule-breaking calls
@@ -62,6 +64,7 @@ from tests.fakes.payloads import (
     new_trigger_id,
     new_ts,
 )
+from tests.fakes.slack_agents import AgentPlatform
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -124,6 +127,7 @@ RULE_ERRORS = frozenset(
     {
         "invalid_blocks",
         "invalid_blocks_format",
+        "only_one_table_allowed",
         "msg_too_long",
         "msg_blocks_too_long",
         "no_text",
@@ -200,7 +204,9 @@ _OPTION_LIMITS = {
 }
 _MRKDWN_OPTIONS = frozenset({"radio_buttons", "checkboxes"})
 # Block types accepted without checks beyond block_id (newer or rarely used ones).
-_UNCHECKED_BLOCKS = frozenset({"divider", "file", "video", "context_actions", "table"})
+_UNCHECKED_BLOCKS = frozenset({"divider", "file", "video"})
+# Slack's agent platform blocks, checked by ``tests.fakes.agent_blocks``.
+_AGENT_BLOCKS = frozenset({"table", "card", "carousel", "alert", "context_actions"})
 
 
 class _Errors:
@@ -460,6 +466,10 @@ def _check_block(errs: _Errors, block: Any, ptr: str, block_ids: set[str]) -> No
     elif kind == "rich_text":
         if not isinstance(block.get("elements"), list):
             errs.add(ptr + "/elements", "missing required field")
+    elif kind in _AGENT_BLOCKS:
+        from tests.fakes.agent_blocks import check_agent_block  # uses this module's helpers
+
+        check_agent_block(errs, block, ptr)
     elif kind not in _UNCHECKED_BLOCKS:
         errs.add(ptr + "/type", "must be a valid enum value")
 
@@ -510,6 +520,10 @@ def _message_problems(
     problems: list[tuple[str, str]] = []
     if blocks:
         problems += [("invalid_blocks", m) for m in block_errors(blocks)]
+        tables = [b for b in blocks if isinstance(b, Mapping) and b.get("type") == "table"]
+        if isinstance(blocks, list) and len(tables) > 1:
+            # Slack: "only one table block is allowed per message".
+            problems.append(("only_one_table_allowed", f"{len(tables)} table blocks"))
         chars = count_block_text(blocks)
         if blocks_text_limit is not None and chars > blocks_text_limit:
             problems.append(
@@ -870,6 +884,9 @@ class FakeSlack:
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
+        # Sessions, the thread status and suggested prompts (``tests.fakes.slack_agents``).
+        self.agents = AgentPlatform(lambda: self.bot_scopes, self.messages, bot_id)
+        self._methods.update(self.agents.methods())
 
     # -- workspaces ------------------------------------------------------------------------
 

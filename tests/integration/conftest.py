@@ -11,6 +11,7 @@ from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.sending import SendConfig
 from bot.stores import Stores
 from bot.watcher import WatcherConfig
+from tests.fakes.agent_surface import RecordingAgentSurface
 from tests.fakes.origami import FakeOrigami
 from tests.fakes.presenter import RecordingPresenter
 from tests.integration.harness import Harness
@@ -24,14 +25,16 @@ async def h(stores: Stores) -> AsyncIterator[Harness]:
             retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_budget=5),
         )
         presenter = RecordingPresenter()
+        surface = RecordingAgentSurface()
         core = assemble(
             stores,
             origami,
             presenter,
             SendConfig(first_poll_s=0.05),
             WatcherConfig(lease_s=5, idle_s=0.02),
+            surface=surface,
         )
         try:
-            yield Harness(fake, stores, presenter, core)
+            yield Harness(fake, stores, presenter, core, surface)
         finally:
             await origami.aclose()

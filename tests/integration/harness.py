@@ -14,6 +14,7 @@ import pytest
 from bot.assembly import Core
 from bot.domain import Prompt, ThreadRef
 from bot.stores import Stores
+from tests.fakes.agent_surface import RecordingAgentSurface
 from tests.fakes.origami import FakeOrigami
 from tests.fakes.presenter import RecordingPresenter
 
@@ -26,6 +27,7 @@ class Harness:
     stores: Stores
     presenter: RecordingPresenter
     core: Core
+    surface: RecordingAgentSurface
 
     async def start(self, thread: ThreadRef, prompt: Prompt) -> None:
         """A mention: kept by intake, then sent by the watcher's next claim."""

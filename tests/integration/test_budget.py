@@ -69,6 +69,7 @@ async def test_every_request_of_a_conversation_takes_exactly_one_slot(stores: St
     from bot.origami.client import OrigamiClient, build_http_client
     from bot.sending import SendConfig
     from bot.watcher import WatcherConfig
+    from tests.fakes.agent_surface import RecordingAgentSurface
     from tests.fakes.origami import FakeOrigami, RunScript
     from tests.fakes.presenter import RecordingPresenter
 
@@ -84,6 +85,7 @@ async def test_every_request_of_a_conversation_takes_exactly_one_slot(stores: St
             SendConfig(first_poll_s=0.01),
             WatcherConfig(idle_s=0.01),
             budget.rule,
+            surface=RecordingAgentSurface(),
         )
         try:
             await core.conversations.intake.take(
@@ -100,5 +102,8 @@ async def test_every_request_of_a_conversation_takes_exactly_one_slot(stores: St
             await origami.aclose()
     assert presenter.of("result")
     requests = len(fake.requests())
-    assert requests == 4  # POST /agents, two running polls, the one that sees it done
+    # POST /agents, two running polls, the one that sees it done, and the rows of its
+    # table's lead preview.
+    assert requests == 5
+    assert len(fake.requests("GET", path_prefix="/tables/")) == 1
     assert await stores._client.zcard(keys.origami_budget()) == requests

@@ -42,7 +42,12 @@ async def test_start_poll_and_deliver_once(h: Harness) -> None:
     assert results[0].data["run"].response.text == "Found **20** founders."
     # Three polls answered running (progress each time), the fourth was terminal.
     assert len(h.presenter.of("progress")) == 3
-    assert len(h.fake.requests("GET")) == 4
+    assert len(h.fake.requests("GET", path_prefix="/agents/")) == 4
+    # Then the rows of its table, once, for the lead preview.
+    [rows] = h.fake.requests("GET", path_prefix="/tables/")
+    assert rows.query == {"limit": "5"}
+    [preview] = results[0].data["previews"].values()
+    assert preview.rows and len(preview.rows) <= 5
     # Delivered runs leave the schedule and the thread idle.
     assert await h.stores.schedule.count() == 0
     state = await h.thread_state()
@@ -62,7 +67,7 @@ async def test_progress_updates_stay_within_their_allowance(h: Harness) -> None:
     await h.start(other, prompt("second", "C1:2.0"))
     await h.drive(lambda: len(h.presenter.of("result")) == 2)
     # Six running polls, two progress updates allowed this minute; every result posted.
-    assert len(h.fake.requests("GET")) == 8
+    assert len(h.fake.requests("GET", path_prefix="/agents/")) == 8
     assert len(h.presenter.of("progress")) == 2
     assert len(h.presenter.of("progress_final")) == 2
 

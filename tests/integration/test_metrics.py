@@ -20,6 +20,7 @@ from bot.domain import QUEUE_MAX, Prompt, ThreadRef
 from bot.metrics import PREFIX, Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, Priority, RetryPolicy, build_http_client
 from bot.sending import SendConfig
+from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client, create_app
 from bot.slack.blocks import Message
 from bot.slack.presenter import SlackPresenter
@@ -102,6 +103,7 @@ async def stack(stores: Stores) -> AsyncIterator[Stack]:
             SendConfig(first_poll_s=0.05),
             WatcherConfig(lease_s=5, idle_s=0.02),
             metrics=metrics,
+            surface=SlackAgentSurface(client),
         )
         bolt = create_app(client=client, signing_secret=SECRET, conversations=core.conversations)
         web = create_web_app(bolt, stores, stores.heartbeats, role="all", metrics=metrics)
@@ -143,8 +145,10 @@ async def test_a_conversation_moves_each_counter_by_what_happened(stack: Stack) 
     assert 0 < value(samples, "ack_duration_seconds_sum") < 3
     assert total(samples, "requests_refused_total") == 0
     # One conversation, its run watched, polled until it ended, delivered once.
-    gets = stack.origami.requests("GET")
+    gets = stack.origami.requests("GET", path_prefix="/agents/")
     assert len(gets) == 4  # three running, one that saw it end
+    rows = stack.origami.requests("GET", path_prefix="/tables/")
+    assert len(rows) == 1  # the lead preview of its table
     assert value(samples, "conversations_started_total") == 1
     assert value(samples, "runs_started_total", kind="start") == 1
     assert value(samples, "runs_started_total", kind="follow") == 0
@@ -160,9 +164,10 @@ async def test_a_conversation_moves_each_counter_by_what_happened(stack: Stack) 
     )
     run = {"method": "GET", "endpoint": "/agents/{id}/runs/{id}", "status": "200"}
     assert value(samples, "origami_requests_total", **run) == len(gets)
-    assert (
-        total(samples, "origami_requests_total") == len(stack.origami.requests()) == 1 + len(gets)
-    )
+    preview = {"method": "GET", "endpoint": "/tables/{id}/rows", "status": "200"}
+    assert value(samples, "origami_requests_total", **preview) == len(rows)
+    assert total(samples, "origami_requests_total") == len(stack.origami.requests())
+    assert len(stack.origami.requests()) == 1 + len(gets) + len(rows)
     # Nothing went wrong or waited.
     assert total(samples, "slack_api_errors_total") == 0
     assert total(samples, "origami_budget_waits_total") == 0

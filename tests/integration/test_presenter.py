@@ -17,6 +17,7 @@ from bot.domain import Prompt, ThreadRef
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.models import Run
 from bot.sending import SendConfig
+from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores
@@ -112,13 +113,15 @@ async def _conversation(slack: FakeSlack, stores: Stores, text: str) -> AsyncIte
             build_http_client(origami_fake.url, origami_fake.api_key),
             retry=RetryPolicy(base_delay=0.01),
         )
-        presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
+        client = build_web_client(slack.bot_token, slack.api_url)
+        presenter = SlackPresenter(client)
         core = assemble(
             stores,
             origami,
             presenter,
             SendConfig(first_poll_s=0.05),
             WatcherConfig(lease_s=5, error_backoff_s=0.2, idle_s=0.02),
+            surface=SlackAgentSurface(client),
         )
         thread_ts = new_ts()
         slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)

@@ -358,3 +358,30 @@ def test_no_script_builds_a_key_name() -> None:
         # Every argument comes as one named object.
         assert "ARGV[2]" not in script, where
         assert "ARGV[1]" not in script or "cjson.decode(ARGV[1])" in script, where
+
+
+async def test_feedback_is_recorded_once_per_person_and_result(stores: Stores) -> None:
+    from bot.domain import Verdict
+
+    async def give(user: str, verdict: Verdict, run_id: str = "run-1") -> bool:
+        return await stores.feedback.record("T1", run_id, user, verdict)
+
+    results = await asyncio.gather(*(give("U1", Verdict.GOOD) for _ in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+    assert await give("U1", Verdict.BAD) is False  # a change of mind is not a second vote
+    assert await give("U2", Verdict.BAD) is True
+    assert await give("U1", Verdict.GOOD, "run-2") is True
+    key = keys.feedback("T1", "run-1")
+    assert await stores._client.hgetall(key) == {"U1": "good", "U2": "bad"}
+    assert 0 < await stores._client.ttl(key) <= keys.seconds(keys.FEEDBACK_TTL)
+
+
+async def test_open_buttons_are_taken_once(stores: Stores) -> None:
+    await stores.open_buttons.keep(THREAD, "run-1", ["100.3", "100.4"])
+    key = keys.open_buttons(THREAD.team, THREAD.channel, THREAD.thread_ts)
+    assert 0 < await stores._client.ttl(key) <= keys.seconds(keys.OPEN_BUTTONS_TTL)
+    taken = await asyncio.gather(*(stores.open_buttons.take(THREAD) for _ in range(4)))
+    assert sorted(taken, key=len) == [[], [], [], ["100.3", "100.4"]]
+    await stores._client.set(key, "not json")
+    assert await stores.open_buttons.take(THREAD) == []
+    assert await stores.open_buttons.take(ThreadRef("T1", "C1", "999.9")) == []

@@ -30,13 +30,17 @@ from bot.slack.blocks import (
     build_result,
     build_shared_table,
     build_table_card,
+    build_table_cards,
     build_usage_hint,
     build_waiting_for_slot,
     result_overflow,
     with_context_note,
 )
+from bot.slack.blocks.common import plain_preview
+from bot.slack.blocks.tables import TableChange
 from bot.slack.mrkdwn import escape, markdown_to_mrkdwn
-from tests.fakes.slack import MAX_HEADER_TEXT, MAX_UPDATE_TEXT, message_errors, view_errors
+from tests.fakes.agent_blocks import MAX_CARD_TITLE
+from tests.fakes.slack import MAX_UPDATE_TEXT, message_errors, view_errors
 
 RUN_ID = "v2_run-7f3a"
 EVIL = "<!channel> <!here> <@U123> <https://evil|click> <!subteam^S1|sales> R&D"
@@ -117,8 +121,21 @@ def assert_valid(*messages: Message) -> None:
         assert message.text.strip()
 
 
+def cards(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``card`` blocks, on their own or in carousels, in order."""
+    found: list[dict[str, Any]] = []
+    for block in blocks:
+        if block["type"] == "card":
+            found.append(block)
+        elif block["type"] == "carousel":
+            found.extend(block["elements"])
+    return found
+
+
 def elements(message: Message) -> list[dict[str, Any]]:
-    return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    """The buttons of a message: in ``actions`` blocks, then on its cards."""
+    listed = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+    return listed + [e for card in cards(message.blocks) for e in card.get("actions", [])]
 
 
 def blocks_of(messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -247,14 +264,14 @@ def test_build_progress_minimal_and_without_valid_run_id() -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (RunStatus.COMPLETED, "✅ Finished in 3m 12s · 24/50 steps"),
-        (RunStatus.NEEDS_INPUT, "💬 Needs your input · 3m 12s · 24/50 steps"),
-        (RunStatus.CANCELLED, "⏹️ Stopped after 3m 12s · 24/50 steps"),
-        (RunStatus.INCOMPLETE, "⚠️ Stopped before finishing · 3m 12s · 24/50 steps"),
+        (RunStatus.COMPLETED, "✅ Finished in 3m 12s · 24 steps"),
+        (RunStatus.NEEDS_INPUT, "💬 Needs your input · 3m 12s · 24 steps"),
+        (RunStatus.CANCELLED, "⏹️ Stopped after 3m 12s · 24 steps"),
+        (RunStatus.INCOMPLETE, "⚠️ Stopped before finishing · 3m 12s · 24 steps"),
         (RunStatus.STEP_CAP_HIT, "⚠️ Used all 50 steps · 3m 12s"),
-        (RunStatus.TIMED_OUT, "⚠️ Timed out after 3m 12s · 24/50 steps"),
-        (RunStatus.ERRORED, "❌ Failed after 3m 12s · 24/50 steps"),
-        (RunStatus.UNKNOWN, "Ended after 3m 12s · 24/50 steps"),
+        (RunStatus.TIMED_OUT, "⚠️ Timed out after 3m 12s · 24 steps"),
+        (RunStatus.ERRORED, "❌ Failed after 3m 12s · 24 steps"),
+        (RunStatus.UNKNOWN, "Ended after 3m 12s · 24 steps"),
     ],
 )
 def test_build_progress_final(status: RunStatus, expected: str) -> None:
@@ -274,27 +291,42 @@ def test_build_progress_final(status: RunStatus, expected: str) -> None:
 
 def test_build_result_completed_posts_text_cards_then_next_steps() -> None:
     run = make_run(tables=[make_table(0)], next_actions=["Find 20 more", "Write emails"])
-    content, follow_up = build_result(run, elapsed_s=192)
-    assert_valid(content, follow_up)
-    assert content.text == "Origami is done in 3m 12s. Found *20* founders."
-    assert content.blocks[0] == {
+    [message] = build_result(run, elapsed_s=192)
+    assert_valid(message)
+    # One message per run; its notification preview is plain text (no raw mrkdwn marks).
+    assert message.text == "Done in 3m 12s. Found 20 founders."
+    assert message.blocks[0] == {
         "type": "section",
         "text": {"type": "mrkdwn", "text": "Found *20* founders."},
         "block_id": "text:0",
     }
-    assert [b["type"] for b in content.blocks] == ["section", "header", "section", "actions"]
-    # One-shot buttons live in their own message, apart from the table cards' buttons.
-    assert follow_up.blocks[0]["text"]["text"] == "*Suggested next steps*"
-    assert [(e["action_id"], e["value"], e["text"]["text"]) for e in elements(follow_up)] == [
+    assert [b["type"] for b in message.blocks] == [
+        "section",
+        "card",
+        "section",
+        "actions",
+        "context",
+        "context_actions",
+    ]
+    # The one-shot buttons are an actions block; the card keeps its own buttons inside it.
+    assert message.blocks[2]["text"]["text"] == "*Suggested next steps*"
+    assert [
+        (e["action_id"], e["value"], e["text"]["text"]) for e in message.blocks[3]["elements"]
+    ] == [
         ("next_action:0", f"{RUN_ID}:0", "Find 20 more"),
         ("next_action:1", f"{RUN_ID}:1", "Write emails"),
+    ]
+    assert [e["action_id"] for e in message.blocks[1]["actions"]] == [
+        ids.OPEN_TABLE,
+        ids.SHARE_TABLE,
+        ids.EXPORT_CSV,
     ]
 
 
 def test_build_result_completed_with_nothing() -> None:
     [message] = build_result(make_run(text=None), elapsed_s=5)
     assert message.blocks[0]["text"]["text"] == texts.NOTHING_TO_SHOW
-    assert message.text.startswith("Origami is done in 5s.")
+    assert message.text.startswith("Done in 5s.")
 
 
 @pytest.mark.parametrize(
@@ -309,7 +341,8 @@ def test_build_result_stopped_early_offers_continue(status: str, note: str) -> N
     messages = build_result(make_run(status, text=None if status == "timed_out" else "Partial."))
     assert_valid(*messages)
     last = messages[-1]
-    assert last.blocks[0]["text"]["text"] == note
+    [footer] = [b for b in last.blocks if b.get("block_id") == "footer"]
+    assert footer["text"]["text"] == note
     [button] = elements(last)
     assert (button["action_id"], button["value"], button["text"]["text"]) == (
         ids.CONTINUE_RUN,
@@ -324,13 +357,13 @@ def test_build_result_errored_offers_retry() -> None:
     assert message.blocks[0]["text"]["text"] == texts.ERRORED
     [button] = elements(message)
     assert (button["action_id"], button["value"]) == (ids.RETRY_RUN, RUN_ID)
-    assert message.text.startswith("Origami couldn't finish this run.")
+    assert message.text.startswith("I couldn't finish this run.")
 
 
 def test_build_result_cancelled_still_shows_tables() -> None:
     [message] = build_result(make_run("cancelled", text=None, tables=[make_table(0)]))
-    assert message.blocks[0]["text"]["text"] == "⏹️ Stopped. Here is what was built so far."
-    assert message.blocks[1]["text"]["text"] == "Table 0"
+    assert message.blocks[0]["text"]["text"] == "⏹️ Stopped. Here is what I built so far."
+    assert message.blocks[1]["title"]["text"] == "Table 0"
     for blank in (None, "", "  \n", "```\n```"):
         [empty] = build_result(make_run("cancelled", text=blank))
         assert empty.blocks[0]["text"]["text"] == "⏹️ Stopped before anything was built."
@@ -340,15 +373,15 @@ def test_build_result_cancelled_still_shows_tables() -> None:
 
 def test_build_result_unknown_status_is_neutral() -> None:
     messages = build_result(make_run("superseded_v9 <!here>", text="Hi"))
-    note = messages[-1].blocks[0]["text"]["text"]
-    assert note.startswith("Origami ended this run with a status this app doesn't know yet")
+    [note] = [b["text"]["text"] for b in blocks_of(messages) if b.get("block_id") == "footer"]
+    assert note.startswith("This run ended with a status I don't know yet")
     assert "superseded_v9 &lt;!here&gt;" in note
     assert elements(messages[-1]) == []
 
 
 def test_build_result_needs_input_shows_no_questions_and_no_footer() -> None:
     [message] = build_result(make_run("needs_input", text="Which region?"))
-    assert [b["block_id"] for b in message.blocks] == ["text:0"]
+    assert [b["block_id"] for b in message.blocks] == ["text:0", "ai_note", "feedback"]
     assert build_result(make_run("needs_input", text=None)) == []
 
 
@@ -368,46 +401,71 @@ def test_build_table_card_content() -> None:
         leadCount=1234,
         credits={"lifetimeUsed": 12.5},
         cells={"running": 40, "errored": 0},
-        stats={"qualification": {"qualifiedLeads": 987}},
+        stats={"qualification": {"qualifiedLeads": 987}, "running": {"runningLeads": 7}},
     )
-    blocks = build_table_card(table, run_id=RUN_ID, index=3)
-    assert blocks[0] == {
-        "type": "header",
-        "block_id": "table:3:tbl_3:name",
-        "text": {"type": "plain_text", "text": "Austin SaaS founders", "emoji": True},
-    }
-    assert blocks[1]["text"]["text"] == "*1,234 leads* · 987 qualified · 12.5 credits used"
-    assert blocks[2]["elements"][0]["text"] == (
-        "⏳ Still enriching: 40 cells in progress. Numbers may still go up."
+    card, alert = build_table_card(table, run_id=RUN_ID, index=3, change=TableChange(created=True))
+    assert card["type"] == "card"
+    assert card["block_id"] == "table:3:tbl_3"
+    assert card["title"] == {"type": "mrkdwn", "text": "Austin SaaS founders"}
+    assert card["subtitle"]["text"] == "1,234 leads · 987 qualified"
+    assert card["body"]["text"] == "New table · 12.5 credits used"
+    # Leads still being enriched, in leads (not "cells in progress"), as an alert.
+    assert alert["type"] == "alert"
+    assert alert["level"] == "info"
+    assert alert["text"]["text"] == (
+        "⏳ 7 leads are still being enriched, so the numbers may still go up."
     )
-    open_, share, export = blocks[3]["elements"]
+    open_, share, export = card["actions"]
     assert (open_["action_id"], open_["url"], open_["text"]["text"]) == (
         ids.OPEN_TABLE,
         "https://origami.chat/workspace/ws_1?table=tbl_3",
-        "Open in Origami",
+        "Open",
     )
+    assert open_["accessibility_label"] == "Open Austin SaaS founders in Origami"
     assert "value" not in open_
     assert (share["action_id"], share["value"], share["text"]["text"]) == (
         ids.SHARE_TABLE,
         f"{RUN_ID}:tbl_3",
-        "Share to channel",
+        "Share",
     )
     assert (export["action_id"], export["value"], export["text"]["text"]) == (
         ids.EXPORT_CSV,
         f"{RUN_ID}:tbl_3",
-        "Export CSV",
+        "CSV",
     )
-    assert_valid(Message("x", blocks))
+    assert export["accessibility_label"] == "Export Austin SaaS founders as a CSV file"
+    assert_valid(Message("x", [card, alert]))
+
+
+def test_two_cards_of_one_run_do_not_read_alike() -> None:
+    tables = [make_table(0), make_table(1, leadCount=20)]
+    changes = {"tbl_0": TableChange(created=True), "tbl_1": TableChange(leads_added=5)}
+    [carousel] = build_table_cards(tables, run_id=RUN_ID, changes=changes)
+    assert carousel["type"] == "carousel"
+    first, second = carousel["elements"]
+    assert (first["title"]["text"], first["body"]["text"]) == (
+        "Table 0",
+        "New table · 35 credits used",
+    )
+    assert (second["title"]["text"], second["body"]["text"]) == (
+        "Table 1",
+        "5 leads added just now · 35 credits used",
+    )
+    assert_valid(Message("x", [carousel]))
 
 
 def test_build_table_card_optional_parts() -> None:
     table = make_table(0, url=None, credits={"lifetimeUsed": 0}, leadCount=1)
-    blocks = build_table_card(table, run_id=RUN_ID)
-    assert blocks[1]["text"]["text"] == "*1 lead*"
-    assert [b["type"] for b in blocks] == ["header", "section", "actions"]
-    assert [e["action_id"] for e in blocks[2]["elements"]] == [ids.SHARE_TABLE, ids.EXPORT_CSV]
-    unsafe = build_table_card(make_table(0, url="javascript:alert(1)"), run_id=RUN_ID)
-    assert ids.OPEN_TABLE not in [e["action_id"] for e in unsafe[-1]["elements"]]
+    [card] = build_table_card(table, run_id=RUN_ID)
+    assert card["subtitle"]["text"] == "1 lead"
+    assert "body" not in card
+    assert [e["action_id"] for e in card["actions"]] == [ids.SHARE_TABLE, ids.EXPORT_CSV]
+    [unsafe] = build_table_card(make_table(0, url="javascript:alert(1)"), run_id=RUN_ID)
+    assert ids.OPEN_TABLE not in [e["action_id"] for e in unsafe["actions"]]
+    [_, alert] = build_table_card(make_table(0, cells={"running": 3}), run_id=RUN_ID)
+    assert alert["text"]["text"] == (
+        "⏳ Some leads are still being enriched, so the numbers may still go up."
+    )
 
 
 @pytest.mark.parametrize(
@@ -467,10 +525,10 @@ def test_open_in_origami_on_the_configured_app() -> None:
 
 
 def test_build_table_card_clips_long_names() -> None:
-    blocks = build_table_card(make_table(0, name="N&" * 200), run_id=RUN_ID)
-    header = blocks[0]["text"]["text"]
-    assert len(header) <= MAX_HEADER_TEXT
-    assert header.endswith("…") and header.startswith("N&amp;N&amp;")
+    [card] = build_table_card(make_table(0, name="N&" * 200), run_id=RUN_ID)
+    title = card["title"]["text"]
+    assert len(title) <= MAX_CARD_TITLE
+    assert title.endswith("…") and title.startswith("N&amp;N&amp;")
 
 
 def test_build_shared_table() -> None:
@@ -484,7 +542,7 @@ def test_build_shared_table() -> None:
     by = "Shared by <@U042ABC> from <https://acme.slack.com/archives/C1/p123|this thread>"
     assert by in list(text_fields(message.blocks))
     assert [e["action_id"] for e in elements(message)] == [ids.OPEN_TABLE, ids.EXPORT_CSV]
-    assert message.text == f"{by}: Table Table 1: 21 leads"
+    assert message.text == "Shared by <@U042ABC> from this thread: Table Table 1: 21 leads"
     bare = build_shared_table(make_table(1), shared_by="U042ABC", thread_link=None)
     assert "Shared by <@U042ABC>" in list(text_fields(bare.blocks))
     assert [e["action_id"] for e in elements(bare)] == [ids.OPEN_TABLE]
@@ -502,7 +560,7 @@ def q(
 def test_build_questions_single_question() -> None:
     message = build_questions([q("Which region?", ["US", "EU"])], run_id=RUN_ID, answers={})
     assert_valid(message)
-    assert message.text == "Origami has a question for you. Which region?"
+    assert message.text == "I have a question for you. Which region?"
     assert message.blocks[0]["text"]["text"] == "Which region?"
     assert [(e["action_id"], e["value"], e["text"]["text"]) for e in elements(message)] == [
         ("answer:0:0", f"{RUN_ID}:0:0", "US"),
@@ -650,7 +708,8 @@ def test_build_problem(problem: Problem, phrases: list[str], button: str | None)
     message = build_problem(problem)
     assert_valid(message)
     text = message.blocks[0]["text"]["text"]
-    assert message.text == text
+    # The notification is the same sentence without mrkdwn's marks.
+    assert message.text == plain_preview(text)
     for phrase in phrases:
         assert phrase in text
     links = elements(message)
@@ -688,7 +747,7 @@ def test_notes() -> None:
         "These buttons are no longer active. Reply in the thread to keep going."
     )
     assert build_already_answered(Answer("U999", "EU & US")).text == (
-        "This question was already answered by <@U999>: *EU &amp; US*"
+        "This question was already answered by <@U999>: EU &amp; US"
     )
     assert build_note(texts.note("already_shared")).text == texts.ALREADY_SHARED
     for message in (
@@ -702,8 +761,7 @@ def test_notes() -> None:
 def test_build_queued() -> None:
     message = build_queued(position=1, run_id=RUN_ID)
     assert message.text == (
-        "Origami is still working on the last message. Yours is queued and will be "
-        "sent when it finishes."
+        "I'm still working on the last message. Yours is queued and will be sent when it finishes."
     )
     [stop] = elements(message)
     assert (stop["action_id"], stop["value"], stop["text"]["text"]) == (
@@ -787,11 +845,11 @@ def test_build_result_respects_limits_and_drops_nothing(
         ]
         assert len(with_text) <= 5
 
-    headers = [b["text"]["text"] for b in blocks if b["type"] == "header"]
-    assert len(headers) == n_tables
-    values = {e.get("value") for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    titles = [card["title"]["text"] for card in cards(blocks)]
+    assert len(titles) == n_tables
+    values = {e.get("value") for m in messages for e in elements(m)}
     for n in range(n_tables):
-        assert headers[n].startswith(f"Leads batch {n} ")
+        assert titles[n].startswith(f"Leads batch {n} ")
         assert f"{RUN_ID}:tbl_{n}" in values
 
     listing = "\n".join(s for m in messages for s in text_fields(m.blocks))
@@ -817,7 +875,7 @@ def test_a_huge_answer_is_cut_to_five_messages_and_given_whole_for_a_file(
     assert "attached" in texts.RESULT_CUT
     # The note ends the text; the table card, next steps and footer still follow.
     ids_ = [b["block_id"] for b in blocks_of(messages)]
-    assert ids_.index("text:cut") < ids_.index("table:0:tbl_0:name")
+    assert ids_.index("text:cut") < ids_.index("table:0:tbl_0")
     assert any(e["action_id"] == "next_action:0" for m in messages for e in elements(m))
     assert result_overflow(run) == text
 
@@ -941,7 +999,7 @@ def test_random_results_always_validate() -> None:
 
 
 def test_blank_suggestions_get_no_button_but_keep_indexes() -> None:
-    _, message = build_result(make_run(text=None, next_actions=[" ", "Find more"]))
+    [message] = build_result(make_run(text=None, next_actions=[" ", "Find more"]))
     [only] = build_result(make_run(text=None, next_actions=["  "]))
     assert [(e["action_id"], e["value"]) for e in elements(message)] == [
         ("next_action:1", f"{RUN_ID}:1")

@@ -76,6 +76,7 @@ def test_manifest_json_is_the_yaml_manifest_in_socket_mode() -> None:
         "display_information",
         "features.bot_user",
         "features.app_home",
+        "features.agent_view",
         "features.slash_commands",
         "features.shortcuts",
         "oauth_config.scopes.bot",
@@ -117,21 +118,34 @@ def test_scopes_and_events_are_listed_once_each() -> None:
 
 def test_every_event_the_app_subscribes_to_has_its_scope() -> None:
     # Slack refuses a manifest whose bot events lack their read scope; say which one here.
-    needs = {
+    needs: dict[str, str | None] = {
         "app_mention": "app_mentions:read",
         "message.channels": "channels:history",
         "message.groups": "groups:history",
         "message.im": "im:history",
         "message.mpim": "mpim:history",
-        # App Home and the app's own lifecycle need no scope.
-        "app_home_opened": None,
+        "app_home_opened": None,  # Slack sends it to every app with a Home or Messages tab
+        "agent_session_stopped": "chat:write",  # sessions are set with chat:write
+        # The app's own lifecycle needs no scope.
         "app_uninstalled": None,
         "tokens_revoked": None,
     }
     manifest = _socket_manifest()
     scopes = set(_at(manifest, "oauth_config.scopes.bot"))
     for event in _at(manifest, "settings.event_subscriptions.bot_events"):
-        assert needs[event] is None or needs[event] in scopes, event
+        need = needs[event]
+        assert need is None or need in scopes, event
+
+
+def test_the_app_is_an_agent_with_a_description_and_hears_slacks_stop() -> None:
+    # agent_view makes the Messages tab an agent's, and lets the app set agent sessions;
+    # a session's Stop reaches the app only through agent_session_stopped.
+    manifest = _socket_manifest()
+    description = _at(manifest, "features.agent_view.agent_description")
+    assert isinstance(description, str) and 0 < len(description) <= 200
+    assert _at(manifest, "features.assistant_view") is None  # the legacy surface
+    events = _at(manifest, "settings.event_subscriptions.bot_events")
+    assert {"app_home_opened", "agent_session_stopped"} <= set(events)
 
 
 def test_the_cli_hooks_come_from_the_cli_extra() -> None:

@@ -10,7 +10,9 @@ Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_U
 - ``progress``: the first reply and the progress line
 - ``result``: a finished run's messages, and the whole answer when they show only its
   beginning (``result_overflow``, for a file)
-- ``tables``: table cards
+- ``tables``: table cards (``card``, ``carousel``) and the "still enriching" alert
+- ``previews``: a table's first leads as a ``table`` block
+- ``feedback``: the AI note and the feedback buttons under every result
 - ``questions``: the agent's questions and their answers
 - ``modals``: the "Or something else" modal
 - ``notices``: problems and one-off notes
@@ -18,6 +20,7 @@ Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_U
 
 from bot.domain import Answer
 from bot.slack.blocks.common import ORIGAMI_APP_URL, Block, Message
+from bot.slack.blocks.feedback import build_feedback
 from bot.slack.blocks.home import build_home, build_key_modal, build_only_admins_modal
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
@@ -30,10 +33,11 @@ from bot.slack.blocks.notices import (
     build_waiting_for_slot,
     with_context_note,
 )
+from bot.slack.blocks.previews import build_preview
 from bot.slack.blocks.progress import build_ack, build_progress, build_progress_final
 from bot.slack.blocks.questions import MAX_SUGGESTIONS, build_questions, build_questions_closed
 from bot.slack.blocks.result import MAX_TEXT_MESSAGES, build_result, result_overflow
-from bot.slack.blocks.tables import build_shared_table, build_table_card
+from bot.slack.blocks.tables import build_shared_table, build_table_card, build_table_cards
 
 __all__ = [
     "MAX_SUGGESTIONS",
@@ -45,11 +49,13 @@ __all__ = [
     "build_ack",
     "build_already_answered",
     "build_attachments_note",
+    "build_feedback",
     "build_freeform_modal",
     "build_home",
     "build_key_modal",
     "build_note",
     "build_only_admins_modal",
+    "build_preview",
     "build_problem",
     "build_progress",
     "build_progress_final",
@@ -59,6 +65,7 @@ __all__ = [
     "build_result",
     "build_shared_table",
     "build_table_card",
+    "build_table_cards",
     "build_usage_hint",
     "build_waiting_for_slot",
     "result_overflow",

@@ -6,13 +6,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bot.slack import actions as ids
 from bot.slack import limits, texts
-from bot.slack.mrkdwn import ELLIPSIS, clip_label, clip_mrkdwn, is_safe_url, one_line
+from bot.slack.mrkdwn import (
+    ELLIPSIS,
+    clip_label,
+    clip_mrkdwn,
+    is_safe_url,
+    one_line,
+    strip_controls,
+)
 
 Block = dict[str, Any]
+AlertLevel = Literal["default", "info", "warning", "error", "success"]
 
 # Notification previews stay short even though the fallback may hold 3,000 characters.
 _PREVIEW_CHARS = 280
@@ -57,6 +65,21 @@ def section_block(text: str, block_id: str | None = None) -> Block:
     return block
 
 
+def mrkdwn_text(text: str) -> dict[str, Any]:
+    """A mrkdwn text object for ``text`` that is ready (escaped, clipped); never blank."""
+    return _mrkdwn(text if text.strip() else ELLIPSIS)
+
+
+def alert_block(text: str, block_id: str, *, level: AlertLevel = "warning") -> Block:
+    """An ``alert``: ``text`` is ready mrkdwn."""
+    return {
+        "type": "alert",
+        "block_id": block_id[: limits.MAX_BLOCK_ID],
+        "level": level,
+        "text": mrkdwn_text(clip_mrkdwn(text, limits.MAX_ALERT_TEXT)),
+    }
+
+
 def context_block(text: str, block_id: str | None = None) -> Block:
     block: Block = {
         "type": "context",
@@ -84,8 +107,10 @@ def button_element(
     style: str | None = None,
     confirm: dict[str, Any] | None = None,
     label_limit: int = limits.MAX_BUTTON_TEXT,
+    accessibility_label: str | None = None,
 ) -> dict[str, Any]:
-    """A button; ``label`` is raw text (escaped and clipped here)."""
+    """A button; ``label`` is raw text (escaped and clipped here); ``accessibility_label``
+    what a screen reader says instead (plain, clipped here)."""
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action_id[: limits.MAX_ACTION_ID],
@@ -101,6 +126,9 @@ def button_element(
         button["style"] = style
     if confirm is not None:
         button["confirm"] = confirm
+    if accessibility_label is not None and accessibility_label.strip():
+        spoken = strip_controls(one_line(accessibility_label))
+        button["accessibility_label"] = spoken[: limits.MAX_ACCESSIBILITY_LABEL]
     return button
 
 
@@ -148,8 +176,20 @@ def actions_blocks(elements: Sequence[dict[str, Any]], block_id: str) -> list[Bl
     return blocks
 
 
+# Notification previews show a message's ``text`` as typed: mrkdwn's marks (``*bold*``,
+# ``_italic_``, ``~strike~``, `` `code` ``) at the edges of a word would show raw there.
+_MARKS_RE = re.compile(r"(?<![\w*_~`])[*_~`]+(?=[^\s*_~`])|(?<=[^\s*_~`])[*_~`]+(?![\w*_~`])")
+# ``<url|text>`` links read as their text.
+_LINK_RE = re.compile(r"<(?:https?://|mailto:)[^<>|]*\|([^<>]+)>")
+
+
+def plain_preview(text: str) -> str:
+    """``text`` (mrkdwn) as a notification shows it best: marks and link targets removed."""
+    return _MARKS_RE.sub("", _LINK_RE.sub(r"\1", text))
+
+
 def fallback_text(text: str, limit: int = limits.MAX_FALLBACK_TEXT) -> str:
-    return clip_mrkdwn(text.strip(), limit) or "Origami"
+    return clip_mrkdwn(plain_preview(text.strip()), limit) or "Origami"
 
 
 def preview_text(text: str) -> str:

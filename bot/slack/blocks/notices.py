@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.domain import Answer
-from bot.problems import Problem
+from bot.problems import Problem, ProblemKind
 from bot.slack import actions as ids
 from bot.slack import limits, texts
 from bot.slack.blocks.common import (
     Block,
     Message,
     actions_blocks,
+    alert_block,
     button_element,
     context_block,
     fallback_text,
@@ -23,11 +24,27 @@ from bot.slack.blocks.common import (
     stop_button,
 )
 
+_BILLING = frozenset(
+    {
+        ProblemKind.OUT_OF_CREDITS,
+        ProblemKind.PLAN_REQUIRED,
+        ProblemKind.BUDGET_EXCEEDED,
+        ProblemKind.ACCOUNT_BLOCKED,
+        ProblemKind.PAYMENT_REQUIRED,
+    }
+)
+
 
 def build_problem(problem: Problem, *, retrying: bool = False) -> Message:
     """The fixed sentence for ``problem.kind``, and a link button to the fix when known."""
     text = texts.problem(problem, retrying=retrying)
-    blocks: list[Block] = [section_block(text, "problem")]
+    # Credit and billing problems stand out as an alert: nothing runs until someone acts.
+    first = (
+        alert_block(text, "problem", level="warning")
+        if problem.kind in _BILLING
+        else section_block(text, "problem")
+    )
+    blocks: list[Block] = [first]
     buttons: list[dict[str, Any]] = []
     url = link_url(problem.fix_url)
     if url is not None:

@@ -8,12 +8,13 @@ upload as a file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.origami.models import Run, RunStatus
+from bot.origami.models import Run, RunResponse, RunStatus
 from bot.origami.next_actions import NextAction
+from bot.previews import LeadPreview
 from bot.slack import actions as ids
 from bot.slack import limits, texts
 from bot.slack.blocks.common import (
@@ -25,7 +26,9 @@ from bot.slack.blocks.common import (
     preview_text,
     section_block,
 )
-from bot.slack.blocks.tables import build_table_card
+from bot.slack.blocks.feedback import build_feedback
+from bot.slack.blocks.previews import build_preview
+from bot.slack.blocks.tables import TableChange, build_table_cards
 from bot.slack.mrkdwn import escape, markdown_to_mrkdwn, one_line, split_text, strip_controls
 
 # A result's text takes at most this many messages: about 40,000 characters, a long
@@ -87,13 +90,19 @@ def result_overflow(run: Run) -> str | None:
 
 
 def build_result(
-    run: Run, *, elapsed_s: float | None = None, app_url: str = ORIGAMI_APP_URL
+    run: Run,
+    *,
+    elapsed_s: float | None = None,
+    app_url: str = ORIGAMI_APP_URL,
+    previews: Mapping[str, LeadPreview] | None = None,
 ) -> list[Message]:
-    """Everything a finished run posts, in order: text, table cards, next steps, footer.
+    """Everything a finished run posts, in order: text, table cards, lead previews, next
+    steps, footer, and the AI note with the feedback buttons, in as few messages as fit.
 
     Questions of a ``needs_input`` run are not here (``build_questions``). Next steps and
-    Continue/Retry are one-shot buttons, so they get a message of their own: closing them
-    after a click never takes the table cards' buttons along. The text takes at most
+    Continue/Retry are ``actions`` blocks, closed after a click; the cards keep their
+    buttons inside the card, so closing never takes them along. Slack allows one ``table``
+    a message, so a second preview starts a message of its own. The text takes at most
     ``MAX_TEXT_MESSAGES`` messages (see ``result_overflow``). Table links lead only to
     ``app_url``'s host.
     """
@@ -102,6 +111,7 @@ def build_result(
     chunks, cut = _text_sections(run)
     tables = list(response.tables) if response is not None else []
     run_ok = ids.is_run_id(run.id)
+    previews = previews or {}
 
     content: list[_Unit] = []
     if status is RunStatus.CANCELLED:
@@ -111,9 +121,17 @@ def build_result(
         content.append(_Unit([section_block(chunk, f"text:{n}")], chunk))
     if cut:
         content.append(_Unit([section_block(texts.RESULT_CUT, "text:cut")], texts.RESULT_CUT))
+    if tables:
+        cards = build_table_cards(
+            tables, run_id=run.id, app_url=app_url, changes=_changes(run.response)
+        )
+        summary = "; ".join(texts.table_fallback(t.name, t.lead_count) for t in tables[:3])
+        content.append(_Unit(cards, summary))
     for n, table in enumerate(tables):
-        card = build_table_card(table, run_id=run.id, index=n, app_url=app_url)
-        content.append(_Unit(card, texts.table_fallback(table.name, table.lead_count)))
+        preview = previews.get(table.id)
+        shown = build_preview(preview, table.name, n) if preview is not None else []
+        if shown:
+            content.append(_Unit(shown, texts.table_fallback(table.name, table.lead_count)))
     if status is RunStatus.COMPLETED and not chunks and not tables:
         content.append(
             _Unit([section_block(texts.NOTHING_TO_SHOW, "nothing")], texts.NOTHING_TO_SHOW)
@@ -123,19 +141,37 @@ def build_result(
     footer = _footer(run, run_ok)
     if footer is not None:
         follow_up.append(footer)
+    if not content and not follow_up:
+        return []
+    closing = _Unit(build_feedback(run.id), texts.AI_NOTE)
 
-    messages = _pack(content)
-    if messages:
-        preview = texts.result_fallback(status, elapsed_s)
-        if chunks:
-            preview = f"{preview} {chunks[0]}"
-        messages[0] = Message(text=preview_text(preview), blocks=messages[0].blocks)
-    follow_messages = _pack(follow_up)
-    if follow_messages and not messages:
-        first = follow_messages[0]
-        preview = f"{texts.result_fallback(status, elapsed_s)} {first.text}"
-        follow_messages[0] = Message(text=preview_text(preview), blocks=first.blocks)
-    return messages + follow_messages
+    messages = _pack([*content, *follow_up, closing])
+    preview_line = texts.result_fallback(status, elapsed_s)
+    if chunks:
+        preview_line = f"{preview_line} {chunks[0]}"
+    elif not content:
+        preview_line = f"{preview_line} {messages[0].text}"
+    messages[0] = Message(text=preview_text(preview_line), blocks=messages[0].blocks)
+    return messages
+
+
+def _changes(response: RunResponse | None) -> dict[str, TableChange]:
+    """What the run's actions did to each table (created it, added leads)."""
+    if response is None:
+        return {}
+    created: set[str] = set()
+    added: dict[str, int] = {}
+    for action in response.actions:
+        if not action.table_id:
+            continue
+        if action.type == "table_created":
+            created.add(action.table_id)
+        elif action.type == "leads_added" and action.lead_count:
+            added[action.table_id] = added.get(action.table_id, 0) + action.lead_count
+    return {
+        table_id: TableChange(created=table_id in created, leads_added=added.get(table_id, 0))
+        for table_id in created | set(added)
+    }
 
 
 def _next_steps(next_actions: Sequence[NextAction], run_id: str | None) -> list[_Unit]:
@@ -212,10 +248,11 @@ def _pack(units: Sequence[_Unit]) -> list[Message]:
             messages.append(Message(text=preview_text(text), blocks=blocks))
         blocks, chars, summary = [], 0, ""
 
-    def fits(count: int, cost: int) -> bool:
+    def fits(count: int, cost: int, table: bool = False) -> bool:
         return (
             len(blocks) + count <= limits.MAX_BLOCKS_PER_MESSAGE
             and chars + cost <= limits.MAX_MESSAGE_BLOCK_CHARS
+            and not (table and _has_table(blocks))
         )
 
     def add(block: Block, unit_summary: str) -> None:
@@ -227,18 +264,23 @@ def _pack(units: Sequence[_Unit]) -> list[Message]:
 
     for unit in units:
         cost = limits.count_text_chars(unit.blocks)
-        if not fits(len(unit.blocks), cost):
+        table = _has_table(unit.blocks)
+        if not fits(len(unit.blocks), cost, table):
             flush()
-        if fits(len(unit.blocks), cost):
+        if fits(len(unit.blocks), cost, table):
             for block in unit.blocks:
                 add(block, unit.summary)
             continue
         for block in unit.blocks:  # a unit too big for any one message: spread it out
-            if not fits(1, limits.count_text_chars([block])):
+            if not fits(1, limits.count_text_chars([block]), _has_table([block])):
                 flush()
             add(block, unit.summary)
     flush()
     return [_unique_block_ids(message) for message in messages]
+
+
+def _has_table(blocks: Sequence[Block]) -> bool:
+    return any(block.get("type") == "table" for block in blocks)
 
 
 def _unique_block_ids(message: Message) -> Message:

@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.conversations import Conversations
 from bot.slack import actions as ids
-from bot.slack.listeners.actions import answers, run_buttons, tables
+from bot.slack.listeners.actions import answers, feedback, run_buttons, tables
 
 
 def register(app: AsyncApp, conversations: Conversations) -> None:
@@ -17,5 +17,6 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
     app.action(ids.NEXT_ACTION_RE)(run_buttons.build_handle_next_action(conversations))
     app.action(ids.SHARE_TABLE)(tables.build_handle_share_table(conversations))
     app.action(ids.EXPORT_CSV)(tables.build_handle_export_csv(conversations))
+    app.action(ids.FEEDBACK)(feedback.build_handle_feedback(conversations))
     for link in ids.LINK_ACTION_IDS:
         app.action(link)(tables.handle_open_link)

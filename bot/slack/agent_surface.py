@@ -1,0 +1,132 @@
+"""The ``AgentSurface`` port on Slack: agent sessions, the thread's loading status, the
+Messages tab's suggested prompts and onboarding.
+
+A call Slack refuses for the whole workspace (the method unknown to it, a scope not
+granted, an app not declared as an agent) reads as ``Shown.REFUSED``, so the caller
+records it once for the workspace and uses the fallback; any other failure is
+``Shown.FAILED`` and costs nothing but this one update. Nothing here raises for a
+refusal: these are cosmetic, and the run goes on either way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Sequence
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.agent_platform import SessionStatus, Shown, SuggestedPrompt
+from bot.domain import Progress, ThreadRef
+from bot.slack import agent_texts
+from bot.slack.blocks.agent import build_onboarding, build_stopped_by, build_working
+from bot.slack.messages import SlackMessages, slack_error
+from bot.tenancy.slack import SlackFor
+
+log = logging.getLogger(__name__)
+
+# Slack's answers that mean "not in this workspace", whichever thread asks: the method
+# is unknown here, the token lacks its scope, or the app is not declared as an agent.
+REFUSALS = frozenset(
+    {
+        "unknown_method",
+        "missing_scope",
+        "not_allowed_token_type",
+        "not_allowed",
+        "access_denied",
+        "no_permission",
+        "feature_not_enabled",
+        "team_access_not_granted",
+        "method_deprecated",
+    }
+)
+
+
+def classify(exc: SlackApiError) -> Shown:
+    return Shown.REFUSED if slack_error(exc) in REFUSALS else Shown.FAILED
+
+
+class SlackAgentSurface:
+    def __init__(self, clients: AsyncWebClient | SlackFor) -> None:
+        # One client (one workspace), or the lookup of each workspace's installation.
+        self.slack = SlackMessages(clients)
+
+    async def set_session(
+        self,
+        thread: ThreadRef,
+        status: SessionStatus,
+        *,
+        title: str | None = None,
+        initiator: str | None = None,
+    ) -> Shown:
+        client = await self.slack.client(thread)
+        return await self._call(
+            "agents.sessions.setStatus",
+            client.agents_sessions_setStatus(
+                channel_id=thread.channel,
+                thread_ts=thread.thread_ts,
+                status=status.value,
+                title=title,
+                initiator_user_id=initiator,
+            ),
+        )
+
+    async def set_status(self, thread: ThreadRef, progress: Progress | None) -> Shown:
+        if progress is None:
+            status, loading = agent_texts.STATUS_STARTING, None
+        else:
+            status, loading = agent_texts.STATUS_WORKING, agent_texts.loading_messages(progress)
+        client = await self.slack.client(thread)
+        return await self._call(
+            "assistant.threads.setStatus",
+            client.assistant_threads_setStatus(
+                channel_id=thread.channel,
+                thread_ts=thread.thread_ts,
+                status=status,
+                loading_messages=loading,
+            ),
+        )
+
+    async def show_stop_button(self, thread: ThreadRef, message_ts: str, run_id: str) -> None:
+        await self.slack.update(thread, message_ts, build_working(run_id))
+
+    async def say_stopped(self, thread: ThreadRef, user_id: str) -> None:
+        await self.slack.post(thread, build_stopped_by(user_id))
+
+    async def suggest_prompts(
+        self, team: str, channel: str, title: str, prompts: Sequence[SuggestedPrompt]
+    ) -> Shown:
+        # Under agent_view the prompts belong to the Messages tab, not to a thread: with
+        # a thread_ts the call is accepted and silently does nothing.
+        client = await self.slack.clients.for_team(team)
+        return await self._call(
+            "assistant.threads.setSuggestedPrompts",
+            client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel,
+                title=title,
+                prompts=[{"title": p.title, "message": p.message} for p in prompts],
+            ),
+        )
+
+    async def onboard(self, team: str, channel: str, user_id: str) -> None:
+        message = build_onboarding(user_id)
+        client = await self.slack.clients.for_team(team)
+        await client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+
+    async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> Shown:
+        try:
+            response = await call
+        except SlackApiError as exc:
+            shown = classify(exc)
+            log.warning(
+                "agent platform call failed",
+                extra={"method": method, "error": slack_error(exc), "shown": shown.value},
+            )
+            return shown
+        warning = response.get("warning")
+        if warning:
+            # e.g. missing_agent_session_stopped_event_subscription: Slack's Stop would
+            # reach no one. Said in the log; the manifest subscribes to the event.
+            log.warning("agent platform warning", extra={"method": method, "warning": warning})
+        return Shown.SHOWN

@@ -1,0 +1,55 @@
+"""Every sentence of Slack's agent surfaces: the thread's loading status, the Messages
+tab's onboarding and suggested prompts, and who pressed Slack's Stop.
+
+Kept apart from ``bot.slack.texts`` (the thread's messages) as these read differently:
+the status is plain text Slack shows after the app's name ("Origami is working…"), and
+the onboarding speaks for the app in the first person.
+"""
+
+from __future__ import annotations
+
+from bot.domain import Progress
+from bot.slack.mrkdwn import mention
+from bot.slack.texts import duration, plural
+
+# Shown after the app's name, as Slack words it ("Origami is working on it…").
+STATUS_WORKING = "is working on it…"
+STATUS_STARTING = "is starting…"
+# The notification preview of the "On it" message with a Stop button (no mrkdwn marks).
+WORKING_PREVIEW = "⏳ Working on it…"
+# Slack rotates through at most 10 loading messages; ours are few and short.
+LOADING_MESSAGES_MAX = 10
+_ELAPSED_MAX_S = 24 * 3600.0
+
+
+def loading_messages(progress: Progress) -> list[str]:
+    """Step 3 of up to 50 · 12 leads so far · working for 1m 20s · 2 messages queued"""
+    steps = f"Step {progress.steps_completed:,} of up to {max(progress.steps_max, 1):,}"
+    messages = [steps]
+    if progress.leads_found is not None:
+        messages.append(f"{plural(progress.leads_found, 'lead')} found so far")
+    # A run is watched 2 hours at most: a clock jump must not make a line of any length.
+    elapsed = min(progress.elapsed_s, _ELAPSED_MAX_S)
+    messages.append(f"Working for {duration(elapsed)}")
+    if progress.queued > 0:
+        messages.append(f"{plural(progress.queued, 'message')} waiting for this run")
+    return messages[:LOADING_MESSAGES_MAX]
+
+
+def stopped_by(user_id: str) -> str:
+    return f"⏹️ {mention(user_id)} stopped this run. What it built so far follows."
+
+
+ONBOARDING_TITLE = "👋 Hi, I find and qualify leads for you."
+
+
+def onboarding(user_id: str) -> str:
+    return (
+        f"Welcome, {mention(user_id)}! Tell me who you are looking for, in plain words: "
+        "the role, the kind of company, where, and how many. Pick a suggested prompt "
+        "above to start, or type your own.\n"
+        "• I answer in a thread. Reply there to refine the list; I keep the context.\n"
+        "• While I work, the thread shows my progress, and *Stop* ends the run; what I "
+        "built so far is kept.\n"
+        "• In a channel, mention me (`@Origami find 20 …`) and the whole team can follow."
+    )
