@@ -95,6 +95,7 @@ MANIFEST_BOT_SCOPES = (
     "chat:write",
     "files:write",
     "users:read",
+    "assistant:write",
     "commands",
 )
 # An embedded database for a trial: a file beside the process.

@@ -22,7 +22,7 @@ from bot.domain import Progress, ThreadRef
 from bot.slack import agent_texts
 from bot.slack.blocks.agent import build_onboarding, build_stopped_by, build_working
 from bot.slack.messages import SlackMessages, slack_error
-from bot.tenancy.slack import SlackFor
+from bot.tenancy.slack import SlackFor, WorkspaceGone
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,9 @@ class SlackAgentSurface:
         title: str | None = None,
         initiator: str | None = None,
     ) -> Shown:
-        client = await self.slack.client(thread)
+        client = await self._client(thread)
+        if client is None:
+            return Shown.FAILED
         return await self._call(
             "agents.sessions.setStatus",
             client.agents_sessions_setStatus(
@@ -77,7 +79,9 @@ class SlackAgentSurface:
             status, loading = agent_texts.STATUS_STARTING, None
         else:
             status, loading = agent_texts.STATUS_WORKING, agent_texts.loading_messages(progress)
-        client = await self.slack.client(thread)
+        client = await self._client(thread)
+        if client is None:
+            return Shown.FAILED
         return await self._call(
             "assistant.threads.setStatus",
             client.assistant_threads_setStatus(
@@ -113,6 +117,15 @@ class SlackAgentSurface:
         message = build_onboarding(user_id)
         client = await self.slack.clients.for_team(team)
         await client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+
+    async def _client(self, thread: ThreadRef) -> AsyncWebClient | None:
+        """The workspace's client; None once it is uninstalled (a run in flight that
+        outlived its workspace shows nothing more: said once, in a line, not a traceback)."""
+        try:
+            return await self.slack.client(thread)
+        except WorkspaceGone:
+            log.info("the workspace is uninstalled: nothing shown")
+            return None
 
     async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> Shown:
         try:

@@ -256,8 +256,18 @@ async def test_two_workspaces_install_connect_talk_and_one_uninstalls(
     # B uninstalls, with a run of its own in flight: it stops being watched, and nothing
     # more is posted in B; A goes on as before.
     origami.script(RunScript(polls=None, text="never shown"))
+    before = len(slack.calls())
     await mention(app, b, "one more")
     await origami.wait_for(lambda: len(origami.requests("POST", "/agents")) == 3, timeout=10)
+    # Its start is shown (the thread's status is its last step) before Slack revokes the
+    # token, as the uninstall would otherwise race it.
+    await slack.wait_for(
+        lambda s: any(
+            c.team == b.id and c.method == "assistant.threads.setStatus"
+            for c in s.calls()[before:]
+        ),
+        timeout=10,
+    )
     slack.revoke(b.id)
     await event(app, b, {"type": "app_uninstalled"})
     await _until_forgotten(redis, b.id)
