@@ -23,9 +23,9 @@ import logging
 
 from bot.metrics import Metrics
 from bot.stores.budget import NO_BUDGET, BudgetRule, now_ms
-from bot.stores.schedule import Claim, Claimed, RunSchedule
+from bot.stores.schedule import Claimed, RunSchedule
 from bot.tenancy.origami import OrigamiFor
-from bot.watch_entries import EntryWork, WatchPort
+from bot.watch_entries import EntryWork, Outcome, WatchPort
 from bot.watch_entries import WatcherConfig as WatcherConfig
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Watcher:
         # Outcomes of finished polls not yet written; kept across a Redis outage and
         # written as soon as Redis is back, so the runs are polled again at once rather
         # than when their lease ends.
-        self._outcomes: list[tuple[Claim, int | None]] = []
+        self._outcomes: list[Outcome] = []
         self._settle_wanted = asyncio.Event()
         # When the schedule says something is next due (from the last claim or settle);
         # None: unknown, look again after ``idle_s``.
@@ -185,11 +185,11 @@ class Watcher:
         never raises."""
         claim = item.claim
         try:
-            due = await self.work.do(item)
+            outcome = await self.work.do(item)
         except Exception:
             log.exception("poll failed", extra={"team": claim.team, "entry": claim.id})
-            due = await self.work.after_failure(item)
-        self._outcomes.append((claim, due))
+            outcome = claim, await self.work.after_failure(item)
+        self._outcomes.append(outcome)
         self._settle_wanted.set()
 
     async def _settle_forever(self) -> None:

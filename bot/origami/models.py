@@ -33,7 +33,6 @@ from typing import Annotated, Any
 from pydantic import (
     BeforeValidator,
     Field,
-    model_validator,
 )
 
 from bot.origami.next_actions import NextAction
@@ -271,9 +270,8 @@ class Run(OrigamiModel):
     response: RunResponse | None = None
     todo: RunTodo = Field(default_factory=RunTodo)
 
-    @model_validator(mode="before")
     @classmethod
-    def _keep_raw_status(cls, data: Any) -> Any:
+    def _prepared(cls, data: Any) -> Any:
         if isinstance(data, dict) and "statusRaw" not in data and "status_raw" not in data:
             raw = data.get("status")
             if not isinstance(raw, str):
@@ -316,9 +314,8 @@ class Account(OrigamiModel):
     can_use_api: bool | None = None
     concurrent_agents: Count | None = None  # None: unlimited (the API's null), or not said
 
-    @model_validator(mode="before")
     @classmethod
-    def _flatten(cls, data: Any) -> Any:
+    def _prepared(cls, data: Any) -> Any:
         if not isinstance(data, dict) or not {"organization", "plan", "capabilities"} & set(data):
             return data
         org, plan, caps = (

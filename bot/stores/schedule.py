@@ -142,11 +142,20 @@ class ClaimBatch:
     budget_wait_ms: int  # > 0 when the request budget held due runs back
 
 
+# Run records a process keeps after reading them once (see ``RunSchedule._records``).
+_RECORDS_KEPT = 20_000
+
+
 class RunSchedule:
     def __init__(self, client: Any) -> None:
         self.redis = client
         self._claim = client.register_script(_CLAIM_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
+        # A run's record is written once, when Origami takes its prompt (``RunStore.watch``),
+        # and never changed: a run this process polled before needs no read when it comes
+        # due again, so a claim of runs is one round trip, not two. Dropped when the run
+        # leaves the schedule; bounded by clearing (a miss costs one read).
+        self._records: dict[str, RunRecord] = {}
 
     async def claim(
         self,
@@ -158,9 +167,10 @@ class RunSchedule:
         progress_per_minute: int = -1,
         now: int | None = None,
     ) -> ClaimBatch:
-        """Claim up to ``limit`` due entries (see ``_CLAIM_LUA``), then read their records:
-        two round trips. Runs are held for ``lease_s``, prompts for ``kept_lease_s`` (a
-        send may take the Origami client's whole retry budget)."""
+        """Claim up to ``limit`` due entries (see ``_CLAIM_LUA``), then read the records this
+        process does not keep yet: one round trip, two when there are any. Runs are held
+        for ``lease_s``, prompts for ``kept_lease_s`` (a send may take the Origami client's
+        whole retry budget)."""
         args = {
             "now": now_ms() if now is None else now,
             "lease": int(lease_s * 1000),
@@ -179,29 +189,31 @@ class RunSchedule:
         claims = [
             Claim(str(e), int(kept_lease if str(e).startswith("p|") else lease)) for e in entries
         ]
-        records: list[Any] = []
-        if claims:
+        unread = [c for c in claims if c.kind is BusyKind.PROMPT or c.entry not in self._records]
+        read: dict[str, Any] = {}
+        if unread:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for c in claims:
+                for c in unread:
                     if c.kind is BusyKind.PROMPT:
                         pipe.hgetall(keys.kept(c.team, c.id))
                     else:
                         pipe.get(keys.run(c.team, c.id))
-                records = await pipe.execute()
+                read = dict(zip((c.entry for c in unread), await pipe.execute(), strict=True))
         items = []
         shows_left = int(shows)
-        for claim, slot, raw in zip(claims, admitted, records, strict=True):
+        for claim, slot in zip(claims, admitted, strict=True):
             show = False
             if claim.kind is BusyKind.RUN and shows_left > 0:
                 show, shows_left = True, shows_left - 1
-            is_prompt = claim.kind is BusyKind.PROMPT
+            run, kept = None, None
+            if claim.kind is BusyKind.PROMPT:
+                raw = read[claim.entry]
+                kept = codec.load_kept(cast(dict[str, str], raw)) if raw else None
+            else:
+                run = self._kept_record(claim.entry, read)
             items.append(
                 Claimed(
-                    claim=claim,
-                    admitted=bool(int(slot)),
-                    show_progress=show,
-                    run=None if is_prompt else codec.load_run(raw),
-                    kept=codec.load_kept(cast(dict[str, str], raw)) if is_prompt and raw else None,
+                    claim=claim, admitted=bool(int(slot)), show_progress=show, run=run, kept=kept
                 )
             )
         return ClaimBatch(
@@ -210,6 +222,16 @@ class RunSchedule:
             budget_wait_ms=int(wait),
         )
 
+    def _kept_record(self, entry: str, read: dict[str, Any]) -> RunRecord | None:
+        if entry in self._records:
+            return self._records[entry]
+        record = codec.load_run(read[entry])
+        if record is not None:
+            if len(self._records) >= _RECORDS_KEPT:
+                self._records.clear()
+            self._records[entry] = record
+        return record
+
     async def settle(self, outcomes: Sequence[tuple[Claim, int | None]]) -> tuple[int, int | None]:
         """Reschedule each claimed entry to its new due time (epoch ms), or drop it
         (``None``), in one round trip; only entries still under our lease change.
@@ -217,6 +239,9 @@ class RunSchedule:
         if not outcomes:
             return 0, None
         items = [[c.entry, c.lease_ms, -1 if due is None else due] for c, due in outcomes]
+        for c, due in outcomes:
+            if due is None:
+                self._records.pop(c.entry, None)
         args = {"items": items, "ttl": keys.seconds(keys.SCHEDULE_TTL)}
         done, next_due = await self._settle(
             keys=[keys.schedule(), keys.failures()], args=[json.dumps(args)]

@@ -263,8 +263,7 @@ async def test_two_workspaces_install_connect_talk_and_one_uninstalls(
     # token, as the uninstall would otherwise race it.
     await slack.wait_for(
         lambda s: any(
-            c.team == b.id and c.method == "assistant.threads.setStatus"
-            for c in s.calls()[before:]
+            c.team == b.id and c.method == "assistant.threads.setStatus" for c in s.calls()[before:]
         ),
         timeout=10,
     )

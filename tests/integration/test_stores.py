@@ -217,6 +217,27 @@ async def test_claim_takes_each_run_once_and_leases_it(stores: Stores) -> None:
     assert len(again.items) == 5
 
 
+async def test_a_run_polled_before_is_claimed_without_reading_its_record_again(
+    stores: Stores, redis_client: Any
+) -> None:
+    await _take(stores, "C1:1")
+    await _watch(stores, "C1:1", "run-1")
+    first = await stores.schedule.claim(lease_s=30, kept_lease_s=30, limit=10)
+    [item] = first.items
+    assert item.run is not None
+    await stores.schedule.settle([(item.claim, now_ms())])
+    # Records are written once: this process's copy stands in for a read. Seen here by
+    # the record's key being gone, which a read would have noticed.
+    await redis_client.delete(keys.run("T1", "run-1"))
+    again = await stores.schedule.claim(lease_s=30, kept_lease_s=30, limit=10)
+    assert [i.run for i in again.items] == [item.run]
+    # Dropped from the schedule, the run is forgotten here too.
+    await stores.schedule.settle([(again.items[0].claim, None)])
+    await redis_client.zadd(keys.schedule(), {again.items[0].claim.entry: now_ms()})
+    last = await stores.schedule.claim(lease_s=30, kept_lease_s=30, limit=10)
+    assert [i.run for i in last.items] == [None]
+
+
 async def test_claim_holds_back_what_the_budget_refuses(stores: Stores) -> None:
     rule = BudgetRule(per_minute=4, poll_limit=3)
     for i in range(5):

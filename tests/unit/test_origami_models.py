@@ -512,3 +512,22 @@ def test_error_bodies_keep_their_code_whatever_else_is_broken() -> None:
     )
     assert [s.agent_id for s in body.active_sessions] == [AGENT_ID]
     assert body.blocked_by_budgets == []
+
+
+def test_a_broken_field_given_by_its_python_name_reads_as_absent() -> None:
+    # Salvage must find the field however the input names it (the models accept both).
+    run = Run.model_validate({"id": RUN_ID, "status": "running", "started_at": "yesterday"})
+    assert run.started_at is None
+    assert run.status is RunStatus.RUNNING
+
+
+def test_several_broken_fields_at_several_levels_cost_only_themselves() -> None:
+    data = run_json()
+    data["steps"] = {"completed": "three", "max": 50}
+    data["model"] = 7
+    data["response"]["tables"][0]["rowCount"] = -1
+    run = Run.model_validate(data)
+    assert run.steps.completed == 0 and run.steps.max == 50
+    assert run.model is None
+    assert run.response is not None and run.response.tables[0].id
+    assert run.response.text == run_json()["response"]["text"]
