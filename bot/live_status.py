@@ -10,6 +10,7 @@ here is cosmetic: a failure is logged, never raised, and never holds a poll.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 
@@ -21,6 +22,9 @@ from bot.stores import Stores
 log = logging.getLogger(__name__)
 
 
+# Sessions and statuses are cosmetic: slack_sdk's retries of a 429 must not hold a send or
+# a delivery (and its lease) longer than this.
+COSMETIC_TIMEOUT_S = 5.0
 # Slack clears a status 2 minutes after it was set if the app posts nothing meanwhile. A
 # running run sets it again at its first poll in each 90 s of its life, flagged or not:
 # two such polls are at most 90 s plus one poll interval (15 s) apart.
@@ -57,21 +61,23 @@ class LiveStatus:
         prompt for a new conversation) and its status shows that it starts. Where Slack's
         Stop is refused, the "On it" message gets our Stop button instead."""
         try:
-            refused = await self.stores.workspaces.refused(record.team)
-            sessions = AgentFeature.SESSIONS not in refused and await self._session(
-                record.thread,
-                SessionStatus.PROCESSING,
-                title=session_title(record.prompt) if new_conversation else None,
-                initiator=record.user_id if new_conversation else None,
-            )
-            if not sessions:
-                await self.surface.show_stop_button(
-                    record.thread, record.progress_ts, record.run_id
-                )
-            if AgentFeature.STATUS not in refused:
-                await self._status(record.thread, None)
+            async with asyncio.timeout(COSMETIC_TIMEOUT_S):
+                await self._start(record, new_conversation=new_conversation)
         except Exception:
             log.warning("could not show that the run started", exc_info=True)
+
+    async def _start(self, record: RunRecord, *, new_conversation: bool) -> None:
+        refused = await self.stores.workspaces.refused(record.team)
+        sessions = AgentFeature.SESSIONS not in refused and await self._session(
+            record.thread,
+            SessionStatus.PROCESSING,
+            title=session_title(record.prompt) if new_conversation else None,
+            initiator=record.user_id if new_conversation else None,
+        )
+        if not sessions:
+            await self.surface.show_stop_button(record.thread, record.progress_ts, record.run_id)
+        if AgentFeature.STATUS not in refused:
+            await self._status(record.thread, None)
 
     async def progress(self, record: RunRecord, progress: Progress, *, flagged: bool) -> None:
         """A poll that shows progress (``should_show``). The status is set; the progress
@@ -96,8 +102,9 @@ class LiveStatus:
 
     async def _quietly(self, thread: ThreadRef, status: SessionStatus) -> None:
         try:
-            if AgentFeature.SESSIONS not in await self.stores.workspaces.refused(thread.team):
-                await self._session(thread, status)
+            async with asyncio.timeout(COSMETIC_TIMEOUT_S):
+                if AgentFeature.SESSIONS not in await self.stores.workspaces.refused(thread.team):
+                    await self._session(thread, status)
         except Exception:
             log.warning("could not set the agent session", exc_info=True)
 

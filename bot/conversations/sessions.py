@@ -6,6 +6,8 @@ a press of both, Slack's retries and two processes cancel the run one time betwe
 
 from __future__ import annotations
 
+import logging
+
 from bot.agent_platform import AgentSurface
 from bot.domain import ThreadRef
 from bot.origami.client import idempotency_key
@@ -13,6 +15,8 @@ from bot.ports import Presenter
 from bot.problems import report
 from bot.stores import Stores
 from bot.tenancy.origami import OrigamiFor
+
+log = logging.getLogger(__name__)
 
 
 class Sessions:
@@ -36,10 +40,15 @@ class Sessions:
             return
         if not await self.stores.claims.claim_action(thread.team, f"stop:{run_id}"):
             return  # stopped already (a retry, the other Stop, another process)
-        await self.surface.say_stopped(thread, user_id)
         try:
             origami = await self.origami.for_team(thread.team)
             await origami.cancel(record.agent_id, idempotency_key=idempotency_key("stop", run_id))
         except Exception as exc:
             await report(self.presenter, thread, exc, None, agent_call=True)
+            return
+        # Said after the cancel, so a Slack hiccup here cannot lose the press itself.
+        try:
+            await self.surface.say_stopped(thread, user_id)
+        except Exception:
+            log.warning("could not say who stopped the run", exc_info=True)
         # The watcher sees the run turn `cancelled` on its next poll and posts what was built.

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.doctor import tenancy, verdicts
+from bot.doctor.agent_checks import check_agent_features
 from bot.doctor.verdicts import CALL_TIMEOUT_S, Check, Status, reason
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
@@ -31,9 +32,10 @@ _SLACK_UNREACHABLE = (SlackClientError, aiohttp.ClientError, OSError, TimeoutErr
 
 
 async def check_slack(settings: Settings) -> list[Check]:
-    """auth.test (who the token is, which scopes it has) and, in Socket Mode,
-    apps.connections.open with the app-level token. Many workspaces: the installations'
-    database instead (no one token to test)."""
+    """auth.test (who the token is, which scopes it has), in Socket Mode
+    apps.connections.open with the app-level token, and what runs learnt of the
+    workspace's agent features. Many workspaces: the installations' database instead (no
+    one token to test)."""
     if settings.slack_bot_token is None:
         return [await check_installations(settings)]
     client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
@@ -50,6 +52,7 @@ async def check_slack(settings: Settings) -> list[Check]:
     ]
     if settings.slack_app_token is not None:
         checks.append(await check_socket_mode(client, settings.slack_app_token.get_secret_value()))
+    checks += await check_agent_features(settings, str(response.get("team_id") or ""))
     return checks
 
 

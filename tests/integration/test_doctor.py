@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis as redis_sync
 
+from bot.agent_platform import AgentFeature
 from bot.config import Settings
 from bot.doctor import diagnose, run_doctor
 from bot.doctor.report import exit_code, render_text
@@ -27,6 +28,7 @@ SIGNING_SECRET = "doctor-signing-secret-0123456789"
 ALL_CHECKS = [
     "Slack",
     "Slack scopes",
+    "Slack agent features",
     "Origami",
     "Origami credits",
     "Origami rate limit",
@@ -373,3 +375,18 @@ async def test_python_m_bot_doctor_json_and_exit_codes(
     )
     assert code == 2
     assert "To serve one workspace needs SLACK_BOT_TOKEN" in err and out == ""
+
+
+async def test_a_workspace_that_refused_agent_features_is_a_warning_with_the_fix(
+    slack: FakeSlack, origami: FakeOrigami, redis_url: str, stores: Stores
+) -> None:
+    await beat(stores)
+    await stores.workspaces.refuse(slack.team_id, AgentFeature.SESSIONS, "not_allowed")
+    found = named(await diagnose(settings_for(slack, origami, redis_url)))
+    check = found["Slack agent features"]
+    assert check.status is Status.WARN
+    assert "own Stop button" in check.detail and "thread status" not in check.detail
+    assert check.fix is not None and "features.agent_view" in check.fix
+    # Without a shared Redis, nothing runs learnt can be read: no line at all.
+    alone = named(await diagnose(settings_for(slack, origami, None)))
+    assert "Slack agent features" not in alone

@@ -4,6 +4,9 @@ refusal learnt once."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from bot.agent_platform import AgentFeature, SessionStatus
 from tests.fakes.origami import RunScript
 from tests.integration.harness import THREAD, Harness, prompt
@@ -39,3 +42,42 @@ async def test_a_refusing_workspace_is_asked_once_then_gets_the_fallbacks(h: Har
     # Each run's "On it" message got our Stop button, since Slack's is not there.
     assert len(h.surface.of("stop_button")) == 2
     assert await h.stores.workspaces.refused(THREAD.team) == frozenset(AgentFeature)
+
+
+def _cancels(h: Harness) -> list[Any]:
+    return [r for r in h.fake.requests("POST") if r.path.endswith("/cancel")]
+
+
+async def _running(h: Harness) -> None:
+    h.fake.script(RunScript(polls=None))
+    await h.start(THREAD, prompt("find founders", "C1:1.0"))
+    state = await h.thread_state()
+    assert state is not None and state.busy is not None and state.busy.run_id
+
+
+async def test_slacks_stop_and_the_stop_button_together_cancel_once(h: Harness) -> None:
+    await _running(h)
+    state = await h.thread_state()
+    assert state is not None and state.busy is not None
+    sessions = h.core.conversations.sessions
+    await asyncio.gather(
+        sessions.stopped(THREAD, "U1"),
+        sessions.stopped(THREAD, "U2"),
+        h.buttons.stop(THREAD, state.busy.id, "U3", "1.1"),
+    )
+    assert len(_cancels(h)) == 1
+    said = len(h.surface.of("stopped")) + len(h.presenter.of("stopping"))
+    assert said == 1
+
+
+async def test_a_stop_origami_cannot_take_is_reported_not_announced(h: Harness) -> None:
+    await _running(h)
+    h.fake.fail_next(3, 503, method="POST", path_prefix="/agents/")
+    await h.core.conversations.sessions.stopped(THREAD, "U1")
+    assert h.presenter.of("problem")  # the thread hears it could not be stopped
+    assert h.surface.of("stopped") == []
+
+
+async def test_a_stop_with_nothing_in_flight_does_nothing(h: Harness) -> None:
+    await h.core.conversations.sessions.stopped(THREAD, "U1")
+    assert _cancels(h) == [] and h.surface.asked == [] and h.presenter.shown == []
