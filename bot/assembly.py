@@ -28,6 +28,7 @@ from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
+from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
 from bot.live_status import LiveStatus
@@ -183,6 +184,7 @@ def assemble(
         commands=Commands(stores, presenter, intake),
         next_steps=NextSteps(stores, presenter, buttons, tables),
         feedback=Feedback(stores, presenter, metrics),
+        steps=Steps(stores, origami, presenter),
     )
     return Core(conversations, sender, watcher)
 

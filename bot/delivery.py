@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.conversations.next_steps import to_next_steps
-from bot.domain import KeptPrompt, Part, QuestionSet, RunOutcome, RunRecord, ThreadRef
+from bot.domain import (
+    KeptPrompt,
+    Part,
+    QuestionSet,
+    RunOutcome,
+    RunRecord,
+    ThreadRef,
+    questions_intro,
+)
 from bot.origami.models import Run, RunStatus
 from bot.ports import Presenter
 from bot.previews import LeadPreview
@@ -127,6 +135,7 @@ class Delivery:
                     questions=[q.model_dump(by_alias=True) for q in questions],
                     answers={},
                     sent=False,
+                    intro=questions_intro(run),
                 )
             )
         results = [ts for name, ts in posted.ts.items() if name.startswith(RESULT_PART)]
@@ -152,7 +161,11 @@ class Delivery:
     ) -> list[Part]:
         parts = self.presenter.result_parts(run, elapsed, previews)
         if run.status is RunStatus.NEEDS_INPUT and run.todo.pending_questions:
-            parts.append(self.presenter.questions_part(run.id, run.todo.pending_questions))
+            parts.append(
+                self.presenter.questions_part(
+                    run.id, run.todo.pending_questions, intro=questions_intro(run)
+                )
+            )
         return parts
 
 

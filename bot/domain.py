@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.origami.client import idempotency_key, utf16_len
+from bot.origami.models import Run, RunStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,8 @@ class QuestionSet:
     questions: list[dict[str, Any]]
     answers: dict[int, Answer]
     sent: bool
+    # The run's text, shown above its questions in one message (``questions_intro``).
+    intro: str = ""
 
     @property
     def thread(self) -> ThreadRef:
@@ -256,6 +259,23 @@ class StartedConversation:
 
     def thread(self, team: str) -> ThreadRef:
         return ThreadRef(team, self.channel, self.thread_ts)
+
+
+# A needs_input run's text at most this long is shown with its questions, in one message.
+INTRO_MAX_CHARS = 2_000
+
+
+def questions_intro(run: Run) -> str:
+    """The text a ``needs_input`` run shows above its questions, in the questions' message
+    (one message instead of two), or "" when its text goes in a result message of its own:
+    when the run also built tables or suggests next steps, or its text is long."""
+    if run.status is not RunStatus.NEEDS_INPUT or not run.todo.pending_questions:
+        return ""
+    response = run.response
+    if response is None or response.tables or run.todo.next_actions:
+        return ""
+    text = (response.text or "").strip()
+    return text if len(text) <= INTRO_MAX_CHARS else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +332,7 @@ class Note(StrEnum):
     THANKS_GOOD = "thanks_good"  # feedback: helpful
     THANKS_BAD = "thanks_bad"  # feedback: not helpful
     FEEDBACK_GIVEN = "feedback_given"  # this person already gave feedback on this result
+    STEPS_SHOWN = "steps_shown"  # Show steps was pressed before: the steps are in the thread
     SHARE_A_FILE = "share_a_file"  # an "upload a CSV" next step: where and how
 
 

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
 
@@ -28,7 +29,10 @@ class Presenter(Protocol):
         """A finished run's answer, tables (with the ``previews`` of their first leads, by
         table id) and next steps, split to fit Slack."""
 
-    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part: ...
+    def questions_part(
+        self, run_id: str, questions: Sequence[PendingQuestion], *, intro: str = ""
+    ) -> Part:
+        """The run's questions, below ``intro`` (its text, when it goes with them)."""
 
     # -- posting and finding ------------------------------------------------------------
 
@@ -56,6 +60,7 @@ class Presenter(Protocol):
         answers: dict[int, Answer],
         *,
         closed: bool,
+        intro: str = "",
     ) -> None: ...
 
     async def problem(
@@ -100,6 +105,11 @@ class Presenter(Protocol):
     ) -> None: ...
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None: ...
+
+    async def show_steps(
+        self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
+    ) -> None:
+        """Post what the agent did (its tool calls) in the thread."""
 
     async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
         """Close the one-shot buttons of these messages: a newer run has started."""

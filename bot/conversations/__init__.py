@@ -1,8 +1,9 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
 table actions (``tables``), next steps by type (``next_steps``), ``/origami``
-(``commands``), feedback on a result (``feedback``), the Messages tab (``agent_dm``) and
-Slack's Stop (``sessions``). They work on plain values and the presenter port; none sends
-to Origami a prompt itself: prompts are kept, and a sender (``bot.sending``) sends them."""
+(``commands``), feedback on a result (``feedback``), what the agent did (``steps``), the
+Messages tab (``agent_dm``) and Slack's Stop (``sessions``). They work on plain values and
+the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
+(``bot.sending``) sends them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
+from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
 
 
@@ -30,3 +32,4 @@ class Conversations:
     commands: Commands
     next_steps: NextSteps
     feedback: Feedback
+    steps: Steps

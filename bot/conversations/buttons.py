@@ -82,7 +82,7 @@ class Buttons:
             await self.send_answers(thread, run_id, user_id)
             return
         await self.presenter.update_questions(
-            thread, qs.message_ts, run_id, questions, qs.answers, closed=False
+            thread, qs.message_ts, run_id, questions, qs.answers, closed=False, intro=qs.intro
         )
 
     async def send_answers(self, thread: ThreadRef, run_id: str, user_id: str) -> None:
@@ -98,7 +98,7 @@ class Buttons:
 
         async def close() -> None:
             await self.presenter.update_questions(
-                thread, qs.message_ts, run_id, questions, qs.answers, closed=True
+                thread, qs.message_ts, run_id, questions, qs.answers, closed=True, intro=qs.intro
             )
 
         prompt = Prompt(

@@ -206,6 +206,14 @@ class OrigamiClient:
         retry_after = parse_retry_after(response.headers)
         return Poll(run=run, retry_after=None if run.status.is_terminal else retry_after)
 
+    async def get_transcript(self, agent_id: str, run_id: str) -> Run:
+        """The run with ``response.transcript``: what the agent did, as a UI user sees it.
+        Read when a person asks (Show steps), so it takes a person's share of the budget."""
+        data = await self._json(
+            "GET", f"agents/{agent_id}/runs/{run_id}", params={"include": "transcript"}
+        )
+        return _parsed(Run, data, 200)
+
     def _poll_url(self, agent_id: str, run_id: str, include_stats: bool) -> httpx.URL:
         # A run is polled many times at one URL: parse it once. httpx's URL parsing and
         # merging was a quarter of the CPU of a poll (bench/, watcher capacity).

@@ -34,6 +34,7 @@ OPEN_TABLE = "open_table"
 OPEN_LINK = "open_link"
 LINK_ACTION_IDS = (OPEN_TABLE, OPEN_LINK)
 FEEDBACK = "feedback"  # feedback_buttons; each button's value: f"{run_id}:{verdict}"
+SHOW_STEPS = "show_steps"  # value: run_id
 
 ANSWER_PREFIX = "answer"  # f"answer:{q}:{a}", value f"{run_id}:{q}:{a}"
 ANSWER_OTHER_PREFIX = "answer_other"  # f"answer_other:{q}", value f"{run_id}:{q}"

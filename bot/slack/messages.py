@@ -76,7 +76,7 @@ class SlackMessages:
         found = await self.find_message(thread, message_ts)
         if found is None:
             return
-        kept = [b for b in found.get("blocks", []) if b.get("type") != "actions"]
+        kept = [b for b in found.get("blocks", []) if not _is_closing(b)]
         if only_if_open and len(kept) == len(found.get("blocks", [])):
             return
         message = blocks.with_context_note(kept, note, fallback=str(found.get("text", "")))
@@ -104,6 +104,14 @@ class SlackMessages:
             if message.get("ts") == ts:
                 return dict(message)
         return None
+
+
+# Buttons that stay when a message's one-shot buttons close: Show steps still applies.
+_KEPT_ACTIONS = frozenset({"steps_actions"})
+
+
+def _is_closing(block: dict[str, Any]) -> bool:
+    return block.get("type") == "actions" and block.get("block_id") not in _KEPT_ACTIONS
 
 
 def slack_error(exc: SlackApiError) -> str:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import Answer, Note, Part, Progress, ThreadRef
+from bot.domain import Answer, Note, Part, Progress, ThreadRef, questions_intro
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
 from bot.slack import blocks, texts
@@ -74,7 +75,12 @@ class SlackPresenter:
         self, run: Run, elapsed_s: float, previews: Mapping[str, LeadPreview] | None = None
     ) -> list[Part]:
         messages = blocks.build_result(
-            run, elapsed_s=elapsed_s, app_url=self.app_url, previews=previews
+            run,
+            elapsed_s=elapsed_s,
+            app_url=self.app_url,
+            previews=previews,
+            # A needs_input run's short text goes with its questions (``questions_part``).
+            with_text=not questions_intro(run),
         )
         parts = [Part(f"result-{i}", message) for i, message in enumerate(messages)]
         full = blocks.result_overflow(run)
@@ -83,8 +89,10 @@ class SlackPresenter:
             parts.append(Part(FULL_ANSWER, _File(_answer_file(run.id), full)))
         return parts
 
-    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part:
-        message = blocks.build_questions(list(questions), run_id=run_id, answers={})
+    def questions_part(
+        self, run_id: str, questions: Sequence[PendingQuestion], *, intro: str = ""
+    ) -> Part:
+        message = blocks.build_questions(list(questions), run_id=run_id, answers={}, intro=intro)
         return Part("questions", message)
 
     # -- posting and finding ------------------------------------------------------------
@@ -200,12 +208,17 @@ class SlackPresenter:
         answers: dict[int, Answer],
         *,
         closed: bool,
+        intro: str = "",
     ) -> None:
         given = {i: blocks.Answer(user_id=a.user_id, text=a.text) for i, a in answers.items()}
         if closed:
-            message = blocks.build_questions_closed(list(questions), answers=given)
+            message = blocks.build_questions_closed(
+                list(questions), answers=given, intro=intro, run_id=run_id
+            )
         else:
-            message = blocks.build_questions(list(questions), run_id=run_id, answers=given)
+            message = blocks.build_questions(
+                list(questions), run_id=run_id, answers=given, intro=intro
+            )
         await self.slack.post_or_update(thread, message_ts, message)
 
     async def problem(
@@ -260,6 +273,11 @@ class SlackPresenter:
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
         await self.slack.close_buttons(thread, message_ts, texts.stopping(user_id))
+
+    async def show_steps(
+        self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
+    ) -> None:
+        await self.slack.post(thread, blocks.build_steps(steps, truncated=truncated))
 
     async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
         for ts in message_ts:

@@ -175,6 +175,21 @@ FEEDBACK_THANKS_BAD = (
     "Thanks for the feedback. Reply in the thread to tell me what to change, and I'll try again."
 )
 FEEDBACK_ALREADY = "You already gave feedback on this answer. Thanks!"
+SHOW_STEPS = "Show steps"
+STEPS_TITLE = "What I did"
+NO_STEPS = "I used no tools you can see in this run: the answer above is all of it."
+STEPS_SHOWN = "The steps of this run are already in the thread."
+
+
+def steps_more(hidden: int, truncated: bool) -> str:
+    parts = []
+    if hidden > 0:
+        parts.append(f"…and {plural(hidden, 'more step')}.")
+    if truncated:
+        parts.append("Origami cut this record short; open the run in Origami for all of it.")
+    return " ".join(parts)
+
+
 CONTINUED = "(continued)"
 # The last section of a result whose text was cut (bot.slack.blocks.result_overflow).
 RESULT_CUT = (
@@ -510,6 +525,7 @@ _NOTES = {
     "thanks_good": FEEDBACK_THANKS_GOOD,
     "thanks_bad": FEEDBACK_THANKS_BAD,
     "feedback_given": FEEDBACK_ALREADY,
+    "steps_shown": STEPS_SHOWN,
 }
 
 

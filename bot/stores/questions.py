@@ -37,6 +37,7 @@ class QuestionStore:
                     "thread_ts": qs.thread_ts,
                     "message_ts": qs.message_ts,
                     "questions": json.dumps(qs.questions),
+                    "intro": qs.intro,
                 },
             )
             pipe.expire(key, keys.seconds(keys.QUESTIONS_TTL))
@@ -66,6 +67,7 @@ class QuestionStore:
             questions=questions if isinstance(questions, list) else [],
             answers=answers,
             sent="sent" in data,
+            intro=data.get("intro", ""),
         )
 
     async def record_answer(

@@ -20,7 +20,7 @@ from tests.e2e.test_conversations import (
 )
 from tests.e2e.test_operate import scrape, total
 from tests.fakes import payloads
-from tests.fakes.origami import RunScript, make_table
+from tests.fakes.origami import RunScript, make_table, single_choice
 
 
 def blocks_of(app: AppProcess, thread_ts: str, kind: str) -> list[dict[str, Any]]:
@@ -119,3 +119,68 @@ async def test_a_credit_problem_is_an_alert(app: AppProcess) -> None:
     assert "out of credits" in alert["text"]["text"]
     assert "Top up credits" in str(find_message(app, thread_ts, "open_link")["blocks"])
     assert await click(app, thread_ts, "open_link")
+
+
+async def test_a_run_that_asks_is_one_message_and_keeps_its_text_when_answered(
+    app: AppProcess,
+) -> None:
+    question = single_choice("Which stage?", ["Pre-seed", "Seed"])
+    text = "Before I search I need **one** detail."
+    app.origami.script(
+        RunScript(polls=0, status="needs_input", text=text, pending_questions=[question]),
+        RunScript(polls=0),
+    )
+    thread_ts = await mention(app, "find founders")
+    await wait_finished(app, thread_ts)
+    # The progress line, then one message: the text, the question, the AI note, feedback.
+    _progress, asked = bot_replies(app, thread_ts)
+    assert [b.get("block_id") for b in asked["blocks"]] == [
+        "intro",
+        "q:0",
+        "q:0:answers",
+        "ai_note",
+        "feedback",
+    ]
+    assert "Before I search I need *one* detail." in str(asked["blocks"])
+    await click(app, thread_ts, "answer:0:1", user="U0BOB")
+    answered = await app.slack.wait_for(
+        lambda s: (m := s.message(CHANNEL, asked["ts"])) and "answered" in str(m["blocks"]) and m,
+        timeout=5,
+    )
+    # Answered: the text is still there, the buttons are gone, feedback stays.
+    assert "Before I search I need *one* detail." in str(answered["blocks"])
+    assert payloads.action_ids(answered) == ["feedback"]
+    await wait_finished(app, thread_ts, 2)
+    assert follow_ups(app)[0].body["prompt"] == "Seed"
+
+
+async def test_show_steps_lists_the_tool_calls_once(app: AppProcess) -> None:
+    app.origami.script(
+        RunScript(polls=0, tables=[make_table("Austin founders", 3)]), RunScript(polls=0)
+    )
+    thread_ts = await mention(app, "find founders in Austin")
+    await wait_finished(app, thread_ts)
+    await click(app, thread_ts, "show_steps", user="U0BOB")
+    steps = await app.slack.wait_for(
+        lambda s: (p := blocks_of(app, thread_ts, "plan")) and p[0], timeout=5
+    )
+    [read] = [r for r in app.origami.requests("GET") if r.query.get("include") == "transcript"]
+    assert read.path.endswith(f"/runs/{next(iter(app.origami.runs))}")
+    assert steps["title"] == "What I did"
+    [task] = steps["tasks"]
+    assert (task["title"], task["status"]) == ("Made a plan", "complete")
+    assert "find founders in Austin" in str(task["details"])
+    # A second click, by anyone: the steps are in the thread already.
+    await click(app, thread_ts, "show_steps", user="U0ANN")
+    await app.slack.wait_for(lambda s: s.ephemerals(user="U0ANN"), timeout=5)
+    assert "already in the thread" in app.slack.ephemerals(user="U0ANN")[0]["text"]
+    assert len(blocks_of(app, thread_ts, "plan")) == 1
+    # A newer run closes the old next steps, but Show steps stays.
+    first = find_message(app, thread_ts, "share_table")
+    await reply(app, thread_ts, "now Dallas")
+    await wait_finished(app, thread_ts, 2)
+    await app.slack.wait_for(
+        lambda s: "moved on" in str((s.message(CHANNEL, first["ts"]) or {}).get("blocks")), 5
+    )
+    closed = app.slack.message(CHANNEL, first["ts"])
+    assert closed is not None and "show_steps" in payloads.action_ids(closed)

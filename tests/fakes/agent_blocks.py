@@ -18,6 +18,12 @@ here on their own (never read from the app's constants):
 - ``context_actions``: 1-5 elements, ``feedback_buttons`` (``positive_button`` and
   ``negative_button``: ``text`` plain_text of at most 75, ``value`` at most 2,000,
   ``accessibility_label`` at most 75) or ``icon_button``.
+- ``task_card``: ``task_id`` and ``title`` (plain strings, required), ``status`` pending,
+  in_progress, complete or error, ``details`` and ``output`` one ``rich_text`` each,
+  ``sources`` of ``{type: url, url, text}``; ``plan``: a ``title`` and ``tasks`` of task
+  cards. Slack documents no length for these strings: the fake holds them to 3,000
+  characters, as any text object (stricter than Slack can only fail a test, never pass
+  one Slack would refuse).
 
 This module is imported by ``tests.fakes.slack`` when it meets one of these blocks (it
 uses that module's helpers, so the import is the other way round at load time).
@@ -54,7 +60,10 @@ ALERT_LEVELS = frozenset({"default", "info", "warning", "error", "success"})
 _ALIGNS = frozenset({"left", "center", "right"})
 _CELL_TYPES = frozenset({"raw_text", "raw_number", "rich_text"})
 
-AGENT_BLOCKS = frozenset({"table", "card", "carousel", "alert", "context_actions"})
+AGENT_BLOCKS = frozenset(
+    {"table", "card", "carousel", "alert", "context_actions", "task_card", "plan"}
+)
+TASK_STATUSES = frozenset({"pending", "in_progress", "complete", "error"})
 
 
 def check_agent_block(errs: _Errors, block: Mapping[str, Any], ptr: str) -> None:
@@ -79,6 +88,62 @@ def check_agent_block(errs: _Errors, block: Mapping[str, Any], ptr: str) -> None
             errs.add(ptr + "/level", "must be a valid enum value")
     elif kind == "context_actions":
         _check_context_actions(errs, block, ptr)
+    elif kind == "task_card":
+        _check_task(errs, block, ptr)
+    elif kind == "plan":
+        _check_str(errs, block.get("title"), ptr + "/title", MAX_TEXT_OBJECT, required=True)
+        tasks = block.get("tasks")
+        if tasks is not None:
+            for i, task in enumerate(_check_list(errs, tasks, ptr + "/tasks", 10_000)):
+                tptr = f"{ptr}/tasks/{i}"
+                if not isinstance(task, Mapping) or task.get("type") != "task_card":
+                    errs.add(tptr + "/type", "must be one of: task_card")
+                    continue
+                _check_task(errs, task, tptr)
+
+
+def _check_task(errs: _Errors, task: Mapping[str, Any], ptr: str) -> None:
+    _check_str(errs, task.get("task_id"), ptr + "/task_id", MAX_ID, required=True, min_len=1)
+    _check_str(errs, task.get("title"), ptr + "/title", MAX_TEXT_OBJECT, required=True, min_len=1)
+    status = task.get("status")
+    if status is not None and status not in TASK_STATUSES:
+        errs.add(ptr + "/status", "must be a valid enum value")
+    for field in ("details", "output"):
+        rich = task.get(field)
+        if rich is None:
+            continue
+        if not isinstance(rich, Mapping) or rich.get("type") != "rich_text":
+            errs.add(f"{ptr}/{field}/type", "must be one of: rich_text")
+        elif not isinstance(rich.get("elements"), list) or len(rich["elements"]) != 1:
+            errs.add(f"{ptr}/{field}/elements", "must hold exactly one element")
+        else:
+            for text in _rich_texts(rich):
+                if len(text) > MAX_TEXT_OBJECT:
+                    errs.add(
+                        f"{ptr}/{field}", f"must be less than {MAX_TEXT_OBJECT + 1} characters"
+                    )
+    sources = task.get("sources")
+    if sources is not None:
+        for i, source in enumerate(_check_list(errs, sources, ptr + "/sources", 50, min_items=0)):
+            sptr = f"{ptr}/sources/{i}"
+            if not isinstance(source, Mapping) or source.get("type") != "url":
+                errs.add(sptr + "/type", "must be one of: url")
+                continue
+            _check_str(errs, source.get("url"), sptr + "/url", 3_000, required=True, min_len=1)
+            _check_str(errs, source.get("text"), sptr + "/text", MAX_TEXT_OBJECT, required=True)
+
+
+def _rich_texts(node: Any) -> list[str]:
+    if isinstance(node, Mapping):
+        own = (
+            [node["text"]]
+            if node.get("type") == "text" and isinstance(node.get("text"), str)
+            else []
+        )
+        return own + [t for v in node.values() for t in _rich_texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _rich_texts(v)]
+    return []
 
 
 def _check_table(errs: _Errors, block: Mapping[str, Any], ptr: str) -> None:

@@ -401,6 +401,11 @@ class RunScript:
     actions: list[JSON] | None = None
     steps_max: int = DEFAULT_STEPS_MAX
     duration: float | None = None
+    # What ``?include=transcript`` returns once the run is over (None: a realistic one,
+    # with the tool calls a UI user sees: present-plan, ask-questions), and whether it was
+    # cut at its size cap.
+    transcript: list[JSON] | None = None
+    transcript_truncated: bool = False
 
     def __post_init__(self) -> None:
         if self.status == "running":
@@ -1224,10 +1229,8 @@ class FakeOrigami:
                 "transcriptTruncated": False,
             }
             if transcript:
-                messages: list[JSON] = [{"role": "user", "content": run.prompt}]
-                if run.text is not None:
-                    messages.append({"role": "assistant", "content": run.text})
-                response["transcript"] = messages
+                response["transcript"] = self._transcript(run)
+                response["transcriptTruncated"] = run.script.transcript_truncated
         return {
             **self._run_summary(run),
             "workspaceId": self.agents[run.agent_id].workspace_id,
@@ -1242,6 +1245,34 @@ class FakeOrigami:
                 "nextActions": copy.deepcopy(run.next_actions),
             },
         }
+
+    def _transcript(self, run: FakeRun) -> list[JSON]:
+        """What a UI user with dev mode off sees of the run (API.md 3.3): the prompt, the
+        visible tool calls and their results, the answer."""
+        if run.script.transcript is not None:
+            return copy.deepcopy(run.script.transcript)
+        messages: list[JSON] = [{"role": "user", "content": run.prompt}]
+
+        def call(name: str, args: JSON, result: str) -> None:
+            call_id = f"call_{len(messages)}"
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "toolCalls": [{"id": call_id, "name": name, "input": args}],
+                }
+            )
+            messages.append({"role": "tool", "toolCallId": call_id, "name": name, "result": result})
+
+        if run.table_ids:
+            plan = f"Search for leads matching: {run.prompt}. Then enrich each with a work email."
+            call("present-plan", {"plan": plan}, "The plan was shown to the user.")
+        if run.pending_questions:
+            asked = [q.get("question") for q in run.pending_questions]
+            call("ask-questions", {"questions": asked}, "Waiting for the user's answers.")
+        if run.text is not None:
+            messages.append({"role": "assistant", "content": run.text})
+        return messages
 
     def _run_summary(self, run: FakeRun) -> JSON:
         return {

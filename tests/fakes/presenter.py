@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.domain import Answer, Note, Part, Progress, ThreadRef
 from bot.origami.models import PendingQuestion, Run, Table
+from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
 
@@ -49,8 +50,11 @@ class RecordingPresenter:
     ) -> list[Part]:
         return [Part("result-0", {"what": "result", "run": run, "previews": dict(previews or {})})]
 
-    def questions_part(self, run_id: str, questions: Sequence[PendingQuestion]) -> Part:
+    def questions_part(
+        self, run_id: str, questions: Sequence[PendingQuestion], *, intro: str = ""
+    ) -> Part:
         body = {"what": "questions", "run_id": run_id, "questions": list(questions)}
+        body["intro"] = intro
         return Part("questions", body)
 
     # -- posting and finding ------------------------------------------------------------
@@ -87,6 +91,7 @@ class RecordingPresenter:
         answers: dict[int, Answer],
         *,
         closed: bool,
+        intro: str = "",
     ) -> None:
         self._show(
             "questions_update",
@@ -95,6 +100,7 @@ class RecordingPresenter:
             run_id=run_id,
             answers=dict(answers),
             closed=closed,
+            intro=intro,
         )
 
     async def problem(
@@ -152,6 +158,11 @@ class RecordingPresenter:
         self, thread: ThreadRef, message_ts: str, user_id: str, label: str
     ) -> None:
         self._show("choice_made", thread, ts=message_ts, user=user_id, label=label)
+
+    async def show_steps(
+        self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
+    ) -> None:
+        self._show("steps", thread, steps=list(steps), truncated=truncated)
 
     async def close_stale_buttons(self, thread: ThreadRef, message_ts: Sequence[str]) -> None:
         self._show("close_stale_buttons", thread, ts=list(message_ts))

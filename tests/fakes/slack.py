@@ -206,7 +206,9 @@ _MRKDWN_OPTIONS = frozenset({"radio_buttons", "checkboxes"})
 # Block types accepted without checks beyond block_id (newer or rarely used ones).
 _UNCHECKED_BLOCKS = frozenset({"divider", "file", "video"})
 # Slack's agent platform blocks, checked by ``tests.fakes.agent_blocks``.
-_AGENT_BLOCKS = frozenset({"table", "card", "carousel", "alert", "context_actions"})
+_AGENT_BLOCKS = frozenset(
+    {"table", "card", "carousel", "alert", "context_actions", "task_card", "plan"}
+)
 
 
 class _Errors:

@@ -132,10 +132,12 @@ def cards(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def elements(message: Message) -> list[dict[str, Any]]:
-    """The buttons of a message: in ``actions`` blocks, then on its cards."""
+def elements(message: Message, *, steps: bool = False) -> list[dict[str, Any]]:
+    """The buttons of a message: in ``actions`` blocks, then on its cards. Show steps,
+    under every finished run, only with ``steps``."""
     listed = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-    return listed + [e for card in cards(message.blocks) for e in card.get("actions", [])]
+    found = listed + [e for card in cards(message.blocks) for e in card.get("actions", [])]
+    return [e for e in found if steps or e["action_id"] != ids.SHOW_STEPS]
 
 
 def blocks_of(messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -305,9 +307,16 @@ def test_build_result_completed_posts_text_cards_then_next_steps() -> None:
         "card",
         "section",
         "actions",
+        "actions",
         "context",
         "context_actions",
     ]
+    [show] = message.blocks[4]["elements"]
+    assert (show["action_id"], show["value"], show["text"]["text"]) == (
+        ids.SHOW_STEPS,
+        RUN_ID,
+        "Show steps",
+    )
     # The one-shot buttons are an actions block; the card keeps its own buttons inside it.
     assert message.blocks[2]["text"]["text"] == "*Suggested next steps*"
     assert [
@@ -381,7 +390,12 @@ def test_build_result_unknown_status_is_neutral() -> None:
 
 def test_build_result_needs_input_shows_no_questions_and_no_footer() -> None:
     [message] = build_result(make_run("needs_input", text="Which region?"))
-    assert [b["block_id"] for b in message.blocks] == ["text:0", "ai_note", "feedback"]
+    assert [b["block_id"] for b in message.blocks] == [
+        "text:0",
+        "steps_actions",
+        "ai_note",
+        "feedback",
+    ]
     assert build_result(make_run("needs_input", text=None)) == []
 
 

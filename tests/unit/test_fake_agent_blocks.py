@@ -20,6 +20,15 @@ def raw(text: str) -> JSON:
     return {"type": "raw_text", "text": text}
 
 
+def rich(*texts: str) -> JSON:
+    return {
+        "type": "rich_text",
+        "elements": [
+            {"type": "rich_text_section", "elements": [{"type": "text", "text": t}]} for t in texts
+        ],
+    }
+
+
 def table(rows: int = 2, cells: int = 3, **extra: Any) -> JSON:
     return {
         "type": "table",
@@ -123,6 +132,23 @@ def test_valid_agent_blocks_pass() -> None:
             ),
             "accessibility_label",
         ),
+        ({"type": "task_card", "title": "t"}, "/blocks/0/task_id"),
+        ({"type": "task_card", "task_id": "1"}, "/blocks/0/title"),
+        ({"type": "task_card", "task_id": "1", "title": "t", "status": "done"}, "status"),
+        (
+            {"type": "task_card", "task_id": "1", "title": "t", "output": {"type": "mrkdwn"}},
+            "/blocks/0/output/type",
+        ),
+        (
+            {"type": "task_card", "task_id": "1", "title": "t", "details": rich("x", "y")},
+            "/blocks/0/details/elements",
+        ),
+        (
+            {"type": "task_card", "task_id": "1", "title": "t", "output": rich("x" * 3001)},
+            "/blocks/0/output",
+        ),
+        ({"type": "plan", "tasks": []}, "/blocks/0/title"),
+        ({"type": "plan", "title": "p", "tasks": [{"type": "card"}]}, "/blocks/0/tasks/0/type"),
     ],
 )
 def test_broken_agent_blocks_are_invalid_blocks(block: JSON, where: str) -> None:

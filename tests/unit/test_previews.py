@@ -164,7 +164,7 @@ def test_a_run_with_previews_puts_one_table_in_a_message() -> None:
     assert first == ["section", "carousel", "context", "table"]
     # The next steps, the AI note and the feedback buttons close the run's last message.
     last = [b["type"] for b in messages[-1].blocks]
-    assert last[-4:] == ["section", "actions", "context", "context_actions"]
+    assert last[-5:] == ["section", "actions", "actions", "context", "context_actions"]
 
 
 def test_feedback_buttons_carry_the_run_and_the_verdict() -> None:
@@ -233,3 +233,64 @@ def test_any_set_of_cards_is_valid(tables: list[Table], run_id: str) -> None:
     assert_valid([Message("x", blocks)])
     carousels = [b for b in blocks if b["type"] == "carousel"]
     assert sum(len(c["elements"]) for c in carousels) == (len(tables) if len(tables) > 1 else 0)
+
+
+# -- a run that asks: its text and its questions in one message ------------------------------
+
+
+def test_a_run_that_only_asks_is_one_message_with_its_text_and_feedback() -> None:
+    from bot.domain import Answer, questions_intro
+    from bot.slack.blocks import build_questions, build_questions_closed
+
+    run = Run.model_validate(
+        {
+            "id": RUN_ID,
+            "status": "needs_input",
+            "response": {"text": "Before I search I need **one** detail.", "tables": []},
+            "todo": {
+                "pendingQuestions": [
+                    {"question": "Which stage?", "suggestedAnswers": ["Seed", "Series A"]}
+                ]
+            },
+        }
+    )
+    intro = questions_intro(run)
+    assert intro == "Before I search I need **one** detail."
+    # The result itself shows nothing more: its text goes with the questions.
+    assert build_result(run, with_text=False) == []
+    questions = list(run.todo.pending_questions)
+    message = build_questions(questions, run_id=RUN_ID, answers={}, intro=intro)
+    assert_valid([message])
+    kinds = [b.get("block_id") for b in message.blocks]
+    assert kinds == ["intro", "q:0", "q:0:answers", "ai_note", "feedback"]
+    assert message.blocks[0]["text"]["text"] == "Before I search I need *one* detail."
+    assert message.text == "I have a question for you. Before I search I need one detail."
+    closed = build_questions_closed(
+        questions, answers={0: Answer("U1", "Seed")}, intro=intro, run_id=RUN_ID
+    )
+    assert_valid([closed])
+    assert [b.get("block_id") for b in closed.blocks] == [
+        "intro",
+        "q:0",
+        "q:sent",
+        "ai_note",
+        "feedback",
+    ]
+    # Long texts, or runs that also built tables or suggest next steps, keep their result.
+    long = run.model_copy(update={"response": run.response.model_copy(update={"text": "x" * 2001})})
+    assert questions_intro(long) == ""
+    with_table = run_with([table_of(make_table("T", 2))])
+    assert questions_intro(with_table) == ""
+
+
+@PROPERTY
+@given(intro=_text, question=_text, answers=st.lists(_text, max_size=30))
+def test_any_questions_with_an_intro_are_valid(
+    intro: str, question: str, answers: list[str]
+) -> None:
+    from bot.origami.models import PendingQuestion
+    from bot.slack.blocks import build_questions
+
+    pending = [PendingQuestion(question=question, suggested_answers=answers)] * 3
+    message = build_questions(pending, run_id=RUN_ID, answers={}, intro=intro)
+    assert_valid([message])

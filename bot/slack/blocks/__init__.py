@@ -13,6 +13,7 @@ Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_U
 - ``tables``: table cards (``card``, ``carousel``) and the "still enriching" alert
 - ``previews``: a table's first leads as a ``table`` block
 - ``feedback``: the AI note and the feedback buttons under every result
+- ``steps``: what the agent did, as a plan of task cards (Show steps)
 - ``questions``: the agent's questions and their answers
 - ``modals``: the "Or something else" modal
 - ``notices``: problems and one-off notes
@@ -37,6 +38,7 @@ from bot.slack.blocks.previews import build_preview
 from bot.slack.blocks.progress import build_ack, build_progress, build_progress_final
 from bot.slack.blocks.questions import MAX_SUGGESTIONS, build_questions, build_questions_closed
 from bot.slack.blocks.result import MAX_TEXT_MESSAGES, build_result, result_overflow
+from bot.slack.blocks.steps import build_steps
 from bot.slack.blocks.tables import build_shared_table, build_table_card, build_table_cards
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "build_queued",
     "build_result",
     "build_shared_table",
+    "build_steps",
     "build_table_card",
     "build_table_cards",
     "build_usage_hint",

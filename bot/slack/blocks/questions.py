@@ -1,5 +1,6 @@
 """The agent's questions, with a button per suggested answer, and the same questions
-once the answers were sent."""
+once the answers were sent; below the run's text when it goes with them (``intro``), and
+above the AI note and the feedback buttons, so a run that asks is one message."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.slack.blocks.common import (
     preview_text,
     section_block,
 )
+from bot.slack.blocks.feedback import build_feedback
 from bot.slack.mrkdwn import clip_escaped, clip_mrkdwn, escape, markdown_to_mrkdwn, one_line
 
 # Suggested answers shown per question (more would not leave room for other questions).
@@ -48,12 +50,32 @@ def _fit_questions(button_counts: Sequence[int], reserve: int) -> int:
     return shown
 
 
+def _intro(intro: str) -> tuple[list[Block], str]:
+    """The block above the questions (the run's text, converted), and that text."""
+    text = clip_mrkdwn(markdown_to_mrkdwn(intro.strip()), limits.MAX_SECTION_TEXT)
+    if not text.strip():
+        return [], ""
+    return [section_block(text, "intro")], text
+
+
+def _foot(intro: str, run_id: str) -> list[Block]:
+    # With its text, the message is the run's result: the AI note and feedback close it.
+    return build_feedback(run_id) if intro else []
+
+
 def build_questions(
-    questions: Sequence[PendingQuestion], *, run_id: str, answers: Mapping[int, Answer]
+    questions: Sequence[PendingQuestion],
+    *,
+    run_id: str,
+    answers: Mapping[int, Answer],
+    intro: str = "",
 ) -> Message:
     """The agent's questions: one section each, a button per suggested answer plus the
     "Or something else" button; answered ones show who answered what instead. With
-    several questions, "Send answers" appears once at least one is answered."""
+    several questions, "Send answers" appears once at least one is answered. ``intro``:
+    the run's text (Markdown), shown above them, with the AI note and feedback below."""
+    head, intro_text = _intro(intro)
+    foot = _foot(intro_text, run_id)
     questions = list(questions)
     run_ok = ids.is_run_id(run_id)
     several = len(questions) > 1
@@ -64,19 +86,18 @@ def build_questions(
         return min(len(question.suggested_answers), MAX_SUGGESTIONS) + 1
 
     button_counts = [buttons_of(n, q) for n, q in enumerate(questions)]
-    # hint + send answers + "more questions" note
-    shown = _fit_questions(button_counts, reserve=3)
+    # hint + send answers + "more questions" note, and the text and foot
+    shown = _fit_questions(button_counts, reserve=3 + len(head) + len(foot))
     shown = min(shown, ids.MAX_INDEX + 1)
     total_buttons = sum(button_counts[:shown])
     label_limit = limits.MAX_BUTTON_TEXT
     if total_buttons * label_limit > _QUESTION_BUTTON_CHARS:
         label_limit = max(_MIN_LABEL, _QUESTION_BUTTON_CHARS // total_buttons)
-    per_question = (limits.MAX_MESSAGE_BLOCK_CHARS - 400 - total_buttons * label_limit) // max(
-        shown, 1
-    )
+    room = limits.MAX_MESSAGE_BLOCK_CHARS - 400 - len(intro_text) - limits.count_text_chars(foot)
+    per_question = (room - total_buttons * label_limit) // max(shown, 1)
     per_question = min(per_question, limits.MAX_SECTION_TEXT)
 
-    blocks: list[Block] = []
+    blocks: list[Block] = list(head)
     for n, question in enumerate(questions[:shown]):
         answer = answers.get(n)
         number = f"*{n + 1}.* " if several else ""
@@ -127,22 +148,31 @@ def build_questions(
                 texts.SEND_ANSWERS, ids.SEND_ANSWERS, value=run_id, style="primary"
             )
             blocks.extend(actions_blocks([send], "q:send"))
+    blocks.extend(foot)
     first = one_line(questions[0].question) if questions else ""
     fallback = f"{texts.questions_fallback(len(questions))} {clip_escaped(first, 200)}"
+    if intro_text:
+        fallback = f"{texts.questions_fallback(len(questions))} {intro_text}"
     return Message(text=preview_text(fallback), blocks=blocks)
 
 
 def build_questions_closed(
-    questions: Sequence[PendingQuestion], *, answers: Mapping[int, Answer]
+    questions: Sequence[PendingQuestion],
+    *,
+    answers: Mapping[int, Answer],
+    intro: str = "",
+    run_id: str = "",
 ) -> Message:
-    """The questions after the answers went out: who answered what, no buttons."""
+    """The questions after the answers went out: who answered what, no buttons (but the
+    feedback on the run, below its ``intro``, stays)."""
+    head, intro_text = _intro(intro)
+    foot = _foot(intro_text, run_id)
     questions = list(questions)
     several = len(questions) > 1
-    shown = min(len(questions), limits.MAX_BLOCKS_PER_MESSAGE - 2)
-    per_question = min(
-        (limits.MAX_MESSAGE_BLOCK_CHARS - 300) // max(shown, 1), limits.MAX_SECTION_TEXT
-    )
-    blocks: list[Block] = []
+    shown = min(len(questions), limits.MAX_BLOCKS_PER_MESSAGE - 2 - len(head) - len(foot))
+    room = limits.MAX_MESSAGE_BLOCK_CHARS - 300 - len(intro_text) - limits.count_text_chars(foot)
+    per_question = min(room // max(shown, 1), limits.MAX_SECTION_TEXT)
+    blocks: list[Block] = list(head)
     for n, question in enumerate(questions[:shown]):
         answer = answers.get(n)
         number = f"*{n + 1}.* " if several else ""
@@ -154,4 +184,5 @@ def build_questions_closed(
     if len(questions) > shown:
         blocks.append(context_block(texts.more_questions(len(questions) - shown), "q:more"))
     blocks.append(context_block(texts.ANSWERS_SENT, "q:sent"))
+    blocks.extend(foot)
     return Message(text=texts.ANSWERS_SENT, blocks=blocks)

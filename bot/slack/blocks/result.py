@@ -95,6 +95,7 @@ def build_result(
     elapsed_s: float | None = None,
     app_url: str = ORIGAMI_APP_URL,
     previews: Mapping[str, LeadPreview] | None = None,
+    with_text: bool = True,
 ) -> list[Message]:
     """Everything a finished run posts, in order: text, table cards, lead previews, next
     steps, footer, and the AI note with the feedback buttons, in as few messages as fit.
@@ -104,11 +105,12 @@ def build_result(
     buttons inside the card, so closing never takes them along. Slack allows one ``table``
     a message, so a second preview starts a message of its own. The text takes at most
     ``MAX_TEXT_MESSAGES`` messages (see ``result_overflow``). Table links lead only to
-    ``app_url``'s host.
+    ``app_url``'s host. ``with_text=False``: the text is shown elsewhere (with the run's
+    questions, ``bot.domain.questions_intro``).
     """
     status = run.status
     response = run.response
-    chunks, cut = _text_sections(run)
+    chunks, cut = _text_sections(run) if with_text else ([], False)
     tables = list(response.tables) if response is not None else []
     run_ok = ids.is_run_id(run.id)
     previews = previews or {}
@@ -143,7 +145,7 @@ def build_result(
         follow_up.append(footer)
     if not content and not follow_up:
         return []
-    closing = _Unit(build_feedback(run.id), texts.AI_NOTE)
+    closing = _Unit(_show_steps(run, run_ok) + build_feedback(run.id), texts.AI_NOTE)
 
     messages = _pack([*content, *follow_up, closing])
     preview_line = texts.result_fallback(status, elapsed_s)
@@ -153,6 +155,14 @@ def build_result(
         preview_line = f"{preview_line} {messages[0].text}"
     messages[0] = Message(text=preview_text(preview_line), blocks=messages[0].blocks)
     return messages
+
+
+def _show_steps(run: Run, run_ok: bool) -> list[Block]:
+    """The Show steps button of a run that ended (it reads the run's transcript)."""
+    if not run_ok or run.status in (RunStatus.RUNNING, RunStatus.UNKNOWN):
+        return []
+    button = button_element(texts.SHOW_STEPS, ids.SHOW_STEPS, value=run.id)
+    return actions_blocks([button], "steps_actions")
 
 
 def _changes(response: RunResponse | None) -> dict[str, TableChange]:

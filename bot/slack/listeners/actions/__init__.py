@@ -4,7 +4,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.conversations import Conversations
 from bot.slack import actions as ids
-from bot.slack.listeners.actions import answers, feedback, run_buttons, tables
+from bot.slack.listeners.actions import answers, feedback, run_buttons, steps, tables
 
 
 def register(app: AsyncApp, conversations: Conversations) -> None:
@@ -18,5 +18,6 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
     app.action(ids.SHARE_TABLE)(tables.build_handle_share_table(conversations))
     app.action(ids.EXPORT_CSV)(tables.build_handle_export_csv(conversations))
     app.action(ids.FEEDBACK)(feedback.build_handle_feedback(conversations))
+    app.action(ids.SHOW_STEPS)(steps.build_handle_show_steps(conversations))
     for link in ids.LINK_ACTION_IDS:
         app.action(link)(tables.handle_open_link)
