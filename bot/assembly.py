@@ -31,15 +31,17 @@ from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
 from bot.delivery import Delivery
+from bot.files.attach import Attachments
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
-from bot.ports import Presenter
+from bot.ports import FileSource, Presenter
 from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
+from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores, connect
 from bot.stores.budget import NO_BUDGET, BudgetRule
@@ -125,6 +127,7 @@ def build(settings: Settings) -> Parts:
             # An agent busy with a run we do not watch: look again at the poll interval,
             # or sooner where retries are set to be quicker.
             busy_retry_s=min(BUSY_RETRY_S, settings.origami_retry_seconds),
+            hold_s=settings.prompt_hold_seconds,
         ),
         WatcherConfig(
             lease_s=settings.watcher_lease_seconds,
@@ -134,6 +137,7 @@ def build(settings: Settings) -> Parts:
         metrics,
         surface=SlackAgentSurface(tenants.slack),
         dm=DmSettings(settings.suggested_prompts, settings.suggested_prompts_title),
+        files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
 
@@ -157,11 +161,13 @@ def assemble(
     *,
     surface: AgentSurface,
     dm: DmSettings | None = None,
+    files: FileSource | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
-    agent platform (sessions, status, the Messages tab)."""
+    agent platform (sessions, status, the Messages tab). ``files``: where shared files
+    are read (without, prompts go without their files)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -169,7 +175,18 @@ def assemble(
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
     live = LiveStatus(stores, surface, presenter)
-    sender = Sender(stores, origami, delivery, presenter, intake, send, metrics, live=live)
+    attachments = Attachments(stores, origami, files) if files is not None else None
+    sender = Sender(
+        stores,
+        origami,
+        delivery,
+        presenter,
+        intake,
+        send,
+        metrics,
+        live=live,
+        attachments=attachments,
+    )
     events = RunEvents(stores, sender, delivery, presenter, intake, live, LeadPreviews(origami))
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)

@@ -166,6 +166,10 @@ class Settings(BaseSettings):
     # Not for everyday tuning (tests lower it): how often a process running the worker
     # half writes its heartbeat; the heartbeat lasts three of these (bot.stores.heartbeats).
     worker_heartbeat_seconds: float = Field(5.0, alias="WORKER_HEARTBEAT_SECONDS", ge=0.5, le=60)
+    # Not for everyday tuning either (tests lower it): how long a worker holds a prompt it
+    # sends before another may take it over; it must outlast the Origami client's retries
+    # (30 s) and a file upload, or a live worker's send is taken over.
+    prompt_hold_seconds: float = Field(90.0, alias="PROMPT_HOLD_SECONDS", ge=5, le=600)
 
     @field_validator(
         "slack_bot_token",

@@ -26,6 +26,20 @@ class ThreadRef:
 
 
 @dataclass(frozen=True, slots=True)
+class SlackFile:
+    """A file shared with a prompt, as Slack described it (validated by the listener)."""
+
+    id: str
+    name: str = "file"
+    filetype: str = ""
+    mimetype: str = ""
+    size: int = 0
+    url: str = ""  # url_private: readable with the bot token only
+    # A Slack Connect file: the event said nothing of it but its id; ``files.info`` tells.
+    needs_info: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Prompt:
     """What a person asked for, and what caused it (the root of its Idempotency-Key)."""
 
@@ -33,7 +47,8 @@ class Prompt:
     user_id: str
     # A Slack message (``channel:ts``), a click (``continue:<run>``), queued prompts.
     cause: str
-    has_files: bool = False
+    # Shared with it, to go to the agent with it (``bot.files``).
+    files: tuple[SlackFile, ...] = ()
 
 
 class PromptKind(StrEnum):
@@ -59,6 +74,7 @@ class KeptPrompt:
     # again after a 409/429 needs a fresh key, so each refusal starts a new attempt.
     attempt: int = 1
     tries: int = 0  # sends tried so far (for the back-off after Origami was down)
+    files: tuple[SlackFile, ...] = ()  # uploaded and attached before it is sent
 
     @property
     def thread(self) -> ThreadRef:
@@ -157,10 +173,12 @@ def next_batch(
         if units > max_units:
             break
         taken.append(prompt)
+    files = {f.id: f for p in taken for f in p.files}  # each file once, in order
     return len(taken), Prompt(
         text=_JOIN.join(p.text for p in taken),
         user_id=taken[-1].user_id,
         cause="queued:" + ",".join(p.cause for p in taken),
+        files=tuple(files.values()),
     )
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from bot.domain import Answer, Note, Part, Progress, ThreadRef
+from bot.domain import Answer, Note, Part, Progress, SlackFile, ThreadRef
+from bot.files.limits import Refusal
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
@@ -93,7 +94,11 @@ class Presenter(Protocol):
 
     async def usage_hint(self, thread: ThreadRef) -> None: ...
 
-    async def attachments_note(self, thread: ThreadRef) -> None: ...
+    async def files_refused(
+        self, thread: ThreadRef, user_id: str, refused: Sequence[tuple[SlackFile, Refusal]]
+    ) -> None:
+        """Tell ``user_id``, privately, which files shared with their message did not go to
+        the agent, and why."""
 
     async def note(
         self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None
@@ -122,3 +127,15 @@ class Presenter(Protocol):
     async def upload_csv(
         self, thread: ThreadRef, table: Table, content: bytes, user_id: str
     ) -> None: ...
+
+
+class FileSource(Protocol):
+    """Where shared files are read from (Slack)."""
+
+    async def describe(self, team: str, file: SlackFile) -> SlackFile | None:
+        """What Slack says of a file its event did not describe (Slack Connect); None when
+        the app may not see it. ``team``: the workspace whose token asks."""
+
+    async def download(self, team: str, file: SlackFile) -> bytes | None:
+        """Its bytes (at most one more than the size limit); None when the app may not
+        read it (deleted, not shared with it, or its URL is not Slack's)."""

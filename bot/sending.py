@@ -21,6 +21,7 @@ from bot import logs
 from bot.conversations.intake import Intake
 from bot.delivery import Delivery
 from bot.domain import KeptPrompt, PromptKind, RunRecord
+from bot.files.attach import Attachments, Prepared
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics
 from bot.origami import errors
@@ -73,9 +74,12 @@ class Sender:
         metrics: Metrics | None = None,
         *,
         live: LiveStatus,
+        attachments: Attachments | None = None,
     ) -> None:
         self.metrics = metrics if metrics is not None else Metrics()
         self.live = live
+        # Without a file source (a harness that shares no files) a prompt goes without.
+        self.attachments = attachments
         self.stores = stores
         self.origami = origami
         self.delivery = delivery
@@ -92,7 +96,7 @@ class Sender:
                 logs.bind(agent=kept.agent_id)
             ack_ts = await self.delivery.acknowledge(kept)
             try:
-                run, agent_id = await self._post(kept, admitted=admitted)
+                run, agent_id, files = await self._post(kept, admitted=admitted)
             except errors.ConcurrencyLimited as exc:
                 # Refused, and the refusal is stored under the key: the next try needs a new one.
                 retry_in = exc.retry_after or self.config.slot_retry_s
@@ -168,6 +172,8 @@ class Sender:
                 first_poll_s=self.config.first_poll_s,
             )
             logs.bind(agent=agent_id, run=run.id)
+            if files.refused:
+                await self.presenter.files_refused(kept.thread, kept.user_id, files.refused)
             await self.delivery.close_stale(kept.thread)
             # Slack's session (and its Stop) and status for the run now in flight. A process
             # that dies just before leaves the run with our progress line alone.
@@ -178,20 +184,31 @@ class Sender:
                 log.info("conversation started")
             return None
 
-    async def _post(self, kept: KeptPrompt, *, admitted: bool) -> tuple[Run, str]:
+    async def _post(self, kept: KeptPrompt, *, admitted: bool) -> tuple[Run, str, Prepared]:
         key = kept.idempotency_key()
         # Only the first attempt's first request had its slot taken by the claim.
         admitted = admitted and kept.tries == 0
         origami = await self.origami.for_team(kept.team)
+        # Its files first, each uploaded once however often this is tried (bot.files).
+        files = await self.attachments.prepare(kept) if self.attachments else Prepared()
         if kept.kind is PromptKind.START:
             created = await origami.create_agent(
-                kept.text, idempotency_key=key, name=_agent_name(kept.text), admitted=admitted
+                kept.text,
+                idempotency_key=key,
+                name=_agent_name(kept.text),
+                admitted=admitted,
+                workspace_id=files.workspace_id,
+                attachments=files.attachments,
             )
-            return created.run, created.agent.id
+            return created.run, created.agent.id, files
         run = await origami.send_run(
-            kept.agent_id, kept.text, idempotency_key=key, admitted=admitted
+            kept.agent_id,
+            kept.text,
+            idempotency_key=key,
+            admitted=admitted,
+            attachments=files.attachments,
         )
-        return run, kept.agent_id
+        return run, kept.agent_id, files
 
     async def _later(self, kept: KeptPrompt, retry_in: float, *, new_key: bool) -> float:
         attempt = kept.attempt + 1 if new_key else kept.attempt

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot import logs
 from bot.domain import (
@@ -20,20 +21,26 @@ from bot.domain import (
     Prompt,
     PromptKind,
     Released,
+    SlackFile,
     StartedConversation,
     Taken,
     ThreadRef,
     kept_prompt_id,
 )
 from bot.domain import Intake as Outcome
+from bot.files.limits import MAX_FILES, Refusal, refusal
 from bot.metrics import Metrics
 from bot.origami import errors
-from bot.origami.client import utf16_len
+from bot.origami.client import clip_utf16, utf16_len
 from bot.ports import Presenter
 from bot.problems import Problem, ProblemKind, problem_from_error
 from bot.stores import Stores
 
 log = logging.getLogger(__name__)
+
+# The prompt of a file shared without a word: the agent is told what it was given (a
+# Slack Connect file's name is not known until files.info is asked).
+FILES_ONLY_PROMPT = "Please use the files I've shared with this message{names}."
 
 # A started conversation's title in its author's list: one line of a list item.
 _TITLE_MAX = 80
@@ -62,9 +69,14 @@ class Intake:
         one. ``event``: the Slack message it came in, claimed in the same step, so a
         retried or doubled event does nothing. ``once_kept`` runs as soon as the prompt is
         safe in Redis (a clicked button shows its choice then, not after Origami answers).
+        Files shared with it that the agent cannot take are left out here, before any is
+        downloaded, and their author is told which and why once the prompt is taken.
         """
+        prompt, refused = _with_files_taken(prompt)
         if not prompt.text.strip():
-            await self._empty(thread, may_start=may_start, event=event, once_kept=once_kept)
+            await self._empty(
+                thread, prompt, refused, may_start=may_start, event=event, once_kept=once_kept
+            )
             return
         if utf16_len(prompt.text) > PROMPT_MAX_UNITS:
             await self._too_long(thread, prompt, may_start=may_start, event=event)
@@ -83,8 +95,8 @@ class Intake:
             await once_kept()
         if taken.outcome is Outcome.NOT_OURS:
             return
-        if prompt.has_files:
-            await self.presenter.attachments_note(thread)
+        if refused:
+            await self.presenter.files_refused(thread, prompt.user_id, refused)
         if taken.outcome is Outcome.FULL:
             self.metrics.prompts_refused.labels("queue_full").inc()
             await self.presenter.note(thread, prompt.user_id, Note.QUEUE_FULL)
@@ -136,18 +148,22 @@ class Intake:
     async def _empty(
         self,
         thread: ThreadRef,
+        prompt: Prompt,
+        refused: list[tuple[SlackFile, Refusal]],
         *,
         may_start: bool,
         event: str | None,
         once_kept: Callable[[], Awaitable[None]] | None,
     ) -> None:
-        # Rare (a mention alone, a file without words): nothing to keep.
+        # Rare (a mention alone, or only files the agent cannot take): nothing to keep.
         if event is not None and not await self.stores.claims.claim_event(thread.team, event):
             return
         if once_kept is not None:
             await once_kept()
         # One more read, so that a thread that is not ours gets no hint.
         if may_start or await self.stores.threads.get(thread):
+            if refused:
+                await self.presenter.files_refused(thread, prompt.user_id, refused)
             await self.presenter.usage_hint(thread)
 
     async def _too_long(
@@ -163,3 +179,26 @@ class Intake:
         self.metrics.prompts_refused.labels("too_long").inc()
         problem = problem_from_error(errors.PromptError("too long", utf16_len(prompt.text)))
         await self.presenter.problem_for(thread, prompt.user_id, problem)
+
+
+def _with_files_taken(prompt: Prompt) -> tuple[Prompt, list[tuple[SlackFile, Refusal]]]:
+    """The prompt with only the files the agent takes (kind and size, as Slack describes
+    them; at most a run's worth), and the others with why."""
+    if not prompt.files:
+        return prompt, []
+    taken: list[SlackFile] = []
+    refused: list[tuple[SlackFile, Refusal]] = []
+    for file in prompt.files:
+        why = refusal(file)
+        if why is None and len(taken) >= MAX_FILES:
+            why = Refusal.TOO_MANY
+        if why is None:
+            taken.append(file)
+        else:
+            refused.append((file, why))
+    text = prompt.text
+    if not text.strip() and taken:
+        names = ", ".join(f.name for f in taken if not f.needs_info)
+        text = FILES_ONLY_PROMPT.format(names=f": {names}" if names else "")
+        text = clip_utf16(text, PROMPT_MAX_UNITS)
+    return replace(prompt, text=text, files=tuple(taken)), refused

@@ -36,6 +36,7 @@ MANIFEST_BOT_SCOPES = {
     "mpim:history": "messages in group DMs",
     "chat:write": "answers, progress, questions, agent sessions and the thread status",
     "files:write": "Export CSV",
+    "files:read": "files shared with a prompt",
     "users:read": "names in shared cards",
     "assistant:write": "suggested prompts in the Messages tab",
     "commands": "/origami",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, TypeVar
@@ -32,7 +32,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from bot.origami import errors
+from bot.origami import documents, errors, models
 from bot.origami.models import Account, CreatedAgent, Credits, ErrorBody, Run, Table
 from bot.origami.rows import RowsPage
 
@@ -177,17 +177,31 @@ class OrigamiClient:
         idempotency_key: str,
         name: str | None = None,
         admitted: bool = False,
+        workspace_id: str | None = None,
+        attachments: Sequence[dict[str, str]] = (),
     ) -> CreatedAgent:
         body: dict[str, Any] = {"prompt": check_prompt(prompt)}
         if name:
             body["name"] = clip_utf16(name, 80)
+        if workspace_id:
+            body["workspaceId"] = workspace_id
+        if attachments:
+            body["attachments"] = list(attachments[: documents.MAX_ATTACHMENTS])
         data = await self._json("POST", "agents", json=body, key=idempotency_key, admitted=admitted)
         return _parsed(CreatedAgent, data, 202)
 
     async def send_run(
-        self, agent_id: str, prompt: str, *, idempotency_key: str, admitted: bool = False
+        self,
+        agent_id: str,
+        prompt: str,
+        *,
+        idempotency_key: str,
+        admitted: bool = False,
+        attachments: Sequence[dict[str, str]] = (),
     ) -> Run:
-        body = {"prompt": check_prompt(prompt)}
+        body: dict[str, Any] = {"prompt": check_prompt(prompt)}
+        if attachments:
+            body["attachments"] = list(attachments[: documents.MAX_ATTACHMENTS])
         data = await self._json(
             "POST", f"agents/{agent_id}/runs", json=body, key=idempotency_key, admitted=admitted
         )
@@ -232,6 +246,30 @@ class OrigamiClient:
         data = await self._json("POST", f"agents/{agent_id}/cancel", key=idempotency_key)
         raw = data.get("run")
         return Run.model_validate(raw) if isinstance(raw, dict) else None
+
+    async def get_agent(self, agent_id: str) -> models.AgentSummary:
+        return _parsed(models.AgentSummary, await self._json("GET", f"agents/{agent_id}"), 200)
+
+    # -- workspaces and documents (files shared in Slack) ------------------------------
+
+    async def create_workspace(self, name: str, *, idempotency_key: str) -> str:
+        body = {"name": clip_utf16(name.strip() or "Slack", 80)}
+        data = await self._json("POST", "workspaces", json=body, key=idempotency_key)
+        return _parsed(models.WorkspaceRef, data, 201).id
+
+    async def upload_document(
+        self, workspace_id: str, filename: str, content: bytes, mode: str, *, idempotency_key: str
+    ) -> documents.UploadedFile:
+        """One file into a workspace; what it became (an entry that names nothing, or
+        none at all, reads as a failed upload)."""
+        data = await self._json(
+            "POST",
+            f"workspaces/{workspace_id}/documents",
+            json=documents.upload_body(filename, content, mode),
+            key=idempotency_key,
+        )
+        results = documents.UploadResults.model_validate(data).results
+        return results[0] if results else documents.UploadedFile(kind="error")
 
     # -- tables ----------------------------------------------------------------------
 

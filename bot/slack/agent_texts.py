@@ -37,7 +37,8 @@ def loading_messages(progress: Progress) -> list[str]:
 
 
 def stopped_by(user_id: str) -> str:
-    return f"⏹️ {mention(user_id)} stopped this run. What it built so far follows."
+    # The result that follows says what was built; this line says only who stopped it.
+    return f"⏹️ {mention(user_id)} stopped this run."
 
 
 ONBOARDING_TITLE = "👋 Hi, I find and qualify leads for you."

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.domain import ThreadRef
+from bot.domain import SlackFile, ThreadRef
+from bot.files.limits import MAX_FILES
 from bot.tenancy.workspace import Workspace
 
 # Event subtypes that are not a person writing something new.
@@ -51,8 +52,51 @@ def is_direct_message(event: dict[str, Any]) -> bool:
     return event.get("channel_type") == "im"
 
 
-def has_files(event: dict[str, Any]) -> bool:
-    return bool(event.get("files"))
+_FILE_ID_RE = re.compile(r"F[A-Z0-9]{2,30}")
+_NAME_MAX = 255
+_TYPE_MAX = 100
+_URL_MAX = 3_000
+_SIZE_MAX = 10**12
+
+
+def _short(value: Any, limit: int) -> str:
+    return value if isinstance(value, str) and len(value) <= limit else ""
+
+
+def to_file(raw: Any) -> SlackFile | None:
+    """A file object of an event or of ``files.info``, field by field; None without a file
+    id (nothing can be done with it). A Slack Connect file says ``check_file_info``."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None
+    if not _FILE_ID_RE.fullmatch(raw["id"]):
+        return None
+    name = raw.get("name")
+    name = "".join(c for c in name if c.isprintable())[:_NAME_MAX] if isinstance(name, str) else ""
+    size = raw.get("size")
+    return SlackFile(
+        id=raw["id"],
+        name=name.strip() or "file",
+        filetype=_short(raw.get("filetype"), _TYPE_MAX),
+        mimetype=_short(raw.get("mimetype"), _TYPE_MAX),
+        size=size if type(size) is int and 0 <= size <= _SIZE_MAX else 0,
+        url=_short(raw.get("url_private_download"), _URL_MAX)
+        or _short(raw.get("url_private"), _URL_MAX),
+        needs_info=raw.get("file_access") == "check_file_info",
+    )
+
+
+def to_files(event: dict[str, Any]) -> tuple[SlackFile, ...]:
+    """The files of a message, at most one past what a run takes (so that the excess can
+    be named), in the order shared; unreadable entries left out, each file once."""
+    raw = event.get("files")
+    if not isinstance(raw, list):
+        return ()
+    found: dict[str, SlackFile] = {}
+    for item in raw[: 4 * MAX_FILES]:
+        parsed = to_file(item)
+        if parsed is not None:
+            found.setdefault(parsed.id, parsed)
+    return tuple(found.values())[: MAX_FILES + 1]
 
 
 def mentions(text: str, bot_user_id: str | None) -> bool:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import Answer, Note, Part, Progress, ThreadRef, questions_intro
+from bot.domain import Answer, Note, Part, Progress, SlackFile, ThreadRef, questions_intro
+from bot.files.limits import Refusal
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
@@ -23,6 +24,7 @@ from bot.problems import Problem
 from bot.slack import blocks, texts
 from bot.slack.blocks import Message
 from bot.slack.blocks.commands import build_thread_opener
+from bot.slack.blocks.files import build_files_refused
 from bot.slack.messages import SlackMessages, slack_error
 from bot.slack.mrkdwn import strip_controls
 from bot.tenancy.slack import SlackFor
@@ -167,8 +169,10 @@ class SlackPresenter:
     async def usage_hint(self, thread: ThreadRef) -> None:
         await self.slack.post(thread, blocks.build_usage_hint())
 
-    async def attachments_note(self, thread: ThreadRef) -> None:
-        await self.slack.post(thread, blocks.build_attachments_note())
+    async def files_refused(
+        self, thread: ThreadRef, user_id: str, refused: Sequence[tuple[SlackFile, Refusal]]
+    ) -> None:
+        await self.slack.ephemeral(thread, user_id, build_files_refused(refused))
 
     async def progress(self, thread: ThreadRef, message_ts: str, progress: Progress) -> None:
         await self.slack.update(

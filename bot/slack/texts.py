@@ -493,9 +493,6 @@ USAGE_HINT = (
     "> @Origami find 20 seed-stage SaaS founders in Austin\n"
     "Reply in the thread to refine the list; no need to mention me again."
 )
-ATTACHMENTS_NOTE = (
-    "Heads up: attachments aren't sent to Origami. Only the text of your message was sent."
-)
 FULL_ANSWER_TITLE = "The full answer"
 FULL_ANSWER_COMMENT = "My answer was too long for Slack, so here it is in full."
 BUTTONS_CLOSED = "The conversation has moved on, so these buttons are closed."

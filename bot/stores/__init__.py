@@ -21,6 +21,7 @@ from bot.stores.buttons import OpenButtonsStore
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
 from bot.stores.feedback import FeedbackStore
+from bot.stores.files import FileStore
 from bot.stores.health import ServerFacts, server_facts
 from bot.stores.heartbeats import HeartbeatStore
 from bot.stores.prompts import KeptPromptStore
@@ -52,6 +53,7 @@ class Stores:
     feedback: FeedbackStore
     open_buttons: OpenButtonsStore
     started: StartedStore
+    files: FileStore
     _client: Any
 
     @classmethod
@@ -69,6 +71,7 @@ class Stores:
             feedback=FeedbackStore(client),
             open_buttons=OpenButtonsStore(client),
             started=StartedStore(client),
+            files=FileStore(client),
             _client=client,
         )
 

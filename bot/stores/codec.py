@@ -21,6 +21,7 @@ from bot.domain import (
     PromptKind,
     RunOutcome,
     RunRecord,
+    SlackFile,
     StartedConversation,
     TypedAnswer,
 )
@@ -54,8 +55,7 @@ def load_run(raw: str | None) -> RunRecord | None:
 
 
 def dump_queued(item: Prompt) -> str:
-    # Whether it came with files was said when it was taken; the queue keeps the words.
-    return _QUEUED.dump_json(item, exclude={"has_files"}).decode()
+    return _QUEUED.dump_json(item).decode()
 
 
 def load_queued(raw: str) -> Prompt | None:
@@ -108,8 +108,14 @@ def load_answer(raw: str) -> Answer | None:
 _FIXED = ("id", "team", "channel", "thread_ts", "text", "user_id", "cause")
 
 
+_FILES = TypeAdapter(tuple[SlackFile, ...])
+
+
 def kept_fixed_json(item: KeptPrompt) -> str:
-    return json.dumps({name: getattr(item, name) for name in _FIXED}, ensure_ascii=False)
+    fixed: dict[str, Any] = {name: getattr(item, name) for name in _FIXED}
+    if item.files:
+        fixed["files"] = _FILES.dump_python(item.files, mode="json")
+    return json.dumps(fixed, ensure_ascii=False)
 
 
 def dump_kept(item: KeptPrompt) -> dict[str, str]:
@@ -131,7 +137,8 @@ def load_kept(data: Mapping[str, str]) -> KeptPrompt | None:
             agent_id=data.get("agent_id", ""),
             attempt=int(data.get("attempt", "1")),
             tries=int(data.get("tries", "0")),
+            files=_FILES.validate_python(fixed.get("files", ())),
         )
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, ValidationError):
         log.warning("unreadable kept prompt in Redis")
         return None

@@ -126,6 +126,17 @@ STARTED_TTL = THREAD_TTL
 STARTED_MAX = 20
 
 
+def uploaded_file(team: str, file_id: str, workspace_id: str) -> str:
+    """STRING (JSON ``[kind, id]``): the Origami table or document a Slack file became in
+    a workspace (the same file shared into two conversations is two uploads)."""
+    return f"{PREFIX}:{_part(team)}:file:{_part(file_id)}:{_part(workspace_id)}"
+
+
+# A kept prompt lives a day; its files' uploads are remembered a week, so a prompt sent
+# again late, or the same file shared again in the thread, reuses them.
+UPLOAD_TTL = timedelta(days=7)
+
+
 # A modal can stay open a while; a day covers anyone who comes back to it.
 TYPED_ANSWER_TTL = timedelta(days=1)
 

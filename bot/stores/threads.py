@@ -120,6 +120,7 @@ class ThreadStore:
             text=prompt.text,
             user_id=prompt.user_id,
             cause=prompt.cause,
+            files=prompt.files,
         )
         entry = prompt_entry(thread.team, prompt_id)
         args = {
@@ -232,6 +233,7 @@ class ThreadStore:
             text=prompt.text,
             user_id=prompt.user_id,
             cause=prompt.cause,
+            files=prompt.files,
         )
         tkey = keys.thread(thread.team, thread.channel, thread.thread_ts)
         pipe.hset(tkey, "busy", item.busy.encode())

@@ -370,7 +370,11 @@ async def test_ignored_messages_reach_origami_never(app: AppProcess) -> None:
     assert [r.body["prompt"] for r in new if r.method == "POST"] == ["one more"]
 
 
-async def test_files_are_not_forwarded_but_the_text_is(app: AppProcess) -> None:
+async def test_a_file_whose_url_is_not_slacks_is_not_read_but_the_text_is_sent(
+    app: AppProcess,
+) -> None:
+    # Files that are Slack's are read and sent (tests/e2e/test_files.py); the bot token
+    # goes to Slack's own hosts only, and this URL is on none of the app's.
     app.origami.script(RunScript(polls=0), RunScript(polls=0))
     thread_ts = await mention(app, "find founders")
     await wait_finished(app, thread_ts)
@@ -380,7 +384,9 @@ async def test_files_are_not_forwarded_but_the_text_is(app: AppProcess) -> None:
     assert (await app.post_event(event)).status_code == 200
     await wait_finished(app, thread_ts, 2)
     assert follow_ups(app)[0].body["prompt"] == "use this list"
-    assert "attachments aren't sent to Origami" in thread_text(app, thread_ts)
+    assert app.slack.downloads() == [] and app.origami.uploads() == []
+    notes = "\n".join(texts_of(e) for e in app.slack.ephemerals())
+    assert "`leads.csv`: I can't open it" in notes
 
 
 async def test_empty_mention_gets_a_usage_hint(app: AppProcess) -> None:

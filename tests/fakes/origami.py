@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import copy
 import csv
@@ -66,6 +67,11 @@ NAME_MAX_CHARS = 80
 PROMPT_PREVIEW_CHARS = 200
 DEFAULT_STEPS_MAX = 50  # the pro plan's cap
 IDEMPOTENCY_TTL_S = 24 * 3600
+# Documents: the per-request file cap behind 413 TOO_MANY_FILES, and a per-file size past
+# which the file errors (neither is documented; the fake picks plausible ones).
+UPLOAD_MAX_FILES = 10
+UPLOAD_MAX_FILE_BYTES = 20 * 1024 * 1024
+UPLOAD_MODES = ("table", "append", "document")
 FREEFORM_OPTION = "Or something else"
 TOP_UP_URL = f"{APP_ORIGIN}/settings/billing?source=api"
 MODELS = ("origami-lite", "origami-max")
@@ -112,6 +118,10 @@ def iso(ts: float) -> str:
 
 def is_uuid(value: Any) -> bool:
     return isinstance(value, str) and bool(_UUID_RE.match(value))
+
+
+def _is_csv(filename: str) -> bool:
+    return filename.lower().endswith(".csv")
 
 
 def js_length(text: str) -> int:
@@ -442,6 +452,7 @@ class FakeRun:
     table_ids: list[str] = field(default_factory=list)
     pending_questions: list[JSON] = field(default_factory=list)
     next_actions: list[JSON] = field(default_factory=list)
+    attachments: list[JSON] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
@@ -589,6 +600,10 @@ class FakeOrigami:
         self.agents: dict[str, FakeAgent] = {}
         self.runs: dict[str, FakeRun] = {}
         self.tables: dict[str, JSON] = {}
+        # Workspaces made by POST /workspaces (agents' own are theirs), and every file
+        # uploaded into one: id -> {workspaceId, filename, mode, content (bytes), kind}.
+        self.workspaces: dict[str, JSON] = {}
+        self.documents: dict[str, JSON] = {}
         self._requested_port = port
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -849,6 +864,8 @@ class FakeOrigami:
         app.router.add_get(p + "/agents/{id}/tables", self._agent_tables)
         app.router.add_get(p + "/tables/{tableId}", self._get_table)
         app.router.add_get(p + "/tables/{tableId}/rows", self._table_rows)
+        app.router.add_post(p + "/workspaces", self._create_workspace)
+        app.router.add_post(p + "/workspaces/{id}/documents", self._upload_documents)
         app.router.add_get(p + "/account", self._account)
         app.router.add_get(p + "/account/credits", self._account_credits)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
@@ -1106,6 +1123,7 @@ class FakeOrigami:
             focus_table_ids=focus,
             script=self._next_script(),
             started_at=self._now(),
+            attachments=copy.deepcopy(list(body.get("attachments") or [])),
         )
         self.runs[run.id] = run
         agent.run_ids.append(run.id)
@@ -1386,6 +1404,118 @@ class FakeOrigami:
             return _error(400, "UNKNOWN_TABLE", f"Unknown table: {missing[0]}")
         return None
 
+    def _out_of_scope(self, body: JSON, workspace_id: str | None) -> web.Response | None:
+        """400 INVALID_ATTACHMENT for a document that is not in the agent's workspace (for
+        a new agent, the ``workspaceId`` it is made in), before the run starts."""
+        for item in body.get("attachments") or []:
+            if item.get("kind") != "document":
+                continue
+            document = self.documents.get(item["documentId"])
+            if document is None or document["workspaceId"] != workspace_id:
+                return _error(
+                    400, "INVALID_ATTACHMENT", f"Attachment out of scope: {item['documentId']}"
+                )
+        return None
+
+    def _workspace_known(self, workspace_id: str) -> bool:
+        return workspace_id in self.workspaces or any(
+            workspace_id in (a.workspace_id, a.id) for a in self.agents.values()
+        )
+
+    async def _create_workspace(self, request: web.Request) -> web.Response:
+        body = request[_RECORD].body
+        body = body if isinstance(body, dict) else {}
+        name = body.get("name")
+        if name is not None and (not isinstance(name, str) or js_length(name) > NAME_MAX_CHARS):
+            return _validation_error([{"path": "name", "message": "Invalid name"}])
+        workspace_id = str(uuid.uuid4())
+        workspace = {
+            "object": "workspace",
+            "id": workspace_id,
+            "name": name or "Untitled",
+            "createdByApi": True,
+            "url": f"{APP_ORIGIN}/workspace/{workspace_id}",
+            "createdAt": iso(self._now()),
+        }
+        self.workspaces[workspace_id] = workspace
+        return _json_response(201, workspace)
+
+    def _upload_issues(self, files: Any) -> web.Response | None:
+        """Preflight, all or nothing, as Origami does: the count cap, then each file's
+        shape, mode and append target."""
+        if not isinstance(files, list) or not files:
+            return _validation_error([{"path": "files", "message": "Expected non-empty array"}])
+        if len(files) > UPLOAD_MAX_FILES:
+            return _error(413, "TOO_MANY_FILES", f"At most {UPLOAD_MAX_FILES} files a request")
+        for i, item in enumerate(files):
+            if not isinstance(item, dict):
+                return _validation_error([{"path": f"files.{i}", "message": "Expected object"}])
+            name, content = item.get("filename"), item.get("content")
+            if not isinstance(name, str) or not 1 <= len(name) <= 255:
+                return _validation_error([{"path": f"files.{i}.filename", "message": "1-255"}])
+            if not isinstance(content, str):
+                return _validation_error([{"path": f"files.{i}.content", "message": "Required"}])
+            mode = item.get("mode")
+            as_csv = mode in ("table", "append")
+            if mode is not None and (mode not in UPLOAD_MODES or (as_csv and not _is_csv(name))):
+                return _error(400, "INVALID_UPLOAD_MODE", f"Mode {mode!r} not allowed for {name}")
+            if mode == "append" and item.get("tableId") not in self.tables:
+                return _error(404, "TABLE_NOT_FOUND", "Append target not found")
+        return None
+
+    def _ingest(self, workspace_id: str, item: JSON) -> JSON:
+        name = str(item["filename"])
+        try:
+            content = base64.b64decode(item["content"], validate=True)
+        except ValueError:
+            return {"kind": "error", "filename": name, "error": "Content is not base64"}
+        if len(content) > UPLOAD_MAX_FILE_BYTES:
+            return {"kind": "error", "filename": name, "error": "File too large"}
+        mode = item.get("mode") or ("table" if name.lower().endswith(".csv") else "document")
+        document_id = str(uuid.uuid4())
+        document: JSON = {
+            "workspaceId": workspace_id,
+            "filename": name,
+            "mode": mode,
+            "content": content,
+            "kind": mode,
+        }
+        self.documents[document_id] = document
+        if mode == "table":
+            rows = max(0, len(content.decode("utf-8", "replace").strip().splitlines()) - 1)
+            table = make_table(name.rsplit(".", 1)[0], rows, workspace_id=workspace_id)
+            self.tables[table["id"]] = table
+            document["tableId"] = table["id"]
+            return {"kind": "table", "tableId": table["id"], "filename": name, "rows": rows}
+        return {
+            "kind": "document",
+            "object": "document",
+            "id": document_id,
+            "documentId": document_id,
+            "filename": name,
+            "vfsPath": f"/{name}",
+            "status": "ready",
+        }
+
+    async def _upload_documents(self, request: web.Request) -> web.Response:
+        workspace_id = request.match_info["id"]
+        if not self._workspace_known(workspace_id):
+            return _error(404, "WORKSPACE_NOT_FOUND", "Workspace not found")
+        body = request[_RECORD].body
+        files = body.get("files") if isinstance(body, dict) else None
+        refused = self._upload_issues(files)
+        if refused is not None:
+            return refused
+        assert isinstance(files, list)
+        results = [self._ingest(workspace_id, item) for item in files]
+        if all(r["kind"] == "error" for r in results):
+            return _error(422, "UPLOAD_FAILED", "Every file failed", details={"results": results})
+        return _json_response(201, {"results": results})
+
+    def uploads(self) -> list[JSON]:
+        """Every file that landed, in order (``content`` as bytes)."""
+        return [dict(d, id=i) for i, d in self.documents.items()]
+
     # -- handlers --------------------------------------------------------------------------
 
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -1408,6 +1538,9 @@ class FakeOrigami:
         unknown = self._unknown_tables(body)
         if unknown is not None:
             return unknown
+        out_of_scope = self._out_of_scope(body, body.get("workspaceId"))
+        if out_of_scope is not None:
+            return out_of_scope
         refused = self._admission()
         if refused is not None:
             return refused
@@ -1459,6 +1592,9 @@ class FakeOrigami:
                     "A run is already in progress on this agent",
                     currentRun={"id": current.id, "startedAt": iso(current.started_at)},
                 )
+        out_of_scope = self._out_of_scope(body, agent.workspace_id)
+        if out_of_scope is not None:
+            return out_of_scope
         refused = self._admission()
         if refused is not None:
             return refused

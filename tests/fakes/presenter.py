@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain import Answer, Note, Part, Progress, ThreadRef
+from bot.domain import Answer, Note, Part, Progress, SlackFile, ThreadRef
+from bot.files.limits import Refusal
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
@@ -146,8 +147,10 @@ class RecordingPresenter:
     async def usage_hint(self, thread: ThreadRef) -> None:
         self._show("usage_hint", thread)
 
-    async def attachments_note(self, thread: ThreadRef) -> None:
-        self._show("attachments_note", thread)
+    async def files_refused(
+        self, thread: ThreadRef, user_id: str, refused: Sequence[tuple[SlackFile, Refusal]]
+    ) -> None:
+        self._show("files_refused", thread, user=user_id, refused=list(refused))
 
     async def note(
         self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None

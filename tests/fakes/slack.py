@@ -74,6 +74,10 @@ DEFAULT_APP_TOKEN = "xapp-1-A0001-1-test-token"
 PERMALINK_HOST = "https://fake.slack"
 # The pseudo method under which POSTs to an upload URL are recorded and can be scripted.
 UPLOAD_METHOD = "upload"
+# What a GET of a shared file's url_private is recorded as, and what Slack serves there
+# without the bot token.
+DOWNLOAD_METHOD = "file_download"
+SIGN_IN_PAGE = "<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in</body></html>"
 # What a POST to a slash command's ``response_url`` is recorded as.
 RESPOND_METHOD = "response_url"
 # Slack honours a response_url 5 times within 30 minutes.
@@ -767,6 +771,8 @@ def _mimetype(filename: str) -> tuple[str, str]:
         "json": "application/json",
         "png": "image/png",
         "pdf": "application/pdf",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "zip": "application/zip",
     }
     return known.get(ext, "application/octet-stream"), ext or "binary"
 
@@ -859,6 +865,8 @@ class FakeSlack:
         self._responses: list[JSON] = []
         # Conversations the bot is not a member of: posting there is ``not_in_channel``.
         self._outside: set[str] = set()
+        # Files people shared (``share_file``): id -> (the full file object, its bytes).
+        self._shared: dict[str, tuple[JSON, bytes]] = {}
         self._faults: list[_Fault] = []
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_rr = 0
@@ -885,6 +893,7 @@ class FakeSlack:
             "reactions.add": self._reactions_add,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._files_info,
         }
         # Sessions, the thread status and suggested prompts (``tests.fakes.slack_agents``).
         self.agents = AgentPlatform(lambda: self.bot_scopes, self.messages, bot_id)
@@ -958,6 +967,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_post("/respond/{hook}", self._handle_respond)
+        app.router.add_get("/files-pri/{team_file}/{name}", self._handle_download)
         app.router.add_get("/socket", self._handle_socket)
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -1053,6 +1063,55 @@ class FakeSlack:
     def responses(self) -> list[JSON]:
         """What the app posted to response URLs and Slack took, in order (copies)."""
         return copy.deepcopy(self._responses)
+
+    def share_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        filetype: str | None = None,
+        mimetype: str | None = None,
+        user: str = USER_ID,
+        size: int | None = None,
+        connect: bool = False,
+    ) -> JSON:
+        """A file someone shared, as a ``file_share`` message carries it; its bytes are
+        served at its ``url_private`` to the bot token only (anything else gets Slack's
+        sign-in page, HTML with a 200, as Slack answers).
+
+        ``connect``: shared from another organisation over Slack Connect: the event
+        carries only the id and ``file_access: check_file_info``; ``files.info`` tells
+        the rest. ``size``: what Slack says (default: the real length)."""
+        guessed_mimetype, guessed_filetype = _mimetype(name)
+        file_id = new_file_id()
+        url = f"{self.base_url}/files-pri/{self.team_id}-{file_id}/{name}"
+        full: JSON = {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": name,
+            "mimetype": mimetype or guessed_mimetype,
+            "filetype": filetype or guessed_filetype,
+            "user": user,
+            "user_team": self.team_id,
+            "size": len(content) if size is None else size,
+            "mode": "hosted",
+            "is_external": False,
+            "url_private": url,
+            "url_private_download": url,
+        }
+        self._shared[file_id] = (full, content)
+        if connect:
+            return {"id": file_id, "mode": "file_access", "file_access": "check_file_info"}
+        return copy.deepcopy(full)
+
+    def unshare_file(self, file_id: str) -> None:
+        """The file was deleted: files.info answers file_not_found, its URL 404."""
+        self._shared.pop(file_id, None)
+
+    def downloads(self) -> list[SlackCall]:
+        return self.calls(DOWNLOAD_METHOD)
 
     def leave(self, channel: str) -> None:
         """The bot is not (or no longer) a member of ``channel``: chat.postMessage there
@@ -1476,6 +1535,44 @@ class FakeSlack:
         text = f"OK - {len(data)}"
         self._record_answer(call, 200, {"ok": True, "body": text})
         return web.Response(text=text, content_type="text/plain")
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        team, _, file_id = request.match_info["team_file"].partition("-")
+        call = SlackCall(
+            method=DOWNLOAD_METHOD,
+            args={"file": file_id, "name": request.match_info["name"]},
+            headers=CIMultiDict(request.headers),
+            timestamp=time.time(),
+            http_method="GET",
+        )
+        self._calls.append(call)
+        scripted = await self._scripted(call)
+        if scripted is not None:
+            return scripted
+        authorization = request.headers.get("Authorization", "")
+        token = authorization.removeprefix("Bearer ")
+        holder = self.teams.get(token) if authorization.startswith("Bearer ") else None
+        if holder is None or holder.revoked:
+            # Slack's quirk: no token, or a wrong one, is the sign-in page, not a 401.
+            self._record_answer(call, 200, {"ok": False, "error": "sign_in_page"})
+            return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
+        call.team = holder.team_id
+        shared = self._shared.get(file_id)
+        # A workspace's token reads only that workspace's files.
+        if shared is None or team != holder.team_id:
+            self._record_answer(call, 404, _err("file_not_found"))
+            return web.Response(status=404, text="Not found", content_type="text/plain")
+        full, content = shared
+        self._record_answer(call, 200, {"ok": True, "length": len(content)})
+        return web.Response(body=content, content_type=str(full["mimetype"]))
+
+    def _files_info(self, args: JSON) -> JSON:
+        if "files:read" not in self.bot_scopes:
+            return _err("missing_scope", needed="files:read")
+        shared = self._shared.get(str(args.get("file") or ""))
+        if shared is None:
+            return _err("file_not_found")
+        return {"ok": True, "file": copy.deepcopy(shared[0]), "comments": []}
 
     async def _handle_respond(self, request: web.Request) -> web.Response:
         hook = request.match_info["hook"]

@@ -18,10 +18,12 @@ import pytest
 
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, Poll, RetryPolicy, build_http_client
+from bot.origami.documents import attachment_json
 from bot.origami.models import Run, RunStatus
 from tests.fakes.origami import (
     FREEFORM_OPTION,
     TOP_UP_URL,
+    UPLOAD_MAX_FILES,
     FakeAgent,
     FakeOrigami,
     RunScript,
@@ -890,3 +892,75 @@ async def test_fake_rate_limit_headers(raw: httpx.AsyncClient, fake: FakeOrigami
     assert {r.headers["X-RateLimit-Limit-Global"] for r in (first, second, third)} == {"2"}
     assert third.json() == {"error": "Rate limit exceeded", "code": "RATE_LIMITED"}
     assert third.headers["Retry-After"] == "60"
+
+
+# -- workspaces and documents (files shared in Slack) --------------------------------------
+
+
+async def test_documents_upload_into_a_workspace_and_attach_to_its_agent(
+    fake: FakeOrigami, make_client: ClientFactory
+) -> None:
+    client = make_client()
+    workspace = await client.create_workspace("find founders", idempotency_key="ws-1")
+    assert await client.create_workspace("find founders", idempotency_key="ws-1") == workspace
+    csv_file = await client.upload_document(
+        workspace, "accounts.csv", b"Company\nFinlytic\n", "table", idempotency_key="doc-1"
+    )
+    pdf = await client.upload_document(
+        workspace, "brief.pdf", b"%PDF-1.4", "document", idempotency_key="doc-2"
+    )
+    again = await client.upload_document(
+        workspace, "accounts.csv", b"Company\nFinlytic\n", "table", idempotency_key="doc-1"
+    )
+    assert again == csv_file and len(fake.uploads()) == 2  # the replay uploaded nothing
+    table, document = csv_file.attachment(), pdf.attachment()
+    assert table is not None and table[0] == "table" and table[1] in fake.tables
+    assert document is not None and document[0] == "document"
+    attachments = [attachment_json(*table), attachment_json(*document)]
+    created = await client.create_agent(
+        "use these", idempotency_key="a-1", workspace_id=workspace, attachments=attachments
+    )
+    assert created.agent.workspace_id == workspace
+    assert fake.runs[created.run.id].attachments == attachments
+    agent = await client.get_agent(created.agent.id)
+    assert agent.workspace_id == workspace
+
+
+async def test_documents_refusals_are_the_documented_errors(
+    fake: FakeOrigami, make_client: ClientFactory
+) -> None:
+    client = make_client()
+    with pytest.raises(errors.NotFound):
+        await client.upload_document(
+            str(uuid.uuid4()), "a.csv", b"a\n", "table", idempotency_key="d-0"
+        )
+    workspace = await client.create_workspace("w", idempotency_key="ws-2")
+    with pytest.raises(errors.InvalidRequest) as bad_mode:
+        await client.upload_document(workspace, "a.pdf", b"%PDF", "table", idempotency_key="d-1")
+    assert bad_mode.value.code == "INVALID_UPLOAD_MODE"
+    async with httpx.AsyncClient(base_url=fake.url) as raw:
+        auth = {"Authorization": f"Bearer {fake.api_key}"}
+        files = [{"filename": f"{n}.txt", "content": "eA=="} for n in range(UPLOAD_MAX_FILES + 1)]
+        too_many = await raw.post(
+            f"/workspaces/{workspace}/documents", json={"files": files}, headers=auth
+        )
+        assert too_many.status_code == 413 and too_many.json()["code"] == "TOO_MANY_FILES"
+        broken = await raw.post(
+            f"/workspaces/{workspace}/documents",
+            json={"files": [{"filename": "a.txt", "content": "not base64!"}]},
+            headers=auth,
+        )
+        assert broken.status_code == 422 and broken.json()["code"] == "UPLOAD_FAILED"
+    # A document of another workspace is out of the new agent's scope.
+    other = await client.create_workspace("other", idempotency_key="ws-3")
+    uploaded = await client.upload_document(other, "b.txt", b"x", "document", idempotency_key="d-2")
+    found = uploaded.attachment()
+    assert found is not None
+    with pytest.raises(errors.InvalidRequest) as out_of_scope:
+        await client.create_agent(
+            "go",
+            idempotency_key="a-2",
+            workspace_id=workspace,
+            attachments=[attachment_json(*found)],
+        )
+    assert out_of_scope.value.code == "INVALID_ATTACHMENT"

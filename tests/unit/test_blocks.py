@@ -18,7 +18,6 @@ from bot.slack.blocks import (
     Message,
     build_ack,
     build_already_answered,
-    build_attachments_note,
     build_freeform_modal,
     build_note,
     build_problem,
@@ -756,7 +755,6 @@ def test_build_problem_unreachable_when_retrying_and_unsafe_urls() -> None:
 
 def test_notes() -> None:
     assert "@Origami find 20 seed-stage SaaS founders in Austin" in build_usage_hint().text
-    assert build_attachments_note().text == texts.ATTACHMENTS_NOTE
     assert build_note(texts.note("expired")).text == (
         "These buttons are no longer active. Reply in the thread to keep going."
     )
@@ -766,7 +764,6 @@ def test_notes() -> None:
     assert build_note(texts.note("already_shared")).text == texts.ALREADY_SHARED
     for message in (
         build_usage_hint(),
-        build_attachments_note(),
         build_note(texts.note("expired")),
     ):
         assert_valid(message)

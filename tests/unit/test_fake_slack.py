@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -793,3 +794,39 @@ async def test_posting_where_the_bot_is_not_a_member_is_not_in_channel(
         await client.chat_postMessage(channel="C0OUT", text="hi")
     assert raised.value.response["error"] == "not_in_channel"
     assert (await client.chat_postMessage(channel="C0IN", text="hi"))["ok"]
+
+
+# -- shared files: url_private and files.info -----------------------------------------------
+
+
+async def test_a_shared_files_bytes_go_to_the_bot_token_only(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    shared = fake.share_file("accounts.csv", b"a,b\n1,2\n")
+    async with aiohttp.ClientSession() as session:
+        auth = {"Authorization": f"Bearer {fake.bot_token}"}
+        async with session.get(shared["url_private"], headers=auth) as ok:
+            assert ok.status == 200 and await ok.read() == b"a,b\n1,2\n"
+        async with session.get(shared["url_private"]) as anonymous:
+            # Slack's sign-in page, with a 200: not the file.
+            assert anonymous.status == 200 and anonymous.content_type == "text/html"
+        fake.unshare_file(shared["id"])
+        async with session.get(shared["url_private"], headers=auth) as gone:
+            assert gone.status == 404
+    assert [c.ok for c in fake.downloads()] == [True, False, False]
+
+
+async def test_files_info_describes_a_slack_connect_file(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    partner = fake.share_file("partner.csv", b"x\n", connect=True)
+    assert partner["file_access"] == "check_file_info" and "url_private" not in partner
+    info = await client.files_info(file=partner["id"])
+    assert info["file"]["name"] == "partner.csv" and info["file"]["url_private"]
+    with pytest.raises(SlackApiError) as missing:
+        await client.files_info(file="F0NOPE")
+    assert missing.value.response["error"] == "file_not_found"
+    fake.bot_scopes.remove("files:read")
+    with pytest.raises(SlackApiError) as scope:
+        await client.files_info(file=partner["id"])
+    assert scope.value.response["error"] == "missing_scope"

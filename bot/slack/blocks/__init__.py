@@ -26,7 +26,6 @@ from bot.slack.blocks.home import build_home, build_key_modal, build_only_admins
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
-    build_attachments_note,
     build_note,
     build_problem,
     build_queued,
@@ -50,7 +49,6 @@ __all__ = [
     "Message",
     "build_ack",
     "build_already_answered",
-    "build_attachments_note",
     "build_feedback",
     "build_freeform_modal",
     "build_home",

@@ -79,10 +79,6 @@ def build_waiting_for_slot(
     return note_message(texts.waiting_for_slot(busy, limit, retry_after_s), "waiting")
 
 
-def build_attachments_note() -> Message:
-    return note_message(texts.ATTACHMENTS_NOTE, "attachments")
-
-
 def build_already_answered(answer: Answer) -> Message:
     return note_message(texts.already_answered(answer.user_id, answer.text), "already_answered")
 

@@ -41,7 +41,7 @@ async def handle_user_message(
         text=payloads.to_prompt_text(text, bot_user_id),
         user_id=str(event["user"]),
         cause=f"{event['channel']}:{event['ts']}",
-        has_files=payloads.has_files(event),
+        files=payloads.to_files(event),
     )
     mentioned = mentioned or payloads.mentions(text, bot_user_id)
     may_start = mentioned or payloads.is_direct_message(event)
