@@ -94,6 +94,7 @@ MANIFEST_BOT_SCOPES = (
     "mpim:history",
     "chat:write",
     "files:write",
+    "files:read",
     "users:read",
     "assistant:write",
     "commands",
