@@ -371,6 +371,7 @@ async def _app_b(
     per_agent: Counter[str] = Counter()
     gets: dict[str, list[float]] = {}
     terminal: list[float] = []
+    previews = 0
     for method, path, at, status, retry_after in requests:
         parts = path.split("/")
         if method == "POST" and path == "/agents":
@@ -382,13 +383,16 @@ async def _app_b(
             gets.setdefault(parts[4], []).append(at)
             if status == 200 and retry_after is None:
                 terminal.append(at)
+        if method == "GET" and len(parts) == 4 and parts[1] == "tables" and parts[3] == "rows":
+            previews += 1
     total_requests = len(requests)
     emit(
         Figure(
             "origami requests per conversation",
             fmt(total_requests / s, 2),
-            f"(1 POST /agents + {sum(len(v) for v in gets.values()) / s:.2f} polls; "
-            "10 running polls + the one that sees it done; ideal 12)",
+            f"(1 POST /agents + {sum(len(v) for v in gets.values()) / s:.2f} polls + "
+            f"{previews / s:.2f} preview reads; 10 running polls + the one that sees it "
+            "done + one read of the result table's rows; ideal 13)",
         ),
         out,
     )

@@ -30,6 +30,7 @@ from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
+from bot.credits import CreditWatch
 from bot.delivery import Delivery
 from bot.files.attach import Attachments
 from bot.live_status import LiveStatus
@@ -138,6 +139,7 @@ def build(settings: Settings) -> Parts:
         surface=SlackAgentSurface(tenants.slack),
         dm=DmSettings(settings.suggested_prompts, settings.suggested_prompts_title),
         files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
+        low_credits=settings.low_credits_warning,
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
 
@@ -162,19 +164,21 @@ def assemble(
     surface: AgentSurface,
     dm: DmSettings | None = None,
     files: FileSource | None = None,
+    low_credits: int = 0,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
     agent platform (sessions, status, the Messages tab). ``files``: where shared files
-    are read (without, prompts go without their files)."""
+    are read (without, prompts go without their files). ``low_credits``: the balance
+    below which a finished run's thread says it is low (0: never)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
         origami = OneKey(origami)
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
-    live = LiveStatus(stores, surface, presenter)
+    live = LiveStatus(stores, surface, presenter, metrics)
     attachments = Attachments(stores, origami, files) if files is not None else None
     sender = Sender(
         stores,
@@ -187,7 +191,10 @@ def assemble(
         live=live,
         attachments=attachments,
     )
-    events = RunEvents(stores, sender, delivery, presenter, intake, live, LeadPreviews(origami))
+    credits = CreditWatch(stores, origami, presenter, low_credits)
+    events = RunEvents(
+        stores, sender, delivery, presenter, intake, live, LeadPreviews(origami), credits
+    )
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     buttons = Buttons(stores, origami, presenter, intake)

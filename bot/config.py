@@ -147,6 +147,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_format: LogFormat = Field(LogFormat.TEXT, alias="LOG_FORMAT")
     origami_requests_per_minute: int = Field(90, alias="ORIGAMI_REQUESTS_PER_MINUTE", ge=1)
+    # Below this many credits, a finished run's thread says the balance is low (0: never).
+    low_credits_warning: int = Field(0, alias="LOW_CREDITS_WARNING", ge=0)
     origami_retry_seconds: float = Field(30.0, alias="ORIGAMI_RETRY_SECONDS", gt=0, le=600)
     watcher_lease_seconds: float = Field(30.0, alias="WATCHER_LEASE_SECONDS", ge=5, le=600)
     origami_first_poll_seconds: float = Field(3.0, alias="ORIGAMI_FIRST_POLL_SECONDS", gt=0, le=60)

@@ -145,12 +145,12 @@ class Delivery:
             await self.presenter.progress_final(thread, record.progress_ts, run, elapsed)
         log.info("run delivered", extra={"status": run.status_raw, "elapsed_s": round(elapsed)})
 
-    async def close_stale(self, thread: ThreadRef) -> None:
+    async def close_stale(self, thread: ThreadRef, stale: Sequence[str]) -> None:
         """A newer run started in ``thread``: the last result's next steps and
-        Continue/Retry no longer apply, so they are closed (once). Never fails the caller:
-        buttons left open only answer "already done" or start a follow-up."""
+        Continue/Retry no longer apply, so they are closed (once: ``stale`` was taken by
+        the step that started watching the run). Never fails the caller: buttons left open
+        only answer "already done" or start a follow-up."""
         try:
-            stale = await self.stores.open_buttons.take(thread)
             if stale:
                 await self.presenter.close_stale_buttons(thread, stale)
         except Exception as exc:

@@ -266,6 +266,10 @@ class QuestionSet:
         return ThreadRef(self.team, self.channel, self.thread_ts)
 
 
+# A started conversation's title in ``/origami list``: one line.
+STARTED_TITLE_MAX = 80
+
+
 @dataclass(frozen=True, slots=True)
 class StartedConversation:
     """A conversation someone started, for their own list (``/origami list``)."""
@@ -277,6 +281,14 @@ class StartedConversation:
 
     def thread(self, team: str) -> ThreadRef:
         return ThreadRef(team, self.channel, self.thread_ts)
+
+    @classmethod
+    def of(cls, thread: ThreadRef, prompt: str) -> StartedConversation:
+        """Listed under the first line of its first prompt, clipped to a list's line."""
+        lines = prompt.strip().splitlines()
+        first = lines[0] if lines else ""
+        title = first if len(first) <= STARTED_TITLE_MAX else first[: STARTED_TITLE_MAX - 1] + "…"
+        return cls(thread.channel, thread.thread_ts, title, time.time())
 
 
 # A needs_input run's text at most this long is shown with its questions, in one message.

@@ -16,6 +16,7 @@ import math
 
 from bot.agent_platform import SESSION_TITLE_MAX, AgentFeature, AgentSurface, SessionStatus, Shown
 from bot.domain import Progress, RunRecord, ThreadRef
+from bot.metrics import Metrics
 from bot.ports import Presenter
 from bot.stores import Stores
 
@@ -51,10 +52,17 @@ def session_title(prompt: str) -> str:
 
 
 class LiveStatus:
-    def __init__(self, stores: Stores, surface: AgentSurface, presenter: Presenter) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        surface: AgentSurface,
+        presenter: Presenter,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.stores = stores
         self.surface = surface
         self.presenter = presenter
+        self.metrics = metrics if metrics is not None else Metrics()
 
     async def started(self, record: RunRecord, *, new_conversation: bool) -> None:
         """A run is in flight: its session is processing (created with a title from the
@@ -134,3 +142,4 @@ class LiveStatus:
             extra={"feature": feature.value},
         )
         await self.stores.workspaces.refuse(team, feature, "refused")
+        self.metrics.agent_refusals.labels(feature.value).inc()

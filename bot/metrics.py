@@ -197,6 +197,14 @@ class Metrics:
             "Feedback on results, once per person and result, by verdict (good, bad).",
             ("verdict",),
         )
+        # Learnt once per workspace (and kept a day): a rise is a workspace whose runs now
+        # use the Stop button or the progress line.
+        self.agent_refusals = counter(
+            "agent_feature_refusals_total",
+            "Slack refused an agent feature for a workspace (sessions, status): its runs "
+            "use the fallback (the Stop button, the progress line) for a day.",
+            ("feature",),
+        )
         # -- Origami --------------------------------------------------------------------
         self.origami_requests = counter(
             "origami_requests_total",

@@ -111,6 +111,9 @@ class Presenter(Protocol):
 
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None: ...
 
+    async def low_credits(self, thread: ThreadRef, balance: float) -> None:
+        """Say the Origami balance is low (``balance`` credits left)."""
+
     async def show_steps(
         self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
     ) -> None:

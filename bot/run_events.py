@@ -13,6 +13,7 @@ import time
 
 from bot import logs
 from bot.conversations.intake import Intake
+from bot.credits import CreditWatch
 from bot.delivery import Delivery
 from bot.domain import Busy, BusyKind, GiveUp, KeptPrompt, Progress, RunRecord
 from bot.live_status import LiveStatus
@@ -42,6 +43,7 @@ class RunEvents:
         intake: Intake,
         live: LiveStatus,
         previews: LeadPreviews | None = None,
+        credits: CreditWatch | None = None,
     ) -> None:
         self.stores = stores
         self.sender = sender
@@ -50,6 +52,7 @@ class RunEvents:
         self.intake = intake
         self.live = live
         self.previews = previews
+        self.credits = credits
 
     async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
         return await self.sender.send(kept, admitted=admitted)
@@ -76,6 +79,8 @@ class RunEvents:
             await self.delivery.deliver(record, run, await self._previews(record.team, run))
             await self.live.ended(record)
             await self._release(record)
+            if self.credits is not None:
+                await self.credits.after_run(record.thread)
 
     async def _previews(self, team: str, run: Run) -> dict[str, LeadPreview]:
         if self.previews is None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from bot import logs
 from bot.conversations.intake import Intake
 from bot.delivery import Delivery
-from bot.domain import KeptPrompt, PromptKind, RunRecord
+from bot.domain import KeptPrompt, PromptKind, RunRecord, StartedConversation
 from bot.files.attach import Attachments, Prepared
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics
@@ -165,16 +165,18 @@ class Sender:
                 user_id=kept.user_id,
                 prompt=kept.text,
             )
-            await self.stores.runs.watch(
+            new = kept.kind is PromptKind.START
+            stale = await self.stores.runs.watch(
                 record,
                 kept,
-                new_agent=kept.kind is PromptKind.START,
+                new_agent=new,
                 first_poll_s=self.config.first_poll_s,
+                started=StartedConversation.of(kept.thread, kept.text) if new else None,
             )
             logs.bind(agent=agent_id, run=run.id)
             if files.refused:
                 await self.presenter.files_refused(kept.thread, kept.user_id, files.refused)
-            await self.delivery.close_stale(kept.thread)
+            await self.delivery.close_stale(kept.thread, stale)
             # Slack's session (and its Stop) and status for the run now in flight. A process
             # that dies just before leaves the run with our progress line alone.
             await self.live.started(record, new_conversation=kept.kind is PromptKind.START)

@@ -9,7 +9,6 @@ whichever process claims it first.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -19,10 +18,8 @@ from bot.domain import (
     QUEUE_MAX,
     Note,
     Prompt,
-    PromptKind,
     Released,
     SlackFile,
-    StartedConversation,
     Taken,
     ThreadRef,
     kept_prompt_id,
@@ -41,9 +38,6 @@ log = logging.getLogger(__name__)
 # The prompt of a file shared without a word: the agent is told what it was given (a
 # Slack Connect file's name is not known until files.info is asked).
 FILES_ONLY_PROMPT = "Please use the files I've shared with this message{names}."
-
-# A started conversation's title in its author's list: one line of a list item.
-_TITLE_MAX = 80
 
 
 class Intake:
@@ -109,16 +103,7 @@ class Intake:
             return
         if taken.agent_id:
             logs.bind(agent=taken.agent_id)
-        if taken.kind is PromptKind.START:
-            await self._remember_start(thread, prompt)
         log.debug("prompt kept", extra={"kind": taken.kind})
-
-    async def _remember_start(self, thread: ThreadRef, prompt: Prompt) -> None:
-        """For its author's ``/origami list``."""
-        first_line = prompt.text.strip().splitlines()[0]
-        title = first_line if len(first_line) <= _TITLE_MAX else first_line[: _TITLE_MAX - 1] + "…"
-        started = StartedConversation(thread.channel, thread.thread_ts, title, time.time())
-        await self.stores.started.add(thread.team, prompt.user_id, started)
 
     async def _show_queued(self, thread: ThreadRef, taken: Taken) -> None:
         """One "waiting" notice per busy period, updated in place with the count (500

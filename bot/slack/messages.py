@@ -108,10 +108,16 @@ class SlackMessages:
 
 # Buttons that stay when a message's one-shot buttons close: Show steps still applies.
 _KEPT_ACTIONS = frozenset({"steps_actions"})
+# The "Suggested next steps" title (and listing) goes with its buttons: left alone it
+# would head nothing.
+_NEXT_STEPS_PREFIX = "next:"
 
 
 def _is_closing(block: dict[str, Any]) -> bool:
-    return block.get("type") == "actions" and block.get("block_id") not in _KEPT_ACTIONS
+    block_id = str(block.get("block_id") or "")
+    if block.get("type") == "section" and block_id.startswith(_NEXT_STEPS_PREFIX):
+        return True
+    return block.get("type") == "actions" and block_id not in _KEPT_ACTIONS
 
 
 def slack_error(exc: SlackApiError) -> str:

@@ -278,6 +278,9 @@ class SlackPresenter:
     async def stopping(self, thread: ThreadRef, message_ts: str, user_id: str) -> None:
         await self.slack.close_buttons(thread, message_ts, texts.stopping(user_id))
 
+    async def low_credits(self, thread: ThreadRef, balance: float) -> None:
+        await self.slack.post(thread, blocks.build_low_credits(balance))
+
     async def show_steps(
         self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
     ) -> None:

@@ -486,6 +486,13 @@ def problem(problem: Problem, *, retrying: bool = False) -> str:
     )
 
 
+def low_credits(balance: float) -> str:
+    return (
+        f"Your Origami workspace has {number(max(balance, 0))} credits left. Top up soon, "
+        "or the next runs will stop for lack of credits."
+    )
+
+
 # -- notes ----------------------------------------------------------------------------------------
 
 USAGE_HINT = (

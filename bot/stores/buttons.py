@@ -24,14 +24,25 @@ class OpenButtonsStore:
     async def take(self, thread: ThreadRef) -> list[str]:
         """The ts of the messages to close, once: read and deleted in one transaction, so
         two processes never both close them."""
-        key = keys.open_buttons(thread.team, thread.channel, thread.thread_ts)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(key)
-            pipe.delete(key)
+            take_in(pipe, thread)
             raw, _ = await pipe.execute()
-        if raw is None:
-            return []
-        try:
-            return [str(ts) for ts in json.loads(raw)["ts"]]
-        except (ValueError, KeyError, TypeError):
-            return []
+        return parse_taken(raw)
+
+
+def take_in(pipe: Any, thread: ThreadRef) -> None:
+    """Queue the take on a transaction of another store's (a newer run's start takes the
+    buttons it closes in the MULTI that starts watching it: no round trip of its own).
+    Two results: what ``parse_taken`` reads, then the delete's."""
+    key = keys.open_buttons(thread.team, thread.channel, thread.thread_ts)
+    pipe.get(key)
+    pipe.delete(key)
+
+
+def parse_taken(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    try:
+        return [str(ts) for ts in json.loads(raw)["ts"]]
+    except (ValueError, KeyError, TypeError):
+        return []

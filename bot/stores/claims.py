@@ -20,3 +20,9 @@ class ClaimStore:
 
     async def claim_action(self, team: str, fingerprint: str) -> bool:
         return await self._claim(keys.action(team, fingerprint), keys.ACTION_TTL)
+
+    async def claim_credits_check(self, team: str) -> bool:
+        return await self._claim(keys.credits_checked(team), keys.CREDITS_CHECK_TTL)
+
+    async def claim_credits_warning(self, team: str) -> bool:
+        return await self._claim(keys.credits_warned(team), keys.CREDITS_WARNING_TTL)

@@ -38,6 +38,10 @@ PENDING_TTL = timedelta(days=1)
 # Feedback is given while a result is read: a month covers a thread read again later, so
 # a second click by the same person is still recognised (and not counted again).
 FEEDBACK_TTL = timedelta(days=30)
+# The credit balance is read at most this often per team (after runs), and a low balance
+# said at most this often: often enough to matter, rarely enough not to nag.
+CREDITS_CHECK_TTL = timedelta(minutes=10)
+CREDITS_WARNING_TTL = timedelta(days=1)
 # The result messages of a thread whose buttons are live, until a newer run closes them.
 OPEN_BUTTONS_TTL = timedelta(days=7)
 
@@ -107,6 +111,16 @@ def open_buttons(team: str, channel: str, thread_ts: str) -> str:
     """STRING (JSON): the last delivered run of a thread and the ts of its result
     messages, whose next steps and Continue/Retry a newer run closes."""
     return f"{PREFIX}:{_part(team)}:buttons:{_part(channel)}:{_part(thread_ts)}"
+
+
+def credits_checked(team: str) -> str:
+    """STRING, SET NX: the team's credit balance was read lately (``CREDITS_CHECK_TTL``)."""
+    return f"{PREFIX}:{_part(team)}:credits:checked"
+
+
+def credits_warned(team: str) -> str:
+    """STRING, SET NX: a low balance was said lately (``CREDITS_WARNING_TTL``)."""
+    return f"{PREFIX}:{_part(team)}:credits:warned"
 
 
 def typed_answer(team: str, token: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.domain import Busy, BusyKind, KeptPrompt, RunRecord
-from bot.stores import codec, keys
+from bot.domain import Busy, BusyKind, KeptPrompt, RunRecord, StartedConversation
+from bot.stores import buttons, codec, keys
+from bot.stores import started as started_store
 from bot.stores.budget import now_ms
 from bot.stores.schedule import prompt_entry, run_entry
 
@@ -26,13 +27,24 @@ class RunStore:
         return str(value) if value else None
 
     async def watch(
-        self, record: RunRecord, kept: KeptPrompt, *, new_agent: bool, first_poll_s: float
-    ) -> None:
+        self,
+        record: RunRecord,
+        kept: KeptPrompt,
+        *,
+        new_agent: bool,
+        first_poll_s: float,
+        started: StartedConversation | None = None,
+    ) -> list[str]:
         """Origami took a kept prompt: bind a new agent to its thread, save the run, mark
-        the thread busy with it, schedule its first poll and drop the kept prompt, all at
-        once (one MULTI, one round trip)."""
+        the thread busy with it, schedule its first poll, drop the kept prompt, list a new
+        conversation for its author (``started``), and take the thread's open one-shot
+        buttons, which the new run makes stale: all at once (one MULTI, one round trip).
+        Returns the ts of the messages whose buttons to close."""
         tkey = keys.thread(record.team, record.channel, record.thread_ts)
         async with self.redis.pipeline(transaction=True) as pipe:
+            buttons.take_in(pipe, record.thread)
+            if started is not None:
+                started_store.add_in(pipe, record.team, record.user_id, started)
             if new_agent:
                 pipe.hset(tkey, "agent_id", record.agent_id)
             pipe.hset(tkey, "busy", Busy(BusyKind.RUN, record.run_id).encode())
@@ -47,4 +59,5 @@ class RunStore:
             pipe.zrem(keys.schedule(), prompt_entry(kept.team, kept.id))
             pipe.expire(keys.schedule(), keys.seconds(keys.SCHEDULE_TTL))
             pipe.delete(keys.kept(kept.team, kept.id))
-            await pipe.execute()
+            results = await pipe.execute()
+        return buttons.parse_taken(results[0])

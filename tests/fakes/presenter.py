@@ -162,6 +162,9 @@ class RecordingPresenter:
     ) -> None:
         self._show("choice_made", thread, ts=message_ts, user=user_id, label=label)
 
+    async def low_credits(self, thread: ThreadRef, balance: float) -> None:
+        self._show("low_credits", thread, balance=balance)
+
     async def show_steps(
         self, thread: ThreadRef, steps: Sequence[ToolStep], *, truncated: bool
     ) -> None:

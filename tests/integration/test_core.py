@@ -442,3 +442,35 @@ async def test_a_follow_up_that_cannot_be_sent_frees_the_thread_for_what_queued_
     assert problem.data["problem"].kind is ProblemKind.INVALID_REQUEST
     assert [r.body["prompt"] for r in h.run_posts()] == ["bad", "and Dallas"]
     assert h.run_posts()[-1].status == 202
+
+
+async def test_a_low_balance_is_said_once_after_runs(h: Harness) -> None:
+    from bot.credits import CreditWatch
+
+    h.core.watcher.work.port.credits = CreditWatch(
+        h.stores, h.core.sender.origami, h.presenter, threshold=200
+    )
+    h.fake.credits = 150
+    h.fake.script(RunScript(polls=0), RunScript(polls=0))
+    other = ThreadRef("T1", "C1", "1700000000.000300")
+    await h.start(THREAD, prompt("first", "C1:1.0"))
+    await h.drive(lambda: len(h.presenter.of("result")) == 1)
+    await h.start(other, prompt("second", "C1:2.0"))
+    await h.drive(lambda: len(h.presenter.of("result")) == 2)
+    # Read once in ten minutes, said once a day, in the thread whose run ended first.
+    assert len(h.fake.requests("GET", "/account/credits")) == 1
+    [said] = h.presenter.of("low_credits")
+    assert (said.thread, said.data["balance"]) == (THREAD, 150)
+
+
+async def test_a_balance_above_the_threshold_or_unread_says_nothing(h: Harness) -> None:
+    from bot.credits import CreditWatch
+
+    watch = CreditWatch(h.stores, h.core.sender.origami, h.presenter, threshold=200)
+    h.fake.credits = 5000
+    await watch.after_run(THREAD)
+    h.fake.fail_next(5, 500, path_prefix="/account")
+    await h.stores._client.delete(keys.credits_checked("T1"))
+    await watch.after_run(THREAD)
+    await CreditWatch(h.stores, h.core.sender.origami, h.presenter, threshold=0).after_run(THREAD)
+    assert h.presenter.of("low_credits") == []

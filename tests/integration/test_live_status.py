@@ -42,6 +42,10 @@ async def test_a_refusing_workspace_is_asked_once_then_gets_the_fallbacks(h: Har
     # Each run's "On it" message got our Stop button, since Slack's is not there.
     assert len(h.surface.of("stop_button")) == 2
     assert await h.stores.workspaces.refused(THREAD.team) == frozenset(AgentFeature)
+    registry = h.core.sender.metrics.registry
+    for feature in AgentFeature:
+        name = "origami_slack_agent_feature_refusals_total"
+        assert registry.get_sample_value(name, {"feature": feature.value}) == 1
 
 
 def _cancels(h: Harness) -> list[Any]:

@@ -294,3 +294,14 @@ def test_any_questions_with_an_intro_are_valid(
     pending = [PendingQuestion(question=question, suggested_answers=answers)] * 3
     message = build_questions(pending, run_id=RUN_ID, answers={}, intro=intro)
     assert_valid([message])
+
+
+def test_the_low_credits_alert() -> None:
+    from bot.slack.blocks import build_low_credits
+
+    message = build_low_credits(123.0)
+    assert_valid([message])
+    [alert] = message.blocks
+    assert (alert["type"], alert["level"]) == ("alert", "warning")
+    assert alert["text"]["text"].startswith("Your Origami workspace has 123 credits left.")
+    assert message.text == alert["text"]["text"]

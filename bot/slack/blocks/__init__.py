@@ -26,6 +26,7 @@ from bot.slack.blocks.home import build_home, build_key_modal, build_only_admins
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
+    build_low_credits,
     build_note,
     build_problem,
     build_queued,
@@ -53,6 +54,7 @@ __all__ = [
     "build_freeform_modal",
     "build_home",
     "build_key_modal",
+    "build_low_credits",
     "build_note",
     "build_only_admins_modal",
     "build_preview",

@@ -61,6 +61,11 @@ def build_problem(problem: Problem, *, retrying: bool = False) -> Message:
     return Message(text=fallback_text(text), blocks=blocks)
 
 
+def build_low_credits(balance: float) -> Message:
+    text = texts.low_credits(balance)
+    return Message(text=fallback_text(text), blocks=[alert_block(text, "low_credits")])
+
+
 def build_usage_hint() -> Message:
     return note_message(texts.USAGE_HINT, "usage")
 
