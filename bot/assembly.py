@@ -26,6 +26,7 @@ from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
+from bot.conversations.links import Links
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
@@ -42,6 +43,7 @@ from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
+from bot.slack.blocks import ORIGAMI_APP_URL
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores, connect
@@ -139,6 +141,7 @@ def build(settings: Settings) -> Parts:
         surface=SlackAgentSurface(tenants.slack),
         dm=DmSettings(settings.suggested_prompts, settings.suggested_prompts_title),
         files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
+        app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
@@ -164,6 +167,7 @@ def assemble(
     surface: AgentSurface,
     dm: DmSettings | None = None,
     files: FileSource | None = None,
+    app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
@@ -207,6 +211,7 @@ def assemble(
         sessions=Sessions(stores, origami, presenter, surface),
         commands=Commands(stores, presenter, intake),
         next_steps=NextSteps(stores, presenter, buttons, tables),
+        links=Links(stores, origami, presenter, app_url),
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),
     )

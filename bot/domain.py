@@ -309,6 +309,26 @@ def questions_intro(run: Run) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class PastedLinks:
+    """Where links were pasted (``link_shared``): a posted message (channel and ts), or a
+    message still being written (``source`` ``composer``, named by its unfurl id)."""
+
+    team: str
+    channel: str
+    message_ts: str
+    unfurl_id: str
+    source: str
+
+    @property
+    def in_composer(self) -> bool:
+        return self.source == "composer"
+
+    @property
+    def identity(self) -> str:
+        return self.unfurl_id if self.in_composer else f"{self.channel}:{self.message_ts}"
+
+
+@dataclass(frozen=True, slots=True)
 class TypedAnswer:
     """An open "Or something else" modal: the question it answers, where, and for whom."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from bot.domain import Answer, Note, Part, Progress, SlackFile, ThreadRef
+from bot.domain import Answer, Note, Part, PastedLinks, Progress, SlackFile, ThreadRef
 from bot.files.limits import Refusal
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
@@ -93,6 +93,9 @@ class Presenter(Protocol):
         its ts, or None when the app may not post in ``channel``."""
 
     async def usage_hint(self, thread: ThreadRef) -> None: ...
+
+    async def unfurl(self, pasted: PastedLinks, tables: Mapping[str, Table]) -> None:
+        """Unfurl each pasted URL as its table (``tables``: URL -> table)."""
 
     async def files_refused(
         self, thread: ThreadRef, user_id: str, refused: Sequence[tuple[SlackFile, Refusal]]

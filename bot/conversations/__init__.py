@@ -1,5 +1,6 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
-table actions (``tables``), next steps by type (``next_steps``), ``/origami``
+table actions (``tables``), next steps by type (``next_steps``), pasted table links
+(``links``), ``/origami``
 (``commands``), feedback on a result (``feedback``), what the agent did (``steps``), the
 Messages tab (``agent_dm``) and Slack's Stop (``sessions``). They work on plain values and
 the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
@@ -14,6 +15,7 @@ from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
 from bot.conversations.intake import Intake
+from bot.conversations.links import Links
 from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
@@ -31,5 +33,6 @@ class Conversations:
     sessions: Sessions  # Slack's own Stop
     commands: Commands
     next_steps: NextSteps
+    links: Links
     feedback: Feedback
     steps: Steps

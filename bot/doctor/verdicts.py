@@ -40,6 +40,8 @@ MANIFEST_BOT_SCOPES = {
     "users:read": "names in shared cards",
     "assistant:write": "suggested prompts in the Messages tab",
     "commands": "/origami",
+    "links:read": "pasted table links",
+    "links:write": "unfurling table links",
 }
 
 

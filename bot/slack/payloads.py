@@ -99,6 +99,24 @@ def to_files(event: dict[str, Any]) -> tuple[SlackFile, ...]:
     return tuple(found.values())[: MAX_FILES + 1]
 
 
+# Slack sends at most a few links a message; past this many in one event they are left.
+MAX_LINKS = 5
+_LINK_URL_MAX = 2_000
+
+
+def to_link_urls(event: dict[str, Any]) -> list[str]:
+    """The URLs of a ``link_shared`` event, each once, in order, at most ``MAX_LINKS``."""
+    links = event.get("links")
+    if not isinstance(links, list):
+        return []
+    urls: dict[str, None] = {}
+    for link in links[: 4 * MAX_LINKS]:
+        url = link.get("url") if isinstance(link, dict) else None
+        if isinstance(url, str) and 0 < len(url) <= _LINK_URL_MAX:
+            urls.setdefault(url)
+    return list(urls)[:MAX_LINKS]
+
+
 def mentions(text: str, bot_user_id: str | None) -> bool:
     return bool(bot_user_id) and f"<@{bot_user_id}" in text
 

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import Answer, Note, Part, Progress, SlackFile, ThreadRef, questions_intro
+from bot.domain import (
+    Answer,
+    Note,
+    Part,
+    PastedLinks,
+    Progress,
+    SlackFile,
+    ThreadRef,
+    questions_intro,
+)
 from bot.files.limits import Refusal
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
@@ -25,6 +34,7 @@ from bot.slack import blocks, texts
 from bot.slack.blocks import Message
 from bot.slack.blocks.commands import build_thread_opener
 from bot.slack.blocks.files import build_files_refused
+from bot.slack.blocks.unfurls import build_table_entity, build_table_unfurl
 from bot.slack.messages import SlackMessages, slack_error
 from bot.slack.mrkdwn import strip_controls
 from bot.tenancy.slack import SlackFor
@@ -165,6 +175,27 @@ class SlackPresenter:
                 return None
             raise
         return str(response["ts"])
+
+    async def unfurl(self, pasted: PastedLinks, tables: Mapping[str, Table]) -> None:
+        composer = pasted.in_composer
+        client = await self.slack.clients.for_team(pasted.team)
+        await client.chat_unfurl(
+            channel=None if composer else pasted.channel,
+            ts=None if composer else pasted.message_ts,
+            unfurl_id=pasted.unfurl_id if composer else None,
+            source=pasted.source if composer else None,
+            # Work Objects where Slack shows them; the classic unfurl elsewhere.
+            metadata={
+                "entities": [
+                    build_table_entity(table, url, app_url=self.app_url)
+                    for url, table in tables.items()
+                ]
+            },
+            unfurls={
+                url: build_table_unfurl(table, app_url=self.app_url)
+                for url, table in tables.items()
+            },
+        )
 
     async def usage_hint(self, thread: ThreadRef) -> None:
         await self.slack.post(thread, blocks.build_usage_hint())

@@ -688,6 +688,37 @@ def view_submission(
     }
 
 
+# -- link unfurls --------------------------------------------------------------------------
+
+
+def link_shared(
+    urls: Sequence[str],
+    *,
+    channel: str = CHANNEL_ID,
+    message_ts: str | None = None,
+    thread_ts: str | None = None,
+    user: str = USER_ID,
+    source: str = "conversations_history",
+) -> JSON:
+    """A ``link_shared`` event: links on a domain of the app's, pasted in a message
+    (``source`` ``composer`` is a link still being typed, with no message yet)."""
+    message_ts = message_ts or new_ts()
+    event: JSON = {
+        "type": "link_shared",
+        "channel": channel,
+        "is_bot_user_member": True,
+        "user": user,
+        "message_ts": message_ts,
+        "unfurl_id": f"{message_ts}.{_rand(6)}",
+        "source": source,
+        "event_ts": new_ts(),
+        "links": [{"domain": url.split("/")[2] if "//" in url else "", "url": url} for url in urls],
+    }
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
 # -- slash commands ------------------------------------------------------------------------
 
 

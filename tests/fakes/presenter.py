@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain import Answer, Note, Part, Progress, SlackFile, ThreadRef
+from bot.domain import Answer, Note, Part, PastedLinks, Progress, SlackFile, ThreadRef
 from bot.files.limits import Refusal
 from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
@@ -143,6 +143,10 @@ class RecordingPresenter:
         ts = self._next_ts()
         self._show("open_thread", ThreadRef(team, channel, ts), who=who, prompt=prompt)
         return ts
+
+    async def unfurl(self, pasted: PastedLinks, tables: Mapping[str, Table]) -> None:
+        thread = ThreadRef(pasted.team, pasted.channel, pasted.message_ts)
+        self._show("unfurl", thread, pasted=pasted, tables=dict(tables))
 
     async def usage_hint(self, thread: ThreadRef) -> None:
         self._show("usage_hint", thread)

@@ -60,6 +60,7 @@ from tests.fakes.payloads import (
     TEAM_DOMAIN,
     TEAM_ID,
     USER_ID,
+    link_shared,
     new_file_id,
     new_trigger_id,
     new_ts,
@@ -137,6 +138,8 @@ RULE_ERRORS = frozenset(
         "no_text",
         "invalid_arguments",
         "invalid_metadata_format",
+        "cannot_unfurl_url",
+        "invalid_unfurls_format",
         "expired_trigger_id",
         "exchanged_trigger_id",
     }
@@ -777,6 +780,69 @@ def _mimetype(filename: str) -> tuple[str, str]:
     return known.get(ext, "application/octet-stream"), ext or "binary"
 
 
+# Work Objects (slack_sdk's models list the same): entity types, and custom field types
+# with the JSON type their value must be.
+ENTITY_TYPES = frozenset(
+    {
+        "slack#/entities/task",
+        "slack#/entities/file",
+        "slack#/entities/item",
+        "slack#/entities/incident",
+        "slack#/entities/content_item",
+    }
+)
+_FIELD_VALUE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "integer": int,
+    "string": str,
+    "boolean": bool,
+    "slack#/types/link": str,
+    "slack#/types/timestamp": int,
+}
+MAX_ENTITY_TITLE = 150
+
+
+def _entity_problems(entities: Any, pasted: Sequence[str]) -> list[str]:
+    """What Slack would warn about the Work Objects of a chat.unfurl (it drops them)."""
+    if not isinstance(entities, list) or not entities:
+        return ["missing required field: entities (pointer: /metadata/entities)"]
+    problems: list[str] = []
+    for i, entity in enumerate(entities):
+        at = f"/metadata/entities/{i}"
+        if not isinstance(entity, dict):
+            problems.append(f"expected object (pointer: {at})")
+            continue
+        if entity.get("entity_type") not in ENTITY_TYPES:
+            problems.append(f"invalid entity_type (pointer: {at}/entity_type)")
+        if not isinstance(entity.get("url"), str) or not entity["url"]:
+            problems.append(f"missing required field: url (pointer: {at}/url)")
+        if entity.get("app_unfurl_url") not in pasted:
+            problems.append(f"app_unfurl_url was not shared (pointer: {at}/app_unfurl_url)")
+        ref = entity.get("external_ref")
+        if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
+            problems.append(f"missing required field: id (pointer: {at}/external_ref)")
+        payload = entity.get("entity_payload")
+        attributes = payload.get("attributes") if isinstance(payload, dict) else None
+        title = attributes.get("title") if isinstance(attributes, dict) else None
+        text = title.get("text") if isinstance(title, dict) else None
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_ENTITY_TITLE:
+            problems.append(f"invalid title (pointer: {at}/entity_payload/attributes/title)")
+        fields = payload.get("custom_fields", []) if isinstance(payload, dict) else []
+        for j, field in enumerate(fields if isinstance(fields, list) else [None]):
+            where = f"{at}/entity_payload/custom_fields/{j}"
+            if not isinstance(field, dict) or not all(
+                isinstance(field.get(k), str) and field[k] for k in ("key", "label", "type")
+            ):
+                problems.append(f"missing required field: key, label or type (pointer: {where})")
+                continue
+            wanted = _FIELD_VALUE_TYPES.get(field["type"])
+            value = field.get("value")
+            if wanted is None or (isinstance(value, bool) and wanted is not bool):
+                problems.append(f"invalid type (pointer: {where}/type)")
+            elif not isinstance(value, wanted):
+                problems.append(f"value is not {field['type']} (pointer: {where}/value)")
+    return problems
+
+
 def manifest_bot_scopes() -> list[str]:
     """The bot scopes the app's manifest asks for, in its order."""
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
@@ -865,6 +931,11 @@ class FakeSlack:
         self._responses: list[JSON] = []
         # Conversations the bot is not a member of: posting there is ``not_in_channel``.
         self._outside: set[str] = set()
+        # Links people pasted (``paste_links``): (channel, ts) and unfurl id -> their URLs;
+        # what the app unfurled them as: (channel, ts) -> url -> {unfurl, entity}.
+        self._pasted: dict[tuple[str, str], list[str]] = {}
+        self._pasted_by_unfurl_id: dict[str, tuple[str, str]] = {}
+        self._unfurls: dict[tuple[str, str], dict[str, JSON]] = {}
         # Files people shared (``share_file``): id -> (the full file object, its bytes).
         self._shared: dict[str, tuple[JSON, bytes]] = {}
         self._faults: list[_Fault] = []
@@ -894,6 +965,7 @@ class FakeSlack:
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "files.info": self._files_info,
+            "chat.unfurl": self._chat_unfurl,
         }
         # Sessions, the thread status and suggested prompts (``tests.fakes.slack_agents``).
         self.agents = AgentPlatform(lambda: self.bot_scopes, self.messages, bot_id)
@@ -1112,6 +1184,19 @@ class FakeSlack:
 
     def downloads(self) -> list[SlackCall]:
         return self.calls(DOWNLOAD_METHOD)
+
+    def paste_links(self, channel: str, urls: Sequence[str], **kwargs: Any) -> JSON:
+        """Someone pasted ``urls`` in ``channel``: the ``link_shared`` event Slack sends the
+        app, whose message chat.unfurl may then unfurl (those URLs only)."""
+        event = link_shared(urls, channel=channel, **kwargs)
+        where = (channel, str(event["message_ts"]))
+        self._pasted[where] = list(urls)
+        self._pasted_by_unfurl_id[str(event["unfurl_id"])] = where
+        return event
+
+    def unfurls(self, channel: str, ts: str) -> dict[str, JSON]:
+        """url -> {"unfurl": classic unfurl, "entity": Work Object} the app gave (copies)."""
+        return copy.deepcopy(self._unfurls.get((channel, ts), {}))
 
     def leave(self, channel: str) -> None:
         """The bot is not (or no longer) a member of ``channel``: chat.postMessage there
@@ -1389,6 +1474,8 @@ class FakeSlack:
         call.status, call.response = status, body
         if body.get("ok") is False and body.get("error") in RULE_ERRORS and call.fault is None:
             self.rejections.append(call)
+        elif body.get("warning") == "invalid_metadata_format":
+            self.rejections.append(call)  # taken, but what the app meant to show was dropped
 
     def _respond(
         self,
@@ -1565,6 +1652,47 @@ class FakeSlack:
         full, content = shared
         self._record_answer(call, 200, {"ok": True, "length": len(content)})
         return web.Response(body=content, content_type=str(full["mimetype"]))
+
+    def _chat_unfurl(self, args: JSON) -> JSON:
+        if args.get("unfurl_id") or args.get("source"):
+            if not (args.get("unfurl_id") and args.get("source")):
+                return _invalid_arguments(["unfurl_id and source go together"])
+            where = self._pasted_by_unfurl_id.get(str(args["unfurl_id"]))
+        else:
+            where = (str(args.get("channel") or ""), str(args.get("ts") or ""))
+        if where is None or where not in self._pasted:
+            return _err("cannot_find_message")
+        unfurls, metadata = args.get("unfurls"), args.get("metadata")
+        if isinstance(unfurls, str):
+            with contextlib.suppress(ValueError):
+                unfurls = json.loads(unfurls)
+        if unfurls is None and metadata is None:
+            return _invalid_arguments(["unfurls or metadata is required"])
+        if unfurls is not None and not isinstance(unfurls, dict):
+            return _err("invalid_unfurls_format")
+        pasted = self._pasted[where]
+        for url, unfurl in (unfurls or {}).items():
+            if url not in pasted:
+                return _err("cannot_unfurl_url")
+            blocks = unfurl.get("blocks") if isinstance(unfurl, dict) else None
+            problems = block_errors(blocks) if blocks is not None else ["no blocks"]
+            if problems:
+                return _invalid_blocks(problems)
+        entities = (metadata or {}).get("entities") if isinstance(metadata, dict) else None
+        warnings = _entity_problems(entities, pasted) if metadata is not None else []
+        done = self._unfurls.setdefault(where, {})
+        for url, unfurl in (unfurls or {}).items():
+            done.setdefault(url, {})["unfurl"] = copy.deepcopy(unfurl)
+        if warnings:
+            # Slack's way with a bad Work Object: ok, the metadata dropped, a warning.
+            return {
+                "ok": True,
+                "warning": "invalid_metadata_format",
+                "response_metadata": {"messages": warnings},
+            }
+        for entity in entities or []:
+            done.setdefault(str(entity["app_unfurl_url"]), {})["entity"] = copy.deepcopy(entity)
+        return {"ok": True}
 
     def _files_info(self, args: JSON) -> JSON:
         if "files:read" not in self.bot_scopes:

@@ -830,3 +830,35 @@ async def test_files_info_describes_a_slack_connect_file(
     with pytest.raises(SlackApiError) as scope:
         await client.files_info(file=partner["id"])
     assert scope.value.response["error"] == "missing_scope"
+
+
+# -- chat.unfurl ---------------------------------------------------------------------------
+
+
+async def test_chat_unfurl_takes_only_the_pasted_urls_and_warns_on_a_bad_work_object(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    url = "https://origami.chat/workspace/w?table=t"
+    event = fake.paste_links("C1", [url])
+    ts = str(event["message_ts"])
+    with pytest.raises(SlackApiError) as other:
+        await client.chat_unfurl(
+            channel="C1", ts=ts, unfurls={"https://elsewhere": {"blocks": [section("x")]}}
+        )
+    assert other.value.response["error"] == "cannot_unfurl_url"
+    with pytest.raises(SlackApiError) as missing:
+        await client.chat_unfurl(channel="C1", ts="1.2", unfurls={url: {"blocks": []}})
+    assert missing.value.response["error"] == "cannot_find_message"
+    bad = {"entities": [{"entity_type": "slack#/entities/nope", "url": url}]}
+    warned = await client.chat_unfurl(
+        channel="C1", ts=ts, unfurls={url: {"blocks": [section("ok")]}}, metadata=bad
+    )
+    assert warned["warning"] == "invalid_metadata_format"
+    assert "entity" not in fake.unfurls("C1", ts)[url]  # the Work Object was dropped
+    assert len(fake.rejections) == 2  # cannot_unfurl_url, then the dropped metadata
+    by_id = await client.chat_unfurl(
+        unfurl_id=str(event["unfurl_id"]),
+        source="composer",
+        unfurls={url: {"blocks": [section("a")]}},
+    )
+    assert by_id["ok"]
