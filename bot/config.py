@@ -98,6 +98,8 @@ MANIFEST_BOT_SCOPES = (
     "users:read",
     "assistant:write",
     "commands",
+    "links:read",
+    "links:write",
 )
 # An embedded database for a trial: a file beside the process.
 _DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///origami-slack.db"
