@@ -121,6 +121,8 @@ async def serve(settings: Settings, role: Role = Role.ALL) -> int:
         # Every line says which process it came from (the platform may merge their logs).
         logs.bind(process=f"{role}-{os.getpid()}")
     parts = build(settings)
+    # Many workspaces: the installations' tables, created where missing.
+    await parts.tenants.start()
     app = _slack_app(settings, parts) if role.serves_slack else None
     _freeze()
     worker = (
@@ -160,6 +162,7 @@ def _slack_app(settings: Settings, parts: Parts) -> AsyncApp:
         client=parts.slack,
         signing_secret=signing_secret if settings.mode is Mode.HTTP else None,
         conversations=parts.conversations,
+        tenants=parts.tenants,
     )
 
 

@@ -105,8 +105,8 @@ class AgentSurface(Protocol):
         """Slack's Stop was pressed: say in the thread who stopped the run."""
 
     async def suggest_prompts(
-        self, channel: str, title: str, prompts: Sequence[SuggestedPrompt]
+        self, team: str, channel: str, title: str, prompts: Sequence[SuggestedPrompt]
     ) -> Shown: ...
 
-    async def onboard(self, channel: str, user_id: str) -> None:
+    async def onboard(self, team: str, channel: str, user_id: str) -> None:
         """The Messages tab's short onboarding, posted in the person's DM with the app."""

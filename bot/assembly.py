@@ -19,7 +19,7 @@ from bot.agent_platform import (
     AgentSurface,
     SuggestedPrompt,
 )
-from bot.config import Settings
+from bot.config import Settings, Tenancy
 from bot.conversations import Conversations
 from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
@@ -48,6 +48,8 @@ from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores, connect
 from bot.stores.budget import NO_BUDGET, BudgetRule
+from bot.tenancy.origami import OneKey, OrigamiFor
+from bot.tenancy.tenants import Tenants, many_workspaces, one_workspace
 from bot.watcher import Watcher, WatcherConfig
 
 
@@ -69,6 +71,8 @@ class Parts:
     slack: AsyncWebClient
     core: Core
     slack_session: aiohttp.ClientSession
+    # One workspace, or many (the installations' database and the OAuth flow).
+    tenants: Tenants
     # What this process counts (GET /metrics): its own registry, as each process is its
     # own scrape target.
     metrics: Metrics
@@ -84,6 +88,7 @@ class Parts:
     async def aclose(self) -> None:
         await self.origami.aclose()
         await self.slack_session.close()
+        await self.tenants.aclose()
         await self.stores.close()
 
 
@@ -95,20 +100,30 @@ def build(settings: Settings) -> Parts:
     metrics.set_budget(rule.per_minute, rule.poll_limit)
     gate = stores.budget(rule)
     gate.on_wait = metrics.budget_waited
+    api_key = settings.origami_api_key.get_secret_value() if settings.origami_api_key else None
     origami = OrigamiClient(
-        build_http_client(settings.origami_api_url, settings.origami_api_key.get_secret_value()),
+        build_http_client(settings.origami_api_url, api_key),
         gate=gate,
         on_answer=metrics.origami_answered,
     )
     slack_session = aiohttp.ClientSession()
-    slack = build_web_client(
-        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, slack_session
-    )
-    count_slack_errors(slack, metrics)
+
+    def make_client(token: str | None) -> AsyncWebClient:
+        client = build_web_client(token, settings.slack_api_url, slack_session)
+        count_slack_errors(client, metrics)
+        return client
+
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    # Many workspaces: Bolt's client has no token (each request gets its installation's).
+    slack = make_client(token)
+    if settings.tenancy is Tenancy.SINGLE:
+        tenants = one_workspace(slack, origami)
+    else:
+        tenants = many_workspaces(settings, origami, make_client, stores.workspaces.forget)
     core = assemble(
         stores,
-        origami,
-        SlackPresenter(slack, app_url=settings.origami_app_url),
+        tenants.origami,
+        SlackPresenter(tenants.slack, app_url=settings.origami_app_url),
         SendConfig(
             first_poll_s=settings.origami_first_poll_seconds,
             transient_retry_s=settings.origami_retry_seconds,
@@ -123,18 +138,13 @@ def build(settings: Settings) -> Parts:
         ),
         rule,
         metrics,
-        surface=SlackAgentSurface(slack),
+        surface=SlackAgentSurface(tenants.slack),
         dm=DmSettings(settings.suggested_prompts, settings.suggested_prompts_title),
-        files=SlackFileSource(
-            slack,
-            slack_session,
-            settings.slack_bot_token.get_secret_value(),
-            settings.slack_api_url,
-        ),
+        files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
     )
-    return Parts(stores, origami, slack, core, slack_session, metrics)
+    return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +157,7 @@ class DmSettings:
 
 def assemble(
     stores: Stores,
-    origami: OrigamiClient,
+    origami: OrigamiClient | OrigamiFor,
     presenter: Presenter,
     send: SendConfig,
     watch: WatcherConfig,
@@ -160,13 +170,16 @@ def assemble(
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
 ) -> Core:
-    """``metrics``: what the parts count into (the Origami client's own hook is given
+    """``origami``: the one client (one workspace), or the lookup of each workspace's.
+    ``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
     agent platform (sessions, status, the Messages tab). ``files``: where shared files
     are read (without, prompts go without their files). ``low_credits``: the balance
     below which a finished run's thread says it is low (0: never)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
+    if isinstance(origami, OrigamiClient):
+        origami = OneKey(origami)
     intake = Intake(stores, presenter, metrics)
     delivery = Delivery(stores, presenter)
     live = LiveStatus(stores, surface, presenter, metrics)

@@ -27,6 +27,14 @@ class Mode(StrEnum):
     SOCKET = "socket"
 
 
+class Tenancy(StrEnum):
+    """Who the app serves: one workspace (tokens in the environment), or every workspace
+    that installs it through Slack's OAuth flow (tokens and keys in the database)."""
+
+    SINGLE = "single"
+    MULTI = "multi"
+
+
 class LogFormat(StrEnum):
     TEXT = "text"  # key=value pairs, one line per event
     JSON = "json"  # one JSON object a line, for log shippers that parse JSON
@@ -39,8 +47,19 @@ WHERE: dict[str, str] = {
     "Signing Secret (needed in HTTP mode; or set SLACK_APP_TOKEN for Socket Mode)",
     "SLACK_APP_TOKEN": "Slack app settings → Basic Information → App-Level Tokens, "
     "scope connections:write (xapp-…); only for Socket Mode",
+    "SLACK_CLIENT_ID": "Slack app settings → Basic Information → App Credentials → Client ID "
+    "(many workspaces; leave SLACK_BOT_TOKEN unset)",
+    "SLACK_CLIENT_SECRET": "Slack app settings → Basic Information → App Credentials → "
+    "Client Secret (many workspaces)",
+    "SLACK_SCOPES": "leave unset for the manifest's bot scopes (comma-separated)",
+    "DATABASE_URL": "where installations and workspace keys live: leave unset for a SQLite "
+    "file (origami-slack.db), or postgresql://user:pass@host/db in production",
+    "SECRETS_KEY": "Fernet keys, comma-separated, newest first, that encrypt each "
+    "workspace's Origami key: make one with `python -c 'from cryptography.fernet import "
+    "Fernet; print(Fernet.generate_key().decode())'`",
     "SLACK_API_URL": "leave unset for https://slack.com/api/ (GovSlack and tests override it)",
-    "ORIGAMI_API_KEY": "Origami → Settings → Developers → API keys (og_live_…); needs a paid plan",
+    "ORIGAMI_API_KEY": "Origami → Settings → Developers → API keys (og_live_…); needs a paid "
+    "plan (one workspace; with many, each workspace connects its own in the app's Home tab)",
     "ORIGAMI_API_URL": "leave unset for https://origami.chat/api/v2",
     "ORIGAMI_APP_URL": "leave unset for https://origami.chat: the Origami web app, the only "
     "host a link button (Open in Origami) may lead to; https only",
@@ -65,6 +84,31 @@ WHERE: dict[str, str] = {
 }
 
 
+# The bot scopes of the app's manifests (tests/unit/test_manifests.py keeps them equal):
+# what "Add to Slack" asks for unless SLACK_SCOPES says otherwise.
+MANIFEST_BOT_SCOPES = (
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "chat:write",
+    "files:write",
+    "files:read",
+    "users:read",
+    "assistant:write",
+    "commands",
+    "links:read",
+    "links:write",
+)
+# An embedded database for a trial: a file beside the process.
+_DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///origami-slack.db"
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",  # Heroku's spelling
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
 # The Origami web app (bot.slack.blocks keeps the same default for its builders).
 _ORIGAMI_APP_URL = "https://origami.chat"
 _HTTPS_ORIGIN_RE = re.compile(
@@ -81,11 +125,17 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    slack_bot_token: SecretStr = Field(alias="SLACK_BOT_TOKEN")
+    # Set: one workspace, as the app has always run. Unset: many, through OAuth.
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    slack_scopes: str = Field(",".join(MANIFEST_BOT_SCOPES), alias="SLACK_SCOPES")
+    database_url: SecretStr = Field(SecretStr(_DEFAULT_DATABASE_URL), alias="DATABASE_URL")
+    secrets_key: SecretStr | None = Field(None, alias="SECRETS_KEY")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
-    origami_api_key: SecretStr = Field(alias="ORIGAMI_API_KEY")
+    origami_api_key: SecretStr | None = Field(None, alias="ORIGAMI_API_KEY")
     origami_api_url: str = Field("https://origami.chat/api/v2", alias="ORIGAMI_API_URL")
     # Link buttons built from what Origami sends (a table's url) go only to this https
     # host: the agent's output cannot put a button to another site under our name.
@@ -126,7 +176,17 @@ class Settings(BaseSettings):
     # (30 s) and a file upload, or a live worker's send is taken over.
     prompt_hold_seconds: float = Field(90.0, alias="PROMPT_HOLD_SECONDS", ge=5, le=600)
 
-    @field_validator("slack_signing_secret", "slack_app_token", "redis_url", mode="before")
+    @field_validator(
+        "slack_bot_token",
+        "slack_client_id",
+        "slack_client_secret",
+        "secrets_key",
+        "origami_api_key",
+        "slack_signing_secret",
+        "slack_app_token",
+        "redis_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -152,8 +212,8 @@ class Settings(BaseSettings):
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().startswith("xoxb-"):
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
 
@@ -164,11 +224,41 @@ class Settings(BaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
 
-    @field_validator("origami_api_key")
+    @field_validator("slack_scopes", mode="before")
     @classmethod
-    def _key_not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("is empty")
+    def _scopes(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return ",".join(MANIFEST_BOT_SCOPES)
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            return _DEFAULT_DATABASE_URL
+        if not isinstance(raw, str):
+            return value
+        scheme, sep, rest = raw.strip().partition("://")
+        if not sep or not (scheme in _ASYNC_DRIVERS or scheme in _ASYNC_DRIVERS.values()):
+            raise ValueError("must be a postgresql:// or sqlite:/// URL")
+        return f"{_ASYNC_DRIVERS.get(scheme, scheme)}://{rest}"
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        from cryptography.fernet import Fernet
+
+        for part in value.get_secret_value().split(","):
+            try:
+                Fernet(part.strip())
+            except ValueError:
+                raise ValueError(
+                    "must be Fernet keys (32 url-safe base64-encoded bytes each), "
+                    "comma-separated, newest first"
+                ) from None
         return value
 
     @field_validator("slack_api_url", "origami_api_url")
@@ -211,6 +301,37 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
+    def _tenancy_needs(self) -> Settings:
+        # Each mode names what it lacks, so the operator sees which mode they are in.
+        many = self.slack_client_id is not None or self.slack_client_secret is not None
+        if self.slack_bot_token is not None:
+            if many:
+                raise ValueError(
+                    "SLACK_BOT_TOKEN (one workspace) and SLACK_CLIENT_ID / "
+                    "SLACK_CLIENT_SECRET (many workspaces, Add to Slack) are both set: "
+                    "unset the ones of the mode you do not want"
+                )
+            if self.origami_api_key is None:
+                raise ValueError(_needs("one workspace (SLACK_BOT_TOKEN is set)", _ONE))
+            return self
+        if not many:
+            raise ValueError(
+                "no mode is set up. "
+                + _needs("To serve one workspace", ("SLACK_BOT_TOKEN", *_ONE))
+                + "; or, to let any workspace install the app (Add to Slack), "
+                + _needs("many workspaces", _MANY)
+            )
+        values = {
+            "SLACK_CLIENT_ID": self.slack_client_id,
+            "SLACK_CLIENT_SECRET": self.slack_client_secret,
+            "SECRETS_KEY": self.secrets_key,
+        }
+        missing = tuple(name for name in _MANY if values[name] is None)
+        if missing:
+            raise ValueError(_needs("many workspaces (SLACK_BOT_TOKEN is unset)", missing))
+        return self
+
+    @model_validator(mode="after")
     def _http_mode_needs_signing_secret(self) -> Settings:
         if self.slack_app_token is None and self.slack_signing_secret is None:
             raise ValueError(
@@ -234,15 +355,44 @@ class Settings(BaseSettings):
     def mode(self) -> Mode:
         return Mode.SOCKET if self.slack_app_token is not None else Mode.HTTP
 
+    @property
+    def tenancy(self) -> Tenancy:
+        return Tenancy.SINGLE if self.slack_bot_token is not None else Tenancy.MULTI
+
+    @property
+    def scopes(self) -> list[str]:
+        return [s.strip() for s in self.slack_scopes.split(",") if s.strip()]
+
     def secrets(self) -> list[str]:
         """Every secret value, so the log filter can redact them wherever they appear."""
-        values = [self.slack_bot_token, self.origami_api_key]
-        values += [
+        values = [
             s
-            for s in (self.slack_signing_secret, self.slack_app_token, self.redis_url)
+            for s in (
+                self.slack_bot_token,
+                self.origami_api_key,
+                self.slack_client_secret,
+                self.secrets_key,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.redis_url,
+            )
             if s is not None
         ]
-        return [v.get_secret_value() for v in values if v.get_secret_value()]
+        # A database URL carries its password; a SQLite path is no secret but harmless.
+        values.append(self.database_url)
+        found = [v.get_secret_value() for v in values if v.get_secret_value()]
+        if self.secrets_key is not None:
+            found += [k.strip() for k in self.secrets_key.get_secret_value().split(",")]
+        return [v for v in found if v]
+
+
+_ONE = ("ORIGAMI_API_KEY",)
+_MANY = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SECRETS_KEY")
+
+
+def _needs(mode: str, names: tuple[str, ...]) -> str:
+    wanted = "; ".join(f"{name} (from: {WHERE[name]})" for name in names)
+    return f"{mode} needs {wanted}"
 
 
 class SettingsProblem(Exception):

@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 
 from bot.domain import ThreadRef
-from bot.origami.client import OrigamiClient
 from bot.ports import Presenter
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
 
 class CreditWatch:
     def __init__(
-        self, stores: Stores, origami: OrigamiClient, presenter: Presenter, threshold: int
+        self, stores: Stores, origami: OrigamiFor, presenter: Presenter, threshold: int
     ) -> None:
         self.stores = stores
         self.origami = origami
@@ -36,7 +36,8 @@ class CreditWatch:
         try:
             if not await self.stores.claims.claim_credits_check(thread.team):
                 return
-            credits, _ = await self.origami.get_credits()
+            origami = await self.origami.for_team(thread.team)
+            credits, _ = await origami.get_credits()
             balance = credits.balance
             if balance is None or balance >= self.threshold:
                 return

@@ -138,10 +138,10 @@ class Presenter(Protocol):
 class FileSource(Protocol):
     """Where shared files are read from (Slack)."""
 
-    async def describe(self, file: SlackFile) -> SlackFile | None:
+    async def describe(self, team: str, file: SlackFile) -> SlackFile | None:
         """What Slack says of a file its event did not describe (Slack Connect); None when
-        the app may not see it."""
+        the app may not see it. ``team``: the workspace whose token asks."""
 
-    async def download(self, file: SlackFile) -> bytes | None:
+    async def download(self, team: str, file: SlackFile) -> bytes | None:
         """Its bytes (at most one more than the size limit); None when the app may not
         read it (deleted, not shared with it, or its URL is not Slack's)."""

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.origami.client import OrigamiClient
 from bot.origami.errors import OrigamiError
 from bot.origami.models import Run, Table, TableColumn
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +165,12 @@ def to_preview(table: Table, rows: Sequence[Mapping[str, Any]], total: int | Non
 class LeadPreviews:
     """Reads the previews of a finished run's tables."""
 
-    def __init__(self, origami: OrigamiClient) -> None:
+    def __init__(self, origami: OrigamiFor) -> None:
         self.origami = origami
 
-    async def read(self, run: Run) -> dict[str, LeadPreview]:
-        """Table id -> its preview, for the first tables worth one (leads, known columns)."""
+    async def read(self, team: str, run: Run) -> dict[str, LeadPreview]:
+        """Table id -> its preview, for the first tables worth one (leads, known columns),
+        read under workspace ``team``'s key."""
         tables = run.response.tables if run.response is not None else []
         wanted = [
             t
@@ -179,7 +180,8 @@ class LeadPreviews:
         previews: dict[str, LeadPreview] = {}
         for table in wanted:
             try:
-                page = await self.origami.table_rows(table.id, limit=PREVIEW_ROWS)
+                origami = await self.origami.for_team(team)
+                page = await origami.table_rows(table.id, limit=PREVIEW_ROWS)
             except OrigamiError as exc:
                 log.warning(
                     "no lead preview: the rows could not be read",

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 class ProblemKind(StrEnum):
     BAD_API_KEY = "bad_api_key"  # 401: ORIGAMI_API_KEY is wrong or revoked
+    NOT_CONNECTED = "not_connected"  # the workspace has no Origami key (many workspaces)
     OUT_OF_CREDITS = "out_of_credits"  # 402 INSUFFICIENT_CREDITS
     PLAN_REQUIRED = "plan_required"  # 402 SUBSCRIPTION_REQUIRED
     BUDGET_EXCEEDED = "budget_exceeded"  # 402 BUDGET_EXCEEDED
@@ -73,6 +74,8 @@ def problem_from_error(exc: BaseException, *, agent_call: bool = True) -> Proble
     if isinstance(exc, errors.PromptError):
         kind = ProblemKind.PROMPT_EMPTY if exc.length == 0 else ProblemKind.PROMPT_TOO_LONG
         return Problem(kind, detail=str(exc.length))
+    if isinstance(exc, errors.NotConnected):
+        return Problem(ProblemKind.NOT_CONNECTED)
     if isinstance(exc, errors.Unauthorized):
         return Problem(ProblemKind.BAD_API_KEY, fix_url=exc.handoff_url)
     if isinstance(exc, errors.InsufficientCredits):

@@ -76,18 +76,18 @@ class RunEvents:
     async def finished(self, record: RunRecord, run: Run) -> None:
         """Post the run's result once, then send what was waiting for it."""
         with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
-            await self.delivery.deliver(record, run, await self._previews(run))
+            await self.delivery.deliver(record, run, await self._previews(record.team, run))
             await self.live.ended(record)
             await self._release(record)
             if self.credits is not None:
                 await self.credits.after_run(record.thread)
 
-    async def _previews(self, run: Run) -> dict[str, LeadPreview]:
+    async def _previews(self, team: str, run: Run) -> dict[str, LeadPreview]:
         if self.previews is None:
             return {}
         try:
             async with asyncio.timeout(PREVIEW_WAIT_S):
-                return await self.previews.read(run)
+                return await self.previews.read(team, run)
         except TimeoutError:
             log.warning("no lead previews: the request budget stayed used up")
             return {}

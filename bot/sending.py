@@ -25,11 +25,12 @@ from bot.files.attach import Attachments, Prepared
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics
 from bot.origami import errors
-from bot.origami.client import OrigamiClient, clip_utf16, utf16_len
+from bot.origami.client import clip_utf16, utf16_len
 from bot.origami.models import Run
 from bot.ports import Presenter
 from bot.problems import Problem, ProblemKind, problem_from_error, report
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Sender:
     def __init__(
         self,
         stores: Stores,
-        origami: OrigamiClient,
+        origami: OrigamiFor,
         delivery: Delivery,
         presenter: Presenter,
         intake: Intake,
@@ -189,10 +190,11 @@ class Sender:
         key = kept.idempotency_key()
         # Only the first attempt's first request had its slot taken by the claim.
         admitted = admitted and kept.tries == 0
+        origami = await self.origami.for_team(kept.team)
         # Its files first, each uploaded once however often this is tried (bot.files).
         files = await self.attachments.prepare(kept) if self.attachments else Prepared()
         if kept.kind is PromptKind.START:
-            created = await self.origami.create_agent(
+            created = await origami.create_agent(
                 kept.text,
                 idempotency_key=key,
                 name=_agent_name(kept.text),
@@ -201,7 +203,7 @@ class Sender:
                 attachments=files.attachments,
             )
             return created.run, created.agent.id, files
-        run = await self.origami.send_run(
+        run = await origami.send_run(
             kept.agent_id,
             kept.text,
             idempotency_key=key,

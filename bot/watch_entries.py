@@ -19,10 +19,10 @@ from bot.domain import BusyKind, GiveUp, KeptPrompt, RunRecord
 from bot.live_status import should_show
 from bot.metrics import Metrics
 from bot.origami import errors
-from bot.origami.client import OrigamiClient
 from bot.origami.models import Run
 from bot.stores.budget import now_ms
 from bot.stores.schedule import Claim, Claimed, RunSchedule
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class EntryWork:
     def __init__(
         self,
         schedule: RunSchedule,
-        origami: OrigamiClient,
+        origami: OrigamiFor,
         port: WatchPort,
         config: WatcherConfig,
         metrics: Metrics | None = None,
@@ -162,10 +162,10 @@ class EntryWork:
         self.metrics.polls.inc()
         try:
             async with self._limit:
-                poll = await self.origami.get_run(
-                    record.agent_id, record.run_id, admitted=item.admitted
-                )
-        except errors.NotFound as exc:
+                origami = await self.origami.for_team(record.team)
+                poll = await origami.get_run(record.agent_id, record.run_id, admitted=item.admitted)
+        except (errors.NotFound, errors.NotConnected) as exc:
+            # Gone, or no key to ask with any more (an admin removed it): said once.
             await self.port.lost(record, exc)
             return claim, None
         except (errors.OrigamiUnreachable, errors.ServerError, errors.RateLimited) as exc:

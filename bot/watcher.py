@@ -22,9 +22,9 @@ import contextlib
 import logging
 
 from bot.metrics import Metrics
-from bot.origami.client import OrigamiClient
 from bot.stores.budget import NO_BUDGET, BudgetRule, now_ms
 from bot.stores.schedule import Claimed, RunSchedule
+from bot.tenancy.origami import OrigamiFor
 from bot.watch_entries import EntryWork, Outcome, WatchPort
 from bot.watch_entries import WatcherConfig as WatcherConfig
 
@@ -35,7 +35,7 @@ class Watcher:
     def __init__(
         self,
         schedule: RunSchedule,
-        origami: OrigamiClient,
+        origami: OrigamiFor,
         port: WatchPort,
         config: WatcherConfig | None = None,
         *,

@@ -33,11 +33,11 @@ class AgentDm:
         """``user_id`` opened the Messages tab, whose DM is ``channel``."""
         if self.prompts:
             # Set at every opening: cheap, and a changed setting shows at once.
-            await self.surface.suggest_prompts(channel, self.title, self.prompts)
+            await self.surface.suggest_prompts(team, channel, self.title, self.prompts)
         if not await self.stores.workspaces.first_visit(team, user_id):
             return
         try:
-            await self.surface.onboard(channel, user_id)
+            await self.surface.onboard(team, channel, user_id)
         except Exception:
             # Not lost: shown at the next opening instead.
             await self.stores.workspaces.forget_visit(team, user_id)

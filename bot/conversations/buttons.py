@@ -22,18 +22,19 @@ from bot.domain import (
     ThreadRef,
     TypedAnswer,
 )
-from bot.origami.client import OrigamiClient, idempotency_key
+from bot.origami.client import idempotency_key
 from bot.origami.models import PendingQuestion
 from bot.ports import Presenter
 from bot.problems import report
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 CONTINUE_PROMPT = "Please continue where you left off."
 
 
 class Buttons:
     def __init__(
-        self, stores: Stores, origami: OrigamiClient, presenter: Presenter, intake: Intake
+        self, stores: Stores, origami: OrigamiFor, presenter: Presenter, intake: Intake
     ) -> None:
         self.stores = stores
         self.origami = origami
@@ -207,9 +208,8 @@ class Buttons:
             return
         await self.presenter.stopping(thread, message_ts, user_id)
         try:
-            await self.origami.cancel(
-                record.agent_id, idempotency_key=idempotency_key("stop", run_id)
-            )
+            origami = await self.origami.for_team(thread.team)
+            await origami.cancel(record.agent_id, idempotency_key=idempotency_key("stop", run_id))
         except Exception as exc:
             await report(self.presenter, thread, exc, None, agent_call=True)
         # The watcher sees the run turn `cancelled` on its next poll and posts what was built.

@@ -17,16 +17,16 @@ from bot.origami import errors
 from bot.origami.client import OrigamiClient
 from bot.origami.links import to_table_id
 from bot.origami.models import Table
-from bot.origami.team_client import client_for
 from bot.ports import Presenter
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
 
 class Links:
     def __init__(
-        self, stores: Stores, origami: OrigamiClient, presenter: Presenter, app_url: str
+        self, stores: Stores, origami: OrigamiFor, presenter: Presenter, app_url: str
     ) -> None:
         self.stores = stores
         self.origami = origami
@@ -34,8 +34,8 @@ class Links:
         # Only links on the Origami app's host name a table.
         self.app_url = app_url
 
-    def _origami(self, team: str) -> OrigamiClient:
-        return client_for(team, self.origami)
+    async def _origami(self, team: str) -> OrigamiClient:
+        return await self.origami.for_team(team)
 
     async def unfurl(self, pasted: PastedLinks, urls: Sequence[str]) -> None:
         """The links of one paste (each once, at most a few)."""
@@ -54,7 +54,7 @@ class Links:
 
     async def _table(self, team: str, table_id: str) -> Table | None:
         try:
-            table = await self._origami(team).get_table(table_id)
+            table = await (await self._origami(team)).get_table(table_id)
         except (errors.NotFound, errors.Forbidden, errors.InvalidRequest):
             return None  # not this organisation's to show: nothing, and nothing said
         except errors.OrigamiError:

@@ -10,17 +10,18 @@ import logging
 
 from bot.agent_platform import AgentSurface
 from bot.domain import ThreadRef
-from bot.origami.client import OrigamiClient, idempotency_key
+from bot.origami.client import idempotency_key
 from bot.ports import Presenter
 from bot.problems import report
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
 
 class Sessions:
     def __init__(
-        self, stores: Stores, origami: OrigamiClient, presenter: Presenter, surface: AgentSurface
+        self, stores: Stores, origami: OrigamiFor, presenter: Presenter, surface: AgentSurface
     ) -> None:
         self.stores = stores
         self.origami = origami
@@ -40,9 +41,8 @@ class Sessions:
         if not await self.stores.claims.claim_action(thread.team, f"stop:{run_id}"):
             return  # stopped already (a retry, the other Stop, another process)
         try:
-            await self.origami.cancel(
-                record.agent_id, idempotency_key=idempotency_key("stop", run_id)
-            )
+            origami = await self.origami.for_team(thread.team)
+            await origami.cancel(record.agent_id, idempotency_key=idempotency_key("stop", run_id))
         except Exception as exc:
             await report(self.presenter, thread, exc, None, agent_call=True)
             return

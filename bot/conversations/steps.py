@@ -7,17 +7,17 @@ import logging
 
 from bot.conversations.buttons import run_here
 from bot.domain import Note, ThreadRef
-from bot.origami.client import OrigamiClient
 from bot.origami.transcript import tool_steps
 from bot.ports import Presenter
 from bot.problems import problem_from_error
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
 
 class Steps:
-    def __init__(self, stores: Stores, origami: OrigamiClient, presenter: Presenter) -> None:
+    def __init__(self, stores: Stores, origami: OrigamiFor, presenter: Presenter) -> None:
         self.stores = stores
         self.origami = origami
         self.presenter = presenter
@@ -27,7 +27,8 @@ class Steps:
         if record is None:
             return
         try:
-            run = await self.origami.get_transcript(record.agent_id, run_id)
+            origami = await self.origami.for_team(thread.team)
+            run = await origami.get_transcript(record.agent_id, run_id)
         except Exception as exc:
             # Only the person who clicked needs to know; they can click again.
             await self.presenter.problem_for(thread, user_id, problem_from_error(exc))

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from bot.conversations.buttons import run_here
 from bot.domain import Note, ThreadRef
-from bot.origami.client import OrigamiClient
 from bot.origami.models import Table
 from bot.ports import Presenter
 from bot.problems import report
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 
 class Tables:
-    def __init__(self, stores: Stores, origami: OrigamiClient, presenter: Presenter) -> None:
+    def __init__(self, stores: Stores, origami: OrigamiFor, presenter: Presenter) -> None:
         self.stores = stores
         self.origami = origami
         self.presenter = presenter
@@ -35,7 +35,8 @@ class Tables:
         if table is None:
             return
         try:
-            content = await self.origami.table_rows_csv(table_id)
+            origami = await self.origami.for_team(thread.team)
+            content = await origami.table_rows_csv(table_id)
         except Exception as exc:
             await report(self.presenter, thread, exc, None, agent_call=False)
             return
@@ -52,7 +53,8 @@ class Tables:
             await self.presenter.note(thread, user_id, Note.TABLE_UNKNOWN)
             return None
         try:
-            return await self.origami.get_table(table_id)
+            origami = await self.origami.for_team(thread.team)
+            return await origami.get_table(table_id)
         except Exception as exc:
             await report(self.presenter, thread, exc, None, agent_call=False)
             return None

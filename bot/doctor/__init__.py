@@ -36,8 +36,8 @@ AREAS = (
     Area("Slack", check_slack, "SLACK_API_URL and that this host can reach Slack"),
     Area("Origami", check_origami, "ORIGAMI_API_URL and that this host can reach Origami"),
     Area("Redis", check_redis, "REDIS_URL and that this host can reach that Redis"),
-    # Multi-workspace mode (DATABASE_URL, the installations) does not exist yet; its
-    # database check is one more area here when it does.
+    # Many workspaces: the Slack area checks the installations' database (DATABASE_URL)
+    # instead of one token, and the Origami area says each workspace connects its own key.
 )
 
 

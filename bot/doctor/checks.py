@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.doctor import verdicts
+from bot.doctor import tenancy, verdicts
 from bot.doctor.agent_checks import check_agent_features
 from bot.doctor.verdicts import CALL_TIMEOUT_S, Check, Status, reason
 from bot.origami import errors
@@ -34,7 +34,10 @@ _SLACK_UNREACHABLE = (SlackClientError, aiohttp.ClientError, OSError, TimeoutErr
 async def check_slack(settings: Settings) -> list[Check]:
     """auth.test (who the token is, which scopes it has), in Socket Mode
     apps.connections.open with the app-level token, and what runs learnt of the
-    workspace's agent features."""
+    workspace's agent features. Many workspaces: the installations' database instead (no
+    one token to test)."""
+    if settings.slack_bot_token is None:
+        return [await check_installations(settings)]
     client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     client.timeout = int(CALL_TIMEOUT_S)
     try:
@@ -72,6 +75,23 @@ async def check_socket_mode(client: AsyncWebClient, app_token: str) -> Check:
     )
 
 
+async def check_installations(settings: Settings) -> Check:
+    """DATABASE_URL answers, with slack_sdk's tables; how many workspaces installed."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(settings.database_url.get_secret_value())
+    try:
+        async with engine.connect() as conn:
+            count = (await conn.execute(text("SELECT COUNT(*) FROM slack_bots"))).scalar()
+    except (SQLAlchemyError, OSError) as exc:
+        return tenancy.database_failed(exc)
+    finally:
+        await engine.dispose()
+    return tenancy.database_ok(int(count or 0))
+
+
 def _slack_error(exc: SlackApiError) -> str:
     error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
     return str(error) if error else f"HTTP {exc.response.status_code}"
@@ -82,7 +102,10 @@ def _slack_error(exc: SlackApiError) -> str:
 
 async def check_origami(settings: Settings) -> list[Check]:
     """GET /account (the key works: organisation, plan), then GET /account/credits (the
-    balance, and the rate-limit headers of that answer)."""
+    balance, and the rate-limit headers of that answer). Many workspaces: each connects
+    its own key in App Home, which checks it with ``GET /account`` before saving it."""
+    if settings.origami_api_key is None:
+        return [tenancy.origami_per_workspace()]
     http = build_http_client(
         settings.origami_api_url,
         settings.origami_api_key.get_secret_value(),

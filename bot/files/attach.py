@@ -22,9 +22,9 @@ from bot.files.limits import MAX_FILE_BYTES, MAX_FILES, Refusal, refusal, upload
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, idempotency_key
 from bot.origami.documents import UploadKind, attachment_json
-from bot.origami.team_client import client_for
 from bot.ports import FileSource
 from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,14 @@ class Prepared:
 
 
 class Attachments:
-    def __init__(self, stores: Stores, origami: OrigamiClient, source: FileSource) -> None:
+    def __init__(self, stores: Stores, origami: OrigamiFor, source: FileSource) -> None:
         self.stores = stores
         self.origami = origami
         self.source = source
 
-    def _origami(self, team: str) -> OrigamiClient:
-        return client_for(team, self.origami)
+    async def _origami(self, team: str) -> OrigamiClient:
+        """The client for ``team``'s Origami organisation: the one the sender uses."""
+        return await self.origami.for_team(team)
 
     async def prepare(self, kept: KeptPrompt) -> Prepared:
         if not kept.files:
@@ -78,8 +79,9 @@ class Attachments:
         if kept.kind is PromptKind.START:
             name = kept.text.strip().splitlines()[0] if kept.text.strip() else "Slack"
             key = idempotency_key("workspace", kept.cause)
-            return await self._origami(kept.team).create_workspace(name, idempotency_key=key)
-        agent = await self._origami(kept.team).get_agent(kept.agent_id)
+            origami = await self._origami(kept.team)
+            return await origami.create_workspace(name, idempotency_key=key)
+        agent = await (await self._origami(kept.team)).get_agent(kept.agent_id)
         return agent.workspace_id or agent.id
 
     async def _upload(
@@ -88,7 +90,7 @@ class Attachments:
         described: SlackFile | None = file
         if file.needs_info:
             # A Slack Connect file: the event did not say what it is; files.info does.
-            described = await self.source.describe(file)
+            described = await self.source.describe(kept.team, file)
             if described is None:
                 return Refusal.NO_ACCESS
             why = refusal(described)
@@ -98,14 +100,15 @@ class Attachments:
         mode = upload_mode(described)
         if mode is None:
             return Refusal.TYPE
-        content = await self.source.download(described)
+        content = await self.source.download(kept.team, described)
         if content is None:
             return Refusal.NO_ACCESS
         if len(content) > MAX_FILE_BYTES:
             return Refusal.SIZE
         key = idempotency_key("document", workspace, file.id)
         try:
-            uploaded = await self._origami(kept.team).upload_document(
+            origami = await self._origami(kept.team)
+            uploaded = await origami.upload_document(
                 workspace, described.name, content, mode.value, idempotency_key=key
             )
         except _FILE_REFUSED as exc:

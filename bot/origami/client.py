@@ -130,10 +130,14 @@ class OrigamiClient:
         gate: RequestGate | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_answer: Callable[[str, str | httpx.URL, int | None], None] | None = None,
+        api_key: str | None = None,
     ) -> None:
         # Told of every attempt's answer (method, path, status; None: no answer): metrics.
         self._on_answer = on_answer or (lambda method, path, status: None)
         self._http = http
+        # A key of its own (one workspace's, see ``bound``) instead of the one ``http``
+        # sends by default.
+        self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._poll_urls: dict[tuple[str, str, bool], httpx.URL] = {}
         policy = retry or RetryPolicy()
         self._retry = policy
@@ -145,6 +149,21 @@ class OrigamiClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def bound(self, api_key: str, gate: RequestGate | None = None) -> OrigamiClient:
+        """This client under another key (a workspace's), on the same connections, retry
+        policy and metrics hook; ``gate``: that key's request budget (default: this one's).
+        Close only the client ``bound`` was called on: they share one connection pool."""
+        other = OrigamiClient(
+            self._http,
+            retry=self._retry,
+            gate=gate or self._gate,
+            sleep=self._sleep,
+            on_answer=self._on_answer,
+            api_key=api_key,
+        )
+        other._poll_urls = self._poll_urls  # the same base URL: the same parsed URLs
+        return other
 
     # -- agents and runs -------------------------------------------------------------
 
@@ -327,7 +346,7 @@ class OrigamiClient:
         accept: str | None = None,
         admitted: bool = False,
     ) -> httpx.Response:
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = dict(self._auth)
         if method == "POST":
             if key is None:
                 raise ValueError("every POST needs an Idempotency-Key derived from its cause")

@@ -2,6 +2,7 @@
 
     OrigamiError
     ├── PromptError                   refused before sending: empty or over 10,000 chars
+    ├── NotConnected                  not sent: the Slack workspace has no Origami key
     ├── OrigamiUnreachable            connect errors / timeouts, after the retries ran out
     └── OrigamiAPIError               the API answered with an error status (.status, .body)
         ├── InvalidRequest            400 VALIDATION_ERROR and friends (.issues)
@@ -42,6 +43,11 @@ class PromptError(OrigamiError, ValueError):
     def __init__(self, message: str, length: int) -> None:
         super().__init__(message)
         self.length = length
+
+
+class NotConnected(OrigamiError):
+    """Nothing was sent: the workspace has not connected an Origami key (App Home), or an
+    admin removed it (``bot.tenancy.origami``)."""
 
 
 class OrigamiUnreachable(OrigamiError):

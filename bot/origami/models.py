@@ -307,6 +307,7 @@ class CreatedAgent(OrigamiModel):
 class Account(OrigamiModel):
     """``GET /account``, flattened to what ``python -m bot doctor`` shows."""
 
+    organization_id: str | None = None  # the organisation's budget is keyed by it
     organization_name: str | None = None
     plan_id: str = ""
     plan_name: str = ""
@@ -322,6 +323,7 @@ class Account(OrigamiModel):
             for k in ("organization", "plan", "capabilities")
         )
         return {
+            "organizationId": org.get("id"),
             "organizationName": org.get("name"),
             "planId": plan.get("id"),
             "planName": plan.get("name"),

@@ -91,7 +91,7 @@ class _CookielessClient(httpx.AsyncClient):
 
 def build_http_client(
     base_url: str,
-    api_key: str,
+    api_key: str | None,
     *,
     timeout: float = 20.0,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -99,10 +99,12 @@ def build_http_client(
     # Few connections serve many polls (each takes milliseconds); see transport.py for
     # why the transport is aiohttp's.
     limits = httpx.Limits(max_connections=24, max_keepalive_connections=24, keepalive_expiry=30)
+    # No key (many workspaces): each request carries its workspace's (OrigamiClient.bound).
+    auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     return _CookielessClient(
         base_url=base_url.rstrip("/") + "/",
         headers={
-            "Authorization": f"Bearer {api_key}",
+            **auth,
             "Accept": "application/json",
             "User-Agent": "origami-slack/0.1",
         },

@@ -183,3 +183,11 @@ def parse_table_ref(value: object) -> TableRef:
 def parse_feedback(value: object) -> FeedbackRef:
     match = _match(_FEEDBACK_VALUE_RE, value, "feedback")
     return FeedbackRef(match["run"], Verdict(match["v"]))
+
+
+# -- App Home: the workspace's Origami connection (many workspaces) --------------------
+CONNECT_ORIGAMI = "connect_origami"  # opens the key modal
+DISCONNECT_ORIGAMI = "disconnect_origami"
+ORIGAMI_KEY_MODAL = "origami_key"  # callback_id
+ORIGAMI_KEY_BLOCK = "origami_key"  # block_id of the input
+ORIGAMI_KEY_INPUT = "origami_key_text"  # action_id of the plain_text_input

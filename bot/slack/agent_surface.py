@@ -22,6 +22,7 @@ from bot.domain import Progress, ThreadRef
 from bot.slack import agent_texts
 from bot.slack.blocks.agent import build_onboarding, build_stopped_by, build_working
 from bot.slack.messages import SlackMessages, slack_error
+from bot.tenancy.slack import SlackFor, WorkspaceGone
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,9 @@ def classify(exc: SlackApiError) -> Shown:
 
 
 class SlackAgentSurface:
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-        self.slack = SlackMessages(client)
+    def __init__(self, clients: AsyncWebClient | SlackFor) -> None:
+        # One client (one workspace), or the lookup of each workspace's installation.
+        self.slack = SlackMessages(clients)
 
     async def set_session(
         self,
@@ -59,9 +60,12 @@ class SlackAgentSurface:
         title: str | None = None,
         initiator: str | None = None,
     ) -> Shown:
+        client = await self._client(thread)
+        if client is None:
+            return Shown.FAILED
         return await self._call(
             "agents.sessions.setStatus",
-            self.client.agents_sessions_setStatus(
+            client.agents_sessions_setStatus(
                 channel_id=thread.channel,
                 thread_ts=thread.thread_ts,
                 status=status.value,
@@ -75,9 +79,12 @@ class SlackAgentSurface:
             status, loading = agent_texts.STATUS_STARTING, None
         else:
             status, loading = agent_texts.STATUS_WORKING, agent_texts.loading_messages(progress)
+        client = await self._client(thread)
+        if client is None:
+            return Shown.FAILED
         return await self._call(
             "assistant.threads.setStatus",
-            self.client.assistant_threads_setStatus(
+            client.assistant_threads_setStatus(
                 channel_id=thread.channel,
                 thread_ts=thread.thread_ts,
                 status=status,
@@ -92,24 +99,33 @@ class SlackAgentSurface:
         await self.slack.post(thread, build_stopped_by(user_id))
 
     async def suggest_prompts(
-        self, channel: str, title: str, prompts: Sequence[SuggestedPrompt]
+        self, team: str, channel: str, title: str, prompts: Sequence[SuggestedPrompt]
     ) -> Shown:
         # Under agent_view the prompts belong to the Messages tab, not to a thread: with
         # a thread_ts the call is accepted and silently does nothing.
+        client = await self.slack.clients.for_team(team)
         return await self._call(
             "assistant.threads.setSuggestedPrompts",
-            self.client.assistant_threads_setSuggestedPrompts(
+            client.assistant_threads_setSuggestedPrompts(
                 channel_id=channel,
                 title=title,
                 prompts=[{"title": p.title, "message": p.message} for p in prompts],
             ),
         )
 
-    async def onboard(self, channel: str, user_id: str) -> None:
+    async def onboard(self, team: str, channel: str, user_id: str) -> None:
         message = build_onboarding(user_id)
-        await self.client.chat_postMessage(
-            channel=channel, text=message.text, blocks=message.blocks
-        )
+        client = await self.slack.clients.for_team(team)
+        await client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+
+    async def _client(self, thread: ThreadRef) -> AsyncWebClient | None:
+        """The workspace's client; None once it is uninstalled (a run in flight that
+        outlived its workspace shows nothing more: said once, in a line, not a traceback)."""
+        try:
+            return await self.slack.client(thread)
+        except WorkspaceGone:
+            log.info("the workspace is uninstalled: nothing shown")
+            return None
 
     async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> Shown:
         try:

@@ -17,12 +17,13 @@ from bot.conversations import Conversations
 from bot.slack import listeners
 from bot.slack.failures import build_handle_errors
 from bot.slack.middleware import bind_log_context
+from bot.tenancy.tenants import Tenants
 
 log = logging.getLogger(__name__)
 
 
 def build_web_client(
-    token: str, base_url: str, session: aiohttp.ClientSession | None = None
+    token: str | None, base_url: str, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
     """The Slack Web API client; retries 429 (after Retry-After), 5xx and dropped
     connections, so a Slack hiccup delays a post instead of losing it.
@@ -48,9 +49,15 @@ def create_app(
     client: AsyncWebClient,
     signing_secret: str | None,
     conversations: Conversations,
+    tenants: Tenants | None = None,
 ) -> AsyncApp:
+    """``tenants``: who the app serves (default: the one workspace of ``client``'s token).
+    With many workspaces, Bolt's OAuth flow installs the app and its installation store
+    authorizes each request (the listeners' ``client`` carries that workspace's token)."""
+    oauth = tenants.oauth if tenants is not None else None
     app = AsyncApp(
         client=client,
+        oauth_settings=oauth,
         # Kept for bot.slack.web, which checks every HTTP request's signature before Bolt
         # sees it (Bolt would only check it again, and it logs the whole body of a request
         # that fails). Socket Mode requests are not signed: the websocket is authenticated.
@@ -64,5 +71,5 @@ def create_app(
     )
     app.middleware(bind_log_context)
     app.error(build_handle_errors(client))
-    listeners.register(app, conversations)
+    listeners.register(app, conversations, tenants)
     return app

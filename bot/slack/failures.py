@@ -133,8 +133,13 @@ def build_handle_errors(client: AsyncWebClient) -> Any:
             extra={"problem": problem.kind.value, "kind": _kind(body)},
         )
         bot_user_id = getattr(context, "bot_user_id", None)
+        # The request's own client carries its workspace's token (many workspaces).
+        own = getattr(context, "client", None)
         await tell_user(
-            client, body, problem, bot_user_id if isinstance(bot_user_id, str) else None
+            own if isinstance(own, AsyncWebClient) else client,
+            body,
+            problem,
+            bot_user_id if isinstance(bot_user_id, str) else None,
         )
         return None
 

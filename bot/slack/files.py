@@ -18,6 +18,7 @@ from bot.domain import SlackFile
 from bot.files.limits import MAX_FILE_BYTES
 from bot.slack import payloads
 from bot.slack.messages import slack_error
+from bot.tenancy.slack import OneWorkspace, SlackFor
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,19 @@ def file_hosts(api_url: str) -> tuple[str, frozenset[str]]:
 
 class SlackFileSource:
     def __init__(
-        self, client: AsyncWebClient, session: aiohttp.ClientSession, token: str, api_url: str
+        self, clients: AsyncWebClient | SlackFor, session: aiohttp.ClientSession, api_url: str
     ) -> None:
-        self.client = client
+        # One client (one workspace), or each workspace's: files are read with its token.
+        self.clients: SlackFor = (
+            OneWorkspace(clients) if isinstance(clients, AsyncWebClient) else clients
+        )
         self.session = session
-        self.token = token
         self.scheme, self.hosts = file_hosts(api_url)
 
-    async def describe(self, file: SlackFile) -> SlackFile | None:
+    async def describe(self, team: str, file: SlackFile) -> SlackFile | None:
         try:
-            response = await self.client.files_info(file=file.id)
+            client = await self.clients.for_team(team)
+            response = await client.files_info(file=file.id)
         except SlackApiError as exc:
             log.warning("files.info refused", extra={"file": file.id, "error": slack_error(exc)})
             return None
@@ -54,15 +58,16 @@ class SlackFileSource:
             return None
         return described
 
-    async def download(self, file: SlackFile) -> bytes | None:
+    async def download(self, team: str, file: SlackFile) -> bytes | None:
         parts = urlsplit(file.url)
         if parts.scheme != self.scheme or (parts.hostname or "").lower() not in self.hosts:
             log.warning("file url not on Slack's hosts; not read", extra={"file": file.id})
             return None
+        token = (await self.clients.for_team(team)).token
         try:
             async with self.session.get(
                 file.url,
-                headers={"Authorization": f"Bearer {self.token}"},
+                headers={"Authorization": f"Bearer {token}"},
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=_DOWNLOAD_TIMEOUT_S),
             ) as response:

@@ -15,16 +15,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain import ThreadRef
 from bot.slack import blocks
 from bot.slack.blocks import Message
+from bot.tenancy.slack import OneWorkspace, SlackFor
 
 log = logging.getLogger(__name__)
 
 
 class SlackMessages:
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
+    def __init__(self, clients: AsyncWebClient | SlackFor) -> None:
+        # One client (one workspace), or the lookup of each workspace's.
+        self.clients: SlackFor = (
+            OneWorkspace(clients) if isinstance(clients, AsyncWebClient) else clients
+        )
+
+    async def client(self, thread: ThreadRef) -> AsyncWebClient:
+        """The client of the thread's workspace (raises ``WorkspaceGone`` once it is
+        uninstalled: nothing more is posted there)."""
+        return await self.clients.for_team(thread.team)
 
     async def post(self, thread: ThreadRef, message: Message, **extra: Any) -> str:
-        response = await self.client.chat_postMessage(
+        response = await (await self.client(thread)).chat_postMessage(
             channel=thread.channel,
             thread_ts=thread.thread_ts,
             text=message.text,
@@ -36,7 +45,7 @@ class SlackMessages:
         return str(response["ts"])
 
     async def update(self, thread: ThreadRef, ts: str, message: Message) -> None:
-        await self.client.chat_update(
+        await (await self.client(thread)).chat_update(
             channel=thread.channel, ts=ts, text=message.text, blocks=message.blocks
         )
 
@@ -51,7 +60,7 @@ class SlackMessages:
         return await self.post(thread, message)
 
     async def ephemeral(self, thread: ThreadRef, user_id: str, message: Message) -> None:
-        await self.client.chat_postEphemeral(
+        await (await self.client(thread)).chat_postEphemeral(
             channel=thread.channel,
             user=user_id,
             thread_ts=thread.thread_ts,
@@ -79,7 +88,7 @@ class SlackMessages:
     async def find_message(self, thread: ThreadRef, ts: str) -> dict[str, Any] | None:
         try:
             # The thread's parent always comes first, whatever the window: ask for two.
-            response = await self.client.conversations_replies(
+            response = await (await self.client(thread)).conversations_replies(
                 channel=thread.channel,
                 ts=thread.thread_ts,
                 oldest=ts,

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.domain import SlackFile, ThreadRef
 from bot.files.limits import MAX_FILES
+from bot.tenancy.workspace import Workspace
 
 # Event subtypes that are not a person writing something new.
 _IGNORED_SUBTYPES = frozenset(
@@ -128,13 +129,9 @@ def to_prompt_text(text: str, bot_user_id: str | None) -> str:
 
 
 def to_team(body: dict[str, Any]) -> str:
-    team = body.get("team_id") or body.get("team")
-    if isinstance(team, dict):
-        team = team.get("id")
-    if not team:
-        event = body.get("event") or {}
-        team = event.get("team") or (body.get("user") or {}).get("team_id")
-    return str(team or "T0")
+    """The key of the installation the payload is for (``bot.tenancy.workspace``): what
+    every Redis key, schedule entry and stored Origami key of a workspace is scoped by."""
+    return Workspace.of_body(body).key
 
 
 def message_identity(event: dict[str, Any]) -> str:
@@ -177,3 +174,17 @@ def to_user(body: dict[str, Any]) -> str:
     if isinstance(user, dict):
         return str(user.get("id", ""))
     return str(user)
+
+
+_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{1,32}")
+
+
+def is_user_id(value: object) -> bool:
+    return isinstance(value, str) and _USER_ID_RE.fullmatch(value) is not None
+
+
+_TEAM_ID_RE = re.compile(r"T[A-Z0-9]{1,32}")
+
+
+def is_team_id(value: object) -> bool:
+    return isinstance(value, str) and _TEAM_ID_RE.fullmatch(value) is not None

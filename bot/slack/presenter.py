@@ -37,6 +37,7 @@ from bot.slack.blocks.files import build_files_refused
 from bot.slack.blocks.unfurls import build_table_entity, build_table_unfurl
 from bot.slack.messages import SlackMessages, slack_error
 from bot.slack.mrkdwn import strip_controls
+from bot.tenancy.slack import SlackFor
 
 # The metadata every part of a delivery carries, so a delivery resumed after a crash can
 # find what an earlier one posted (``bot.delivery``).
@@ -69,9 +70,11 @@ _CANNOT_POST = frozenset(
 
 
 class SlackPresenter:
-    def __init__(self, client: AsyncWebClient, *, app_url: str = blocks.ORIGAMI_APP_URL) -> None:
-        self.client = client
-        self.slack = SlackMessages(client)
+    def __init__(
+        self, clients: AsyncWebClient | SlackFor, *, app_url: str = blocks.ORIGAMI_APP_URL
+    ) -> None:
+        # One client (one workspace), or the lookup of each workspace's installation.
+        self.slack = SlackMessages(clients)
         # The only host link buttons built from Origami's data may point to.
         self.app_url = app_url
 
@@ -109,7 +112,7 @@ class SlackPresenter:
     async def post(self, thread: ThreadRef, owner: str, part: Part) -> str:
         if isinstance(part.body, _File):
             # A file carries no metadata: its name is its marker (``find_posted``).
-            response = await self.client.files_upload_v2(
+            response = await (await self.slack.client(thread)).files_upload_v2(
                 channel=thread.channel,
                 thread_ts=thread.thread_ts,
                 filename=part.body.filename,
@@ -133,7 +136,7 @@ class SlackPresenter:
         found: dict[str, str] = {}
         cursor = None
         for _ in range(_FIND_PAGES):
-            response = await self.client.conversations_replies(
+            response = await (await self.slack.client(thread)).conversations_replies(
                 channel=thread.channel,
                 ts=thread.thread_ts,
                 oldest=f"{max(since, 0):.6f}",
@@ -159,7 +162,8 @@ class SlackPresenter:
     async def open_thread(self, team: str, channel: str, who: str, prompt: str) -> str | None:
         message = build_thread_opener(who, prompt)
         try:
-            response = await self.client.chat_postMessage(
+            client = await self.slack.clients.for_team(team)
+            response = await client.chat_postMessage(
                 channel=channel,
                 text=message.text,
                 blocks=message.blocks,
@@ -174,7 +178,8 @@ class SlackPresenter:
 
     async def unfurl(self, pasted: PastedLinks, tables: Mapping[str, Table]) -> None:
         composer = pasted.in_composer
-        await self.client.chat_unfurl(
+        client = await self.slack.clients.for_team(pasted.team)
+        await client.chat_unfurl(
             channel=None if composer else pasted.channel,
             ts=None if composer else pasted.message_ts,
             unfurl_id=pasted.unfurl_id if composer else None,
@@ -321,7 +326,7 @@ class SlackPresenter:
     ) -> str:
         link = None
         try:
-            permalink = await self.client.chat_getPermalink(
+            permalink = await (await self.slack.client(thread)).chat_getPermalink(
                 channel=thread.channel, message_ts=thread.thread_ts
             )
             link = str(permalink["permalink"])
@@ -330,7 +335,7 @@ class SlackPresenter:
         message = blocks.build_shared_table(
             table, shared_by=shared_by, thread_link=link, run_id=run_id, app_url=self.app_url
         )
-        response = await self.client.chat_postMessage(
+        response = await (await self.slack.client(thread)).chat_postMessage(
             channel=thread.channel, text=message.text, blocks=message.blocks
         )
         return str(response["ts"])
@@ -339,7 +344,7 @@ class SlackPresenter:
         self, thread: ThreadRef, table: Table, content: bytes, user_id: str
     ) -> None:
         name = re.sub(r"[^A-Za-z0-9._-]+", "-", table.name).strip("-") or "table"
-        await self.client.files_upload_v2(
+        await (await self.slack.client(thread)).files_upload_v2(
             channel=thread.channel,
             thread_ts=thread.thread_ts,
             filename=f"{name[:80]}.csv",

@@ -347,10 +347,20 @@ def problem_button(kind: ProblemKind) -> str:
     return _PROBLEM_BUTTONS.get(kind, _DEFAULT_PROBLEM_BUTTON)
 
 
+# A workspace that installed the app but has no Origami key yet (many workspaces).
+NOT_CONNECTED = (
+    "This workspace has not connected Origami yet, so nothing was sent. A workspace admin "
+    "can connect it in my *Home* tab (click my name, then *Home*), with an API key from "
+    "Origami → Settings → Developers."
+)
+
+
 def problem(problem: Problem, *, retrying: bool = False) -> str:
     """The fixed, friendly sentence for a problem: what happened and what to do next."""
     kind = problem.kind
     detail = one_line(problem.detail or "")
+    if kind is ProblemKind.NOT_CONNECTED:
+        return NOT_CONNECTED
     if kind is ProblemKind.BAD_API_KEY:
         return (
             "Origami rejected the API key. An admin should set a valid `ORIGAMI_API_KEY` "

@@ -16,6 +16,9 @@ Only then does Bolt get the request, with its own verification turned off
 whole body of a request that fails the check. Nothing here logs a request body, and
 nothing unsigned or malformed gets a 5xx.
 
+``GET /slack/install`` and ``GET /slack/oauth_redirect`` (many workspaces) are Bolt's
+OAuth flow: a browser comes there, not Slack, so nothing is signed.
+
 ``GET /metrics`` (when given the process's ``Metrics``) serves what this process counted,
 for Prometheus: among it, each request to ``POST /slack/events`` by what came of it, and
 how long its answer took.
@@ -105,6 +108,8 @@ def create_web_app(
     ]
     if metrics is not None:
         routes.append(metrics_route(metrics))
+    if app.oauth_flow is not None:
+        routes += _install_routes(app)
     if slack_events:
         secret = _signing_secret_of(app) if signing_secret is None else signing_secret
         if not secret.strip():
@@ -114,6 +119,25 @@ def create_web_app(
         events = SlackEvents(app, SignatureVerifier(secret), max_body_bytes, metrics)
         routes.append(Route("/slack/events", events.handle, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+def _install_routes(app: AsyncApp) -> list[Route]:
+    """``GET /slack/install`` ("Add to Slack") and ``GET /slack/oauth_redirect`` (where
+    Slack sends the person back): Bolt's OAuth flow, with its state in the database. Not
+    signed by Slack (a browser comes here): the OAuth state is what is checked."""
+    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+
+    handler = AsyncSlackRequestHandler(app)
+    flow = app.oauth_flow
+    assert flow is not None
+
+    async def oauth(request: Request) -> Response:
+        return await handler.handle(request)
+
+    return [
+        Route(flow.install_path, oauth, methods=["GET"]),
+        Route(flow.redirect_uri_path, oauth, methods=["GET"]),
+    ]
 
 
 def _signing_secret_of(app: AsyncApp) -> str:

@@ -155,6 +155,17 @@ UPLOAD_TTL = timedelta(days=7)
 TYPED_ANSWER_TTL = timedelta(days=1)
 
 
+def _glob(value: str) -> str:
+    # A SCAN pattern that matches ``value`` literally.
+    return "".join("\\" + c if c in "*?[]\\" else c for c in value)
+
+
+def team_pattern(team: str) -> str:
+    """SCAN MATCH pattern of every key of one workspace (all of the above), for its
+    uninstall."""
+    return f"{PREFIX}:{_glob(_part(team))}:*"
+
+
 def schedule() -> str:
     """ZSET of schedule entries (a run to poll, a kept prompt to send) scored by the epoch
     ms at which each is next due."""

@@ -98,6 +98,12 @@ def prompt_entry(team: str, prompt_id: str) -> str:
     return f"p|{team}|{prompt_id}"
 
 
+def is_team_entry(entry: str, team: str) -> bool:
+    """Whether a schedule entry (a run's or a kept prompt's) belongs to workspace ``team``."""
+    kind, _, rest = entry.partition("|")
+    return kind in ("r", "p") and rest.rpartition("|")[0] == team
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """An entry this worker holds until ``lease_ms`` (epoch ms): its fencing token."""

@@ -1,5 +1,5 @@
-"""What a workspace allows of Slack's agent platform, learnt once per workspace, and who
-has seen the Messages tab's onboarding."""
+"""One workspace's state as a whole: what it allows of Slack's agent platform (learnt once
+per workspace), who has seen the Messages tab's onboarding, and what its uninstall forgets."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from typing import Any
 
 from bot.agent_platform import AgentFeature
 from bot.stores import keys
+from bot.stores.schedule import is_team_entry
+
+# Keys deleted per round trip while forgetting a workspace.
+_BATCH = 500
 
 # How long a process trusts what it read of a workspace's refusals. Every run's start and
 # every poll that shows progress asks (a round trip each, 12 a conversation); a refusal
@@ -54,3 +58,31 @@ class WorkspaceStore:
     async def forget_visit(self, team: str, user_id: str) -> None:
         """The onboarding could not be posted: show it at the next opening."""
         await self.redis.delete(keys.onboarded(team, user_id))
+
+    async def forget(self, team: str) -> int:
+        """Delete every key of ``team`` and take its runs and kept prompts out of the
+        schedule (a worker holding one loses its lease: its settle and its delivery's
+        lease extension find the entry gone, so nothing more is posted). How many keys and
+        entries went. SCAN, not KEYS: Redis serves everyone else meanwhile."""
+        removed = 0
+        batch: list[str] = []
+        async for key in self.redis.scan_iter(match=keys.team_pattern(team), count=_BATCH):
+            batch.append(key)
+            if len(batch) >= _BATCH:
+                removed += int(await self.redis.unlink(*batch))
+                batch = []
+        if batch:
+            removed += int(await self.redis.unlink(*batch))
+        entries = [
+            entry
+            async for entry, _ in self.redis.zscan_iter(keys.schedule(), count=_BATCH)
+            if is_team_entry(str(entry), team)
+        ]
+        for start in range(0, len(entries), _BATCH):
+            chunk = entries[start : start + _BATCH]
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zrem(keys.schedule(), *chunk)
+                pipe.hdel(keys.failures(), *chunk)
+                gone, _ = await pipe.execute()
+            removed += int(gone)
+        return removed

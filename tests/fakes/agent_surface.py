@@ -51,10 +51,10 @@ class RecordingAgentSurface:
         self.asked.append(Asked("stopped", {"thread": thread, "user_id": user_id}))
 
     async def suggest_prompts(
-        self, channel: str, title: str, prompts: Sequence[SuggestedPrompt]
+        self, team: str, channel: str, title: str, prompts: Sequence[SuggestedPrompt]
     ) -> Shown:
         self.asked.append(Asked("prompts", {"channel": channel, "prompts": list(prompts)}))
         return Shown.SHOWN
 
-    async def onboard(self, channel: str, user_id: str) -> None:
+    async def onboard(self, team: str, channel: str, user_id: str) -> None:
         self.asked.append(Asked("onboard", {"channel": channel, "user_id": user_id}))

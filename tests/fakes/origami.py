@@ -430,6 +430,7 @@ class FakeAgent:
     created_at: float
     run_ids: list[str] = field(default_factory=list)
     focus_table_ids: list[str] = field(default_factory=list)
+    org_id: str = ""  # the organisation whose key created it: no other key sees it
 
 
 @dataclass
@@ -471,6 +472,7 @@ class RecordedRequest:
     response_headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
     replayed: bool = False
     fault: str | None = None  # "fail", "drop", "delay" when an injected fault applied
+    org: str | None = None  # the organisation of the key it came with (once accepted)
 
 
 _RECORD = web.RequestKey("record", RecordedRequest)
@@ -618,6 +620,10 @@ class FakeOrigami:
         self._rows: dict[str, list[dict[str, str]]] = {}
         # What GET /account and GET /account/credits answer.
         self.organization = {"id": str(uuid.uuid4()), "name": "Fake Org"}
+        # Every key the fake accepts, and its organisation (keys are org-wide): agents,
+        # runs, Idempotency-Keys and the request window are each organisation's own.
+        self.orgs: dict[str, JSON] = {self.api_key: self.organization}
+        self._rate_windows: dict[str, deque[float]] = {}
         self.plan = {"id": "pro", "name": "Pro"}
         self.can_use_api = True
         self.credits: float = 5000
@@ -720,6 +726,15 @@ class FakeOrigami:
         if table_id not in self._rows:
             self._rows[table_id] = lead_rows(self.tables[table_id])
         return self._rows[table_id]
+
+    def add_org(self, name: str) -> str:
+        """Another organisation; its API key."""
+        key = new_api_key()
+        self.orgs[key] = {"id": str(uuid.uuid4()), "name": name}
+        return key
+
+    def org_of(self, api_key: str) -> str:
+        return str(self.orgs[api_key]["id"])
 
     def revoke_key(self) -> None:
         """The key stops working at once: every request gets 401."""
@@ -929,7 +944,7 @@ class FakeOrigami:
         denied = self._authenticate(request)
         if denied is not None:
             return denied
-        limit_headers, limited = self._rate_limit()
+        limit_headers, limited = self._rate_limit(record.org or "")
         if limited is not None:
             return limited
 
@@ -949,6 +964,8 @@ class FakeOrigami:
                     headers=limit_headers,
                 )
             fingerprint = (method, path, hashlib.sha256(record.raw_body).hexdigest())
+            # Origami keeps Idempotency-Keys per organisation.
+            key = f"{record.org}:{key}"
             existing = self._idempotency.get(key)
             if existing is not None and self._now() - existing.stored_at > IDEMPOTENCY_TTL_S:
                 del self._idempotency[key]
@@ -1027,14 +1044,18 @@ class FakeOrigami:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return _error(401, "UNAUTHORIZED", "Missing API key")
-        if self._revoked or not secrets.compare_digest(token.strip(), self.api_key):
+        known = next((k for k in self.orgs if secrets.compare_digest(token.strip(), k)), None)
+        if known is None or (self._revoked and known == self.api_key):
             return _error(401, "UNAUTHORIZED", "Invalid API key")
+        request[_RECORD].org = str(self.orgs[known]["id"])
         return None
 
-    def _rate_limit(self) -> tuple[dict[str, str], web.Response | None]:
+    def _rate_limit(self, org: str) -> tuple[dict[str, str], web.Response | None]:
         limit = self.rate_limit_per_minute
         if limit is None:
             return {}, None
+        # One sliding window per organisation, as Origami's limit is.
+        self._rate_window = self._rate_windows.setdefault(org, deque())
         now = self._now()
         while self._rate_window and self._rate_window[0] <= now - 60:
             self._rate_window.popleft()
@@ -1500,9 +1521,13 @@ class FakeOrigami:
     async def _not_found(self, request: web.Request) -> web.Response:
         return _error(404, "NOT_FOUND", "Not found")
 
+    def _owns(self, agent: FakeAgent, request: web.Request) -> bool:
+        # An agent a test seeded without an organisation is the first organisation's.
+        return (agent.org_id or str(self.organization["id"])) == request[_RECORD].org
+
     def _agent_or_404(self, request: web.Request) -> FakeAgent | web.Response:
         agent = self.agents.get(request.match_info["id"])
-        if agent is None:
+        if agent is None or not self._owns(agent, request):
             return _error(404, "AGENT_NOT_FOUND", "Agent not found")
         return agent
 
@@ -1524,7 +1549,11 @@ class FakeOrigami:
         now = self._now()
         workspace_id = body.get("workspaceId") or str(uuid.uuid4())
         agent = FakeAgent(
-            id=str(uuid.uuid4()), name=name, workspace_id=workspace_id, created_at=now
+            id=str(uuid.uuid4()),
+            name=name,
+            workspace_id=workspace_id,
+            created_at=now,
+            org_id=request[_RECORD].org or "",
         )
         self.agents[agent.id] = agent
         run = self._start_run(agent, body)
@@ -1575,7 +1604,11 @@ class FakeOrigami:
     async def _get_run(self, request: web.Request) -> web.Response:
         run_id = request.match_info["runId"]
         run = self.runs.get(run_id) if _RUN_ID_RE.match(run_id) else None
-        if run is None or run.agent_id != request.match_info["id"]:
+        if (
+            run is None
+            or run.agent_id != request.match_info["id"]
+            or not self._owns(self.agents[run.agent_id], request)
+        ):
             return _error(404, "RUN_NOT_FOUND", "Run not found")
         self._observe(run, poll=True)
         include = {t.strip() for t in request.query.get("include", "").split(",")}
@@ -1748,7 +1781,9 @@ class FakeOrigami:
             200,
             {
                 "object": "account",
-                "organization": dict(self.organization),
+                "organization": dict(
+                    next(o for o in self.orgs.values() if o["id"] == request[_RECORD].org)
+                ),
                 "plan": dict(self.plan),
                 "capabilities": {
                     "canUseApi": self.can_use_api,

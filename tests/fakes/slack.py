@@ -42,7 +42,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -543,16 +543,22 @@ def _message_problems(
     return problems
 
 
-def view_errors(view: Any) -> list[str]:
-    """Every rule a modal ``view`` breaks (``views.open``/``update``/``push``)."""
+def view_errors(view: Any, kind: str = "modal") -> list[str]:
+    """Every rule a ``view`` breaks: a modal (``views.open``/``update``/``push``), or
+    ``kind="home"``, an App Home tab (``views.publish``: no title or buttons of its own)."""
     errs = _Errors()
     ptr = "/view"
     if not isinstance(view, Mapping):
         errs.add(ptr, "must be an object" if view is not None else "missing required field")
         return errs.items
-    if view.get("type") != "modal":
+    if view.get("type") != kind:
         errs.add(ptr + "/type", "must be a valid enum value")
-    _check_text(errs, view.get("title"), ptr + "/title", MAX_MODAL_TITLE, plain_only=True)
+    if kind == "home":
+        for field_name in ("title", "close", "submit"):
+            if field_name in view:
+                errs.add(f"{ptr}/{field_name}", "is not allowed in a home view")
+    else:
+        _check_text(errs, view.get("title"), ptr + "/title", MAX_MODAL_TITLE, plain_only=True)
     _check_text(
         errs, view.get("close"), ptr + "/close", MAX_MODAL_BUTTON, plain_only=True, required=False
     )
@@ -661,6 +667,7 @@ class SlackCall:
     status: int | None = None
     response: JSON | None = None
     fault: str | None = None  # "ratelimited", "status" or "error" when scripted
+    team: str | None = None  # the workspace whose bot token made the call
 
     @property
     def ok(self) -> bool:
@@ -714,6 +721,17 @@ class _Fault:
 
     def matches(self, method: str) -> bool:
         return self.remaining > 0 and self.method in (method, "*")
+
+
+def _basic(request: web.Request) -> str:
+    """``id:secret`` of an HTTP Basic Authorization header, or ""."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded).decode()
+    except ValueError:
+        return ""
 
 
 def _err(error: str, **extra: Any) -> JSON:
@@ -831,6 +849,26 @@ def manifest_bot_scopes() -> list[str]:
     return [str(scope) for scope in manifest["oauth_config"]["scopes"]["bot"]]
 
 
+@dataclass
+class FakeTeam:
+    """A workspace the app is (or will be) installed in, with its own bot token."""
+
+    team_id: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    name: str
+    enterprise_id: str | None = None
+    revoked: bool = False
+
+
+@dataclass
+class _OAuthCode:
+    team: FakeTeam
+    user_id: str
+    used: bool = False
+
+
 # -- the server ----------------------------------------------------------------------------
 
 
@@ -869,7 +907,18 @@ class FakeSlack:
         self.socket_sent: list[JSON] = []
         self.socket_connections_total = 0
         self._calls: list[SlackCall] = []
-        self._channels: dict[str, dict[str, JSON]] = {}
+        # Messages per workspace, then per channel: two workspaces may have the same ids.
+        self._team_channels: dict[str, dict[str, dict[str, JSON]]] = {}
+        self.teams: dict[str, FakeTeam] = {}
+        self._current_team = self.add_team(
+            team_id, bot_token=bot_token, bot_user_id=bot_user_id, bot_id=bot_id
+        )
+        # The app's OAuth credentials, as oauth.v2.access checks them.
+        self.client_id = "1111.2222"
+        self.client_secret = "fake-client-secret"
+        self._oauth_codes: dict[str, _OAuthCode] = {}
+        self._home_views: dict[tuple[str, str], JSON] = {}
+        self._current_basic = ""  # the Basic auth of the call being handled
         self._ephemerals: list[JSON] = []
         self._files: dict[str, FakeFile] = {}
         self._views: dict[str, JSON] = {}
@@ -910,6 +959,8 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.push": self._views_push,
             "users.info": self._users_info,
+            "oauth.v2.access": self._oauth_v2_access,
+            "views.publish": self._views_publish,
             "reactions.add": self._reactions_add,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -919,6 +970,64 @@ class FakeSlack:
         # Sessions, the thread status and suggested prompts (``tests.fakes.slack_agents``).
         self.agents = AgentPlatform(lambda: self.bot_scopes, self.messages, bot_id)
         self._methods.update(self.agents.methods())
+
+    # -- workspaces ------------------------------------------------------------------------
+
+    def add_team(
+        self,
+        team_id: str,
+        *,
+        bot_token: str | None = None,
+        bot_user_id: str | None = None,
+        bot_id: str | None = None,
+        enterprise_id: str | None = None,
+        name: str | None = None,
+    ) -> FakeTeam:
+        """A workspace with its own bot token (what ``oauth.v2.access`` hands out for it)."""
+        team = FakeTeam(
+            team_id=team_id,
+            bot_token=bot_token or f"xoxb-{team_id}-{secrets.token_hex(8)}",
+            bot_user_id=bot_user_id or "U" + secrets.token_hex(4).upper(),
+            bot_id=bot_id or "B" + secrets.token_hex(4).upper(),
+            name=name or f"Workspace {team_id}",
+            enterprise_id=enterprise_id,
+        )
+        self.teams[team.bot_token] = team
+        return team
+
+    def team(self, team_id: str) -> FakeTeam:
+        return next(t for t in self.teams.values() if t.team_id == team_id)
+
+    def issue_oauth_code(self, team_id: str, user_id: str) -> str:
+        """The ``code`` Slack puts on the redirect once ``user_id`` allowed the install in
+        ``team_id``; ``oauth.v2.access`` takes it once."""
+        code = "code-" + secrets.token_hex(8)
+        self._oauth_codes[code] = _OAuthCode(self.team(team_id), user_id)
+        return code
+
+    def revoke(self, team_id: str) -> None:
+        """The app was uninstalled there: its token no longer works."""
+        self.team(team_id).revoked = True
+
+    def home_view(self, user_id: str, team_id: str | None = None) -> JSON | None:
+        view = self._home_views.get((team_id or self.team_id, user_id))
+        return copy.deepcopy(view) if view is not None else None
+
+    @property
+    def _channels(self) -> dict[str, dict[str, JSON]]:
+        # The workspace of the call being handled (handlers run without awaiting), or the
+        # first one for the test's own reads.
+        return self._team_channels.setdefault(self._current_team.team_id, {})
+
+    @contextlib.contextmanager
+    def _as_team(self, team_id: str | None) -> Iterator[None]:
+        previous = self._current_team
+        if team_id is not None:
+            self._current_team = self.team(team_id)
+        try:
+            yield
+        finally:
+            self._current_team = previous
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -1121,15 +1230,18 @@ class FakeSlack:
         user: str = USER_ID,
         ts: str | None = None,
         thread_ts: str | None = None,
+        team: str | None = None,
         **extra: Any,
     ) -> str:
         """Store a message someone else wrote (e.g. the mention that starts a thread), so
-        ``conversations.replies`` returns it and ``chat.update`` refuses to edit it."""
+        ``conversations.replies`` returns it and ``chat.update`` refuses to edit it;
+        ``team``: in that workspace (default: the first)."""
         ts = ts or new_ts()
         message: JSON = {"type": "message", "user": user, "text": text, "ts": ts, **extra}
         if thread_ts is not None and thread_ts != ts:
             message["thread_ts"] = thread_ts
-        self._channels.setdefault(channel, {})[ts] = message
+        with self._as_team(team):
+            self._channels.setdefault(channel, {})[ts] = message
         return ts
 
     def clear_calls(self) -> None:
@@ -1141,10 +1253,13 @@ class FakeSlack:
     def calls(self, method: str | None = None) -> list[SlackCall]:
         return [c for c in self._calls if method is None or c.method == method]
 
-    def messages(self, channel: str, thread_ts: str | None = None) -> list[JSON]:
+    def messages(
+        self, channel: str, thread_ts: str | None = None, *, team: str | None = None
+    ) -> list[JSON]:
         """Stored messages in ts order (copies): the whole channel, or one thread (parent
-        included when stored)."""
-        stored = self._channels.get(channel, {})
+        included when stored); ``team``: of that workspace (default: the first)."""
+        with self._as_team(team):
+            stored = dict(self._channels.get(channel, {}))
         found = [
             m
             for m in stored.values()
@@ -1426,12 +1541,18 @@ class FakeSlack:
         return args, valid
 
     def _auth_error(self, method: str, token: str | None) -> JSON | None:
+        if method == "oauth.v2.access":
+            return None  # the app's client id and secret, checked by the method
         if not token:
             return _err("not_authed")
-        expected = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token == expected:
-            return None
-        if token in (self.app_token, self.bot_token):
+        team = self.teams.get(token)
+        if method == "apps.connections.open":
+            if token == self.app_token:
+                return None
+            return _err("not_allowed_token_type") if team is not None else _err("invalid_auth")
+        if team is not None:
+            return _err("token_revoked") if team.revoked else None
+        if token == self.app_token:
             return _err("not_allowed_token_type")
         return _err("invalid_auth")
 
@@ -1463,8 +1584,16 @@ class FakeSlack:
             return self._respond(call, denied)
         if not valid:
             return self._respond(call, _err("invalid_json"))
-        headers = {"x-oauth-scopes": ",".join(self.bot_scopes)} if token == self.bot_token else {}
-        return self._respond(call, handler(args), headers=headers)
+        team = self.teams.get(token or "")
+        call.team = team.team_id if team is not None else None
+        headers = {"x-oauth-scopes": ",".join(self.bot_scopes)} if team is not None else {}
+        # Handlers do not await: the workspace of this call is theirs until they return.
+        self._current_team = team or self._current_team
+        self._current_basic = _basic(request)
+        try:
+            return self._respond(call, handler(args), headers=headers)
+        finally:
+            self._current_team = self.teams[self.bot_token]
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
@@ -1508,12 +1637,16 @@ class FakeSlack:
         if scripted is not None:
             return scripted
         authorization = request.headers.get("Authorization", "")
-        if authorization != f"Bearer {self.bot_token}":
+        token = authorization.removeprefix("Bearer ")
+        holder = self.teams.get(token) if authorization.startswith("Bearer ") else None
+        if holder is None or holder.revoked:
             # Slack's quirk: no token, or a wrong one, is the sign-in page, not a 401.
             self._record_answer(call, 200, {"ok": False, "error": "sign_in_page"})
             return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
+        call.team = holder.team_id
         shared = self._shared.get(file_id)
-        if shared is None or team != self.team_id:
+        # A workspace's token reads only that workspace's files.
+        if shared is None or team != holder.team_id:
             self._record_answer(call, 404, _err("file_not_found"))
             return web.Response(status=404, text="Not found", content_type="text/plain")
         full, content = shared
@@ -1863,7 +1996,7 @@ class FakeSlack:
         view_id = view_id or "V" + secrets.token_hex(5).upper()
         stored: JSON = {
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": self._current_team.team_id,
             "type": view.get("type"),
             "blocks": copy.deepcopy(view.get("blocks", [])),
             "private_metadata": view.get("private_metadata", ""),
@@ -1879,8 +2012,8 @@ class FakeSlack:
             "root_view_id": root_view_id or view_id,
             "app_id": self.app_id,
             "external_id": view.get("external_id", ""),
-            "app_installed_team_id": self.team_id,
-            "bot_id": self.bot_id,
+            "app_installed_team_id": self._current_team.team_id,
+            "bot_id": self._current_team.bot_id,
         }
         self._views[view_id] = stored
         return copy.deepcopy(stored)
@@ -1938,16 +2071,61 @@ class FakeSlack:
     # -- users, auth, files, socket --------------------------------------------------------
 
     def _auth_test(self, args: JSON) -> JSON:
-        return {
+        team = self._current_team
+        answer: JSON = {
             "ok": True,
             "url": f"https://{self.team_domain}.slack.com/",
-            "team": "Fake Workspace",
+            "team": "Fake Workspace" if team.team_id == self.team_id else team.name,
             "user": "origami",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "team_id": team.team_id,
+            "user_id": team.bot_user_id,
+            "bot_id": team.bot_id,
             "is_enterprise_install": False,
         }
+        if team.enterprise_id is not None:
+            answer["enterprise_id"] = team.enterprise_id
+        return answer
+
+    def _oauth_v2_access(self, args: JSON) -> JSON:
+        # slack_sdk sends the client id and secret as HTTP Basic auth (or as fields).
+        client_id, _, client_secret = self._current_basic.partition(":")
+        client_id = client_id or str(args.get("client_id") or "")
+        client_secret = client_secret or str(args.get("client_secret") or "")
+        if client_id != self.client_id:
+            return _err("invalid_client_id")
+        if client_secret != self.client_secret:
+            return _err("bad_client_secret")
+        grant = self._oauth_codes.get(str(args.get("code") or ""))
+        if grant is None or grant.used:
+            return _err("invalid_code")
+        grant.used = True
+        team = grant.team
+        team.revoked = False
+        return {
+            "ok": True,
+            "app_id": self.app_id,
+            "authed_user": {"id": grant.user_id},
+            "scope": ",".join(self.bot_scopes),
+            "token_type": "bot",
+            "access_token": team.bot_token,
+            "bot_user_id": team.bot_user_id,
+            "team": {"id": team.team_id, "name": team.name},
+            "enterprise": (
+                {"id": team.enterprise_id, "name": "Fake Grid"} if team.enterprise_id else None
+            ),
+            "is_enterprise_install": False,
+        }
+
+    def _views_publish(self, args: JSON) -> JSON:
+        user_id, view = str(args.get("user_id") or ""), args.get("view")
+        if not user_id or not isinstance(view, dict):
+            return _invalid_arguments(["missing required field: user_id or view"])
+        errors = view_errors(view, kind="home")
+        if errors:
+            return _invalid_arguments(errors)
+        stored = self._store_view(view)
+        self._home_views[(self._current_team.team_id, user_id)] = stored
+        return {"ok": True, "view": stored}
 
     def _users_info(self, args: JSON) -> JSON:
         user_id = str(args.get("user") or "")

@@ -127,7 +127,8 @@ async def test_a_run_that_fails_every_time_is_given_up_with_retry_and_frees_the_
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug handling this run")
 
-    monkeypatch.setattr(h.core.watcher.work.origami, "get_run", broken)
+    # (The one workspace's client, behind the key lookup.)
+    monkeypatch.setattr(h.core.watcher.work.origami.client, "get_run", broken)
     await h.reply(THREAD, prompt("and Dallas", "C1:2.0"))
     await h.drive(lambda: bool(h.presenter.of("problem")))
     (given_up,) = h.presenter.of("problem")
@@ -247,12 +248,13 @@ async def test_a_create_slower_than_the_client_is_waited_for_not_orphaned(
     the retries 409 "still in flight". The prompt is asked about again under the same key
     until Origami answers, and nobody is told it was not sent."""
     from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
+    from bot.tenancy.origami import OneKey
 
     slow = OrigamiClient(
         build_http_client(h.fake.url, h.fake.api_key, timeout=0.3),
         retry=RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.02, total_budget=0.8),
     )
-    h.core.sender.origami = slow
+    h.core.sender.origami = OneKey(slow)
     h.tune(transient_retry_s=0.2)
     h.tune_watcher(error_backoff_s=0.05)
     h.fake.script(RunScript(polls=0, text="Made it"))

@@ -374,7 +374,7 @@ async def test_python_m_bot_doctor_json_and_exit_codes(
         {k: v for k, v in env.items() if k != "SLACK_BOT_TOKEN"}, tmp_path
     )
     assert code == 2
-    assert "SLACK_BOT_TOKEN is not set" in err and out == ""
+    assert "To serve one workspace needs SLACK_BOT_TOKEN" in err and out == ""
 
 
 async def test_a_workspace_that_refused_agent_features_is_a_warning_with_the_fix(

@@ -113,14 +113,15 @@ async def _conversation(slack: FakeSlack, stores: Stores, text: str) -> AsyncIte
             build_http_client(origami_fake.url, origami_fake.api_key),
             retry=RetryPolicy(base_delay=0.01),
         )
-        presenter = SlackPresenter(build_web_client(slack.bot_token, slack.api_url))
+        client = build_web_client(slack.bot_token, slack.api_url)
+        presenter = SlackPresenter(client)
         core = assemble(
             stores,
             origami,
             presenter,
             SendConfig(first_poll_s=0.05),
             WatcherConfig(lease_s=5, error_backoff_s=0.2, idle_s=0.02),
-            surface=SlackAgentSurface(presenter.client),
+            surface=SlackAgentSurface(client),
         )
         thread_ts = new_ts()
         slack.add_message(CHANNEL_ID, "find founders", ts=thread_ts)

@@ -46,12 +46,17 @@ def test_http_mode_without_signing_secret_is_refused() -> None:
 
 
 def test_missing_settings_are_each_named_with_where_to_get_them() -> None:
+    # With nothing set, either mode could be meant: the message names both, each setting
+    # with where to get it.
     with pytest.raises(SettingsProblem) as info:
         _settings()
     message = str(info.value)
-    assert "SLACK_BOT_TOKEN is not set" in message
-    assert "ORIGAMI_API_KEY is not set" in message
+    assert "To serve one workspace needs SLACK_BOT_TOKEN" in message
+    assert "ORIGAMI_API_KEY" in message
     assert "OAuth & Permissions" in message and "Settings → Developers" in message
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SECRETS_KEY"):
+        assert name in message
+    assert "Client Secret" in message and "Fernet" in message
     assert "Traceback" not in message
 
 
@@ -95,7 +100,7 @@ def test_python_m_bot_without_settings_exits_with_a_readable_message(tmp_path: P
     )
     assert result.returncode == 2
     assert "cannot start" in result.stderr
-    assert "SLACK_BOT_TOKEN is not set" in result.stderr
+    assert "To serve one workspace needs SLACK_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -127,6 +127,9 @@ def test_every_event_the_app_subscribes_to_has_its_scope() -> None:
         "link_shared": "links:read",
         "app_home_opened": None,  # Slack sends it to every app with a Home or Messages tab
         "agent_session_stopped": "chat:write",  # sessions are set with chat:write
+        # The app's own lifecycle needs no scope.
+        "app_uninstalled": None,
+        "tokens_revoked": None,
     }
     manifest = _socket_manifest()
     scopes = set(_at(manifest, "oauth_config.scopes.bot"))

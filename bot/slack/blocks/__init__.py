@@ -22,6 +22,7 @@ Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_U
 from bot.domain import Answer
 from bot.slack.blocks.common import ORIGAMI_APP_URL, Block, Message
 from bot.slack.blocks.feedback import build_feedback
+from bot.slack.blocks.home import build_home, build_key_modal, build_only_admins_modal
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,
@@ -51,8 +52,11 @@ __all__ = [
     "build_already_answered",
     "build_feedback",
     "build_freeform_modal",
+    "build_home",
+    "build_key_modal",
     "build_low_credits",
     "build_note",
+    "build_only_admins_modal",
     "build_preview",
     "build_problem",
     "build_progress",

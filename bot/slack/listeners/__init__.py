@@ -9,11 +9,14 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.conversations import Conversations
-from bot.slack.listeners import actions, commands, events, views
+from bot.slack.listeners import actions, commands, events, home, views
+from bot.tenancy.tenants import Tenants
 
 
-def register(app: AsyncApp, conversations: Conversations) -> None:
-    events.register(app, conversations)
+def register(app: AsyncApp, conversations: Conversations, tenants: Tenants | None = None) -> None:
+    events.register(app, conversations, tenants.origami if tenants is not None else None)
     actions.register(app, conversations)
     views.register(app, conversations)
     commands.register(app, conversations)
+    if tenants is not None and tenants.connections is not None:
+        home.register(app, tenants.connections)

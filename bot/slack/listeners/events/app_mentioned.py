@@ -7,10 +7,20 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.conversations import Conversations
 from bot.slack.listeners.events.conversation import handle_user_message
+from bot.tenancy.origami import OrigamiFor
 
 
-def build_handle_app_mentioned(conversations: Conversations) -> Callable[..., Awaitable[None]]:
+def build_handle_app_mentioned(
+    conversations: Conversations, origami: OrigamiFor | None = None
+) -> Callable[..., Awaitable[None]]:
     async def handle_app_mentioned(body: dict[str, Any], context: AsyncBoltContext) -> None:
-        await handle_user_message(conversations, body, context.bot_user_id, mentioned=True)
+        await handle_user_message(
+            conversations,
+            body,
+            context.bot_user_id,
+            mentioned=True,
+            origami=origami,
+            client=context.client,
+        )
 
     return handle_app_mentioned

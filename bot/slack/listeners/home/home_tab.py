@@ -1,0 +1,58 @@
+"""``app_home_opened`` on the ``home`` tab: publish the workspace's connection for the
+person who opened it (with the buttons that change it, if they may)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import blocks, payloads
+from bot.tenancy.connections import Connections
+
+log = logging.getLogger(__name__)
+
+# users.info fields that make someone a workspace admin (owners are admins too).
+_ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
+
+
+async def is_home_tab(body: dict[str, Any]) -> bool:
+    event = body.get("event")
+    return isinstance(event, dict) and event.get("tab") == "home"
+
+
+async def may_manage(
+    client: AsyncWebClient, connections: Connections, team: str, user_id: str
+) -> bool:
+    """Whether ``user_id`` may set or remove the workspace's key: an admin or owner by
+    ``users.info``, or the person who installed the app. Unsure (Slack refused) is no."""
+    if not payloads.is_user_id(user_id):
+        return False
+    if await connections.is_installer(team, user_id):
+        return True
+    try:
+        response = await client.users_info(user=user_id)
+    except SlackApiError as exc:
+        log.warning("users.info failed; treated as not an admin", extra={"error": str(exc)})
+        return False
+    user = response.get("user")
+    return isinstance(user, dict) and any(user.get(flag) is True for flag in _ADMIN_FLAGS)
+
+
+async def publish_home(
+    client: AsyncWebClient, connections: Connections, team: str, user_id: str
+) -> None:
+    manage = await may_manage(client, connections, team, user_id)
+    view = blocks.build_home(await connections.status(team), may_manage=manage)
+    await client.views_publish(user_id=user_id, view=view)
+
+
+def build_handle_home_tab_opened(connections: Connections) -> Callable[..., Awaitable[None]]:
+    async def handle_home_tab_opened(body: dict[str, Any], client: AsyncWebClient) -> None:
+        user_id = str((body.get("event") or {}).get("user") or "")
+        await publish_home(client, connections, payloads.to_team(body), user_id)
+
+    return handle_home_tab_opened
