@@ -6,19 +6,30 @@ with one readable message naming each variable and where to get it (``SettingsPr
 
 from __future__ import annotations
 
-import json
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.agent_platform import (
     DEFAULT_PROMPTS,
     PROMPTS_MAX,
     SUGGESTED_PROMPTS_TITLE,
-    SuggestedPrompt,
+)
+from bot.config_fields import (
+    DEFAULT_DATABASE_URL,
+    DatabaseUrlSetting,
+    FernetKeysSetting,
+    PromptsSetting,
+    PromptsTitleSetting,
 )
 
 
@@ -102,14 +113,6 @@ MANIFEST_BOT_SCOPES = (
     "links:write",
 )
 # An embedded database for a trial: a file beside the process.
-_DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///origami-slack.db"
-_ASYNC_DRIVERS = {
-    "postgres": "postgresql+asyncpg",  # Heroku's spelling
-    "postgresql": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-}
-
-# The Origami web app (bot.slack.blocks keeps the same default for its builders).
 _ORIGAMI_APP_URL = "https://origami.chat"
 _HTTPS_ORIGIN_RE = re.compile(
     r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/*"
@@ -130,8 +133,8 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(None, alias="SLACK_CLIENT_SECRET")
     slack_scopes: str = Field(",".join(MANIFEST_BOT_SCOPES), alias="SLACK_SCOPES")
-    database_url: SecretStr = Field(SecretStr(_DEFAULT_DATABASE_URL), alias="DATABASE_URL")
-    secrets_key: SecretStr | None = Field(None, alias="SECRETS_KEY")
+    database_url: DatabaseUrlSetting = Field(SecretStr(DEFAULT_DATABASE_URL), alias="DATABASE_URL")
+    secrets_key: FernetKeysSetting = Field(None, alias="SECRETS_KEY")
     slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
@@ -158,14 +161,14 @@ class Settings(BaseSettings):
         40, alias="SLACK_PROGRESS_UPDATES_PER_MINUTE", ge=1
     )
     # The Messages tab's suggested prompts (Slack shows at most 4), and the line above them.
-    # NoDecode: read as text by the validator below, so a blank value is the default and
+    # NoDecode: read as text by ``_prompts_json``, so a blank value is the default and
     # bad JSON gets the same readable message as any other wrong setting.
-    suggested_prompts: Annotated[list[SuggestedPrompt], NoDecode] = Field(
+    suggested_prompts: PromptsSetting = Field(
         default_factory=lambda: list(DEFAULT_PROMPTS),
         alias="SUGGESTED_PROMPTS",
         max_length=PROMPTS_MAX,
     )
-    suggested_prompts_title: str = Field(
+    suggested_prompts_title: PromptsTitleSetting = Field(
         SUGGESTED_PROMPTS_TITLE, alias="SUGGESTED_PROMPTS_TITLE", min_length=1, max_length=75
     )
     # Not for everyday tuning (tests lower it): how often a process running the worker
@@ -191,25 +194,6 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("suggested_prompts", mode="before")
-    @classmethod
-    def _prompts_json(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            return list(DEFAULT_PROMPTS)
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise ValueError(
-                'must be JSON: a list of at most 4 {"title": "…", "message": "…"}'
-            ) from None
-
-    @field_validator("suggested_prompts_title", mode="before")
-    @classmethod
-    def _prompts_title(cls, value: Any) -> Any:
-        return SUGGESTED_PROMPTS_TITLE if isinstance(value, str) and not value.strip() else value
-
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -229,36 +213,6 @@ class Settings(BaseSettings):
     def _scopes(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return ",".join(MANIFEST_BOT_SCOPES)
-        return value
-
-    @field_validator("database_url", mode="before")
-    @classmethod
-    def _database_url(cls, value: Any) -> Any:
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        if isinstance(raw, str) and not raw.strip():
-            return _DEFAULT_DATABASE_URL
-        if not isinstance(raw, str):
-            return value
-        scheme, sep, rest = raw.strip().partition("://")
-        if not sep or not (scheme in _ASYNC_DRIVERS or scheme in _ASYNC_DRIVERS.values()):
-            raise ValueError("must be a postgresql:// or sqlite:/// URL")
-        return f"{_ASYNC_DRIVERS.get(scheme, scheme)}://{rest}"
-
-    @field_validator("secrets_key")
-    @classmethod
-    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        from cryptography.fernet import Fernet
-
-        for part in value.get_secret_value().split(","):
-            try:
-                Fernet(part.strip())
-            except ValueError:
-                raise ValueError(
-                    "must be Fernet keys (32 url-safe base64-encoded bytes each), "
-                    "comma-separated, newest first"
-                ) from None
         return value
 
     @field_validator("slack_api_url", "origami_api_url")
