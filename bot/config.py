@@ -31,6 +31,7 @@ from bot.config_fields import (
     PromptsSetting,
     PromptsTitleSetting,
 )
+from bot.slack.scopes import MANIFEST_BOT_SCOPES as BOT_SCOPE_USES
 
 
 class Mode(StrEnum):
@@ -97,22 +98,8 @@ WHERE: dict[str, str] = {
 
 # The bot scopes of the app's manifests (tests/unit/test_manifests.py keeps them equal):
 # what "Add to Slack" asks for unless SLACK_SCOPES says otherwise.
-MANIFEST_BOT_SCOPES = (
-    "app_mentions:read",
-    "channels:history",
-    "groups:history",
-    "im:history",
-    "mpim:history",
-    "chat:write",
-    "files:write",
-    "files:read",
-    "users:read",
-    "assistant:write",
-    "commands",
-    "links:read",
-    "links:write",
-)
-# An embedded database for a trial: a file beside the process.
+MANIFEST_BOT_SCOPES = tuple(BOT_SCOPE_USES)
+
 _ORIGAMI_APP_URL = "https://origami.chat"
 _HTTPS_ORIGIN_RE = re.compile(
     r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?/*"

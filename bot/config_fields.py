@@ -11,6 +11,7 @@ from pydantic_settings import NoDecode
 
 from bot.agent_platform import DEFAULT_PROMPTS, SUGGESTED_PROMPTS_TITLE, SuggestedPrompt
 
+# An embedded database for a trial: a file beside the process.
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///origami-slack.db"
 _ASYNC_DRIVERS = {
     "postgres": "postgresql+asyncpg",  # Heroku's spelling

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.origami import errors
 from bot.origami.models import Account
+from bot.slack.scopes import MANIFEST_BOT_SCOPES as MANIFEST_BOT_SCOPES
 from bot.stores.health import ServerFacts
 
 # Every network call of the doctor gives up after this long.
@@ -25,24 +26,6 @@ SLOW_PING_MS = 50.0
 SLACK_APPS = "https://api.slack.com/apps"
 ORIGAMI_KEYS = "Origami → Settings → Developers → API keys"
 ORIGAMI_BILLING = "Origami → Settings → Billing"
-
-# The bot scopes of slack-app-manifest.yml (oauth_config.scopes.bot) and what each is for;
-# a test keeps the two the same. Kept here because an installed app has no manifest file.
-MANIFEST_BOT_SCOPES = {
-    "app_mentions:read": "@Origami starts a conversation",
-    "channels:history": "thread replies in public channels",
-    "groups:history": "thread replies in private channels",
-    "im:history": "messages in DMs with the app",
-    "mpim:history": "messages in group DMs",
-    "chat:write": "answers, progress, questions, agent sessions and the thread status",
-    "files:write": "Export CSV",
-    "files:read": "files shared with a prompt",
-    "users:read": "names in shared cards",
-    "assistant:write": "suggested prompts in the Messages tab",
-    "commands": "/origami",
-    "links:read": "pasted table links",
-    "links:write": "unfurling table links",
-}
 
 
 class Status(StrEnum):

@@ -64,6 +64,7 @@ class WorkspaceStore:
         schedule (a worker holding one loses its lease: its settle and its delivery's
         lease extension find the entry gone, so nothing more is posted). How many keys and
         entries went. SCAN, not KEYS: Redis serves everyone else meanwhile."""
+        self._refused.pop(team, None)
         removed = 0
         batch: list[str] = []
         async for key in self.redis.scan_iter(match=keys.team_pattern(team), count=_BATCH):
