@@ -4,7 +4,6 @@ its validator and over HTTP with slack_sdk's client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -160,12 +159,6 @@ def test_broken_agent_blocks_are_invalid_blocks(block: JSON, where: str) -> None
 
 def test_one_table_per_message() -> None:
     assert errors(table(), table()) == ["only_one_table_allowed: 2 table blocks"]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as server:
-        yield server
 
 
 async def test_the_fake_answers_slack_errors_for_agent_blocks(fake: FakeSlack) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,17 +27,6 @@ from tests.fakes.slack import MAX_UPDATE_TEXT, FakeSlack, message_errors
 
 JSON = dict[str, Any]
 CHANNEL = "C0CHAN"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
 
 
 def section(text: str, **extra: Any) -> JSON:

@@ -3,26 +3,12 @@ errors for agent sessions, the thread status and suggested prompts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes.slack import FakeSlack
 from tests.unit.test_fake_slack import error_of
 
 CHANNEL = "C0CHAN"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
 
 
 async def test_a_session_is_created_once_with_its_title(
