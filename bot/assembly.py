@@ -116,10 +116,14 @@ def build(settings: Settings) -> Parts:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     # Many workspaces: Bolt's client has no token (each request gets its installation's).
     slack = make_client(token)
-    if settings.tenancy is Tenancy.SINGLE:
+    per_organization = settings.tenancy is not Tenancy.SINGLE
+    if not per_organization:
         tenants = one_workspace(slack, origami)
     else:
-        tenants = many_workspaces(settings, origami, make_client, stores.workspaces.forget)
+        # ORIGAMI_REQUESTS_PER_MINUTE is then each organisation's share of its own limit.
+        budgets = stores.organization_budgets(rule)
+        budgets.on_wait = metrics.budget_waited
+        tenants = many_workspaces(settings, origami, make_client, stores.workspaces.forget, budgets)
     core = assemble(
         stores,
         tenants.origami,
@@ -143,6 +147,7 @@ def build(settings: Settings) -> Parts:
         files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
+        per_organization=per_organization,
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
 
@@ -169,13 +174,15 @@ def assemble(
     files: FileSource | None = None,
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
+    per_organization: bool = False,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
     agent platform (sessions, status, the Messages tab). ``files``: where shared files
     are read (without, prompts go without their files). ``low_credits``: the balance
-    below which a finished run's thread says it is low (0: never)."""
+    below which a finished run's thread says it is low (0: never). ``per_organization``:
+    ``rule`` is each Origami organisation's budget (many workspaces), not one for all."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -200,7 +207,15 @@ def assemble(
         stores, sender, delivery, presenter, intake, live, LeadPreviews(origami), credits
     )
     watch = _with_hold(watch, send)
-    watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
+    watcher = Watcher(
+        stores.schedule,
+        origami,
+        events,
+        watch,
+        budget=rule,
+        per_organization=per_organization,
+        metrics=metrics,
+    )
     buttons = Buttons(stores, origami, presenter, intake)
     tables = Tables(stores, origami, presenter)
     conversations = Conversations(

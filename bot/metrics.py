@@ -232,6 +232,11 @@ class Metrics:
             "by priority.",
             ("priority",),
         )
+        self.polls_deferred = counter(
+            "origami_polls_deferred_total",
+            "Due polls rescheduled to when their Origami organisation's request budget has "
+            "room (many workspaces), instead of standing in front of other organisations'.",
+        )
         # -- Slack's Web API ------------------------------------------------------------
         self.slack_api_errors = counter(
             "slack_api_errors_total",
