@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,10 @@ from hypothesis import strategies as st
 
 from bot.assembly import Core, assemble
 from bot.config import load_settings
-from bot.domain import Prompt, ThreadRef
+from bot.domain import KeptPrompt, Prompt, PromptKind, ThreadRef
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.sending import SendConfig
-from bot.stores import Stores, keys
+from bot.stores import Stores, codec, keys
 from bot.stores.budget import BudgetRule
 from bot.stores.schedule import run_entry
 from bot.tenancy.database import Database, open_database
@@ -276,6 +277,48 @@ async def _claim_both(target: RedisTarget, mapped: str, unmapped: str, run_ids: 
         assert await client.zcard(keys.origami_budget()) == 0
     finally:
         await stores.close()
+
+
+async def test_two_workspaces_of_one_organisation_have_their_own_idempotency_keys(
+    stores: Stores, database: Database
+) -> None:
+    """Origami keeps Idempotency-Keys per organisation: the same channel id and ts in two
+    of its workspaces are two conversations, not one request answered twice."""
+    async with FakeOrigami(retry_after="0.05") as fake:
+        fake.default_script = RunScript(polls=0)
+        for team in ("T0ONE", "T0TWO"):
+            await connect(database, fake, team, fake.api_key)
+        p = Process(stores, database, fake)
+        try:
+            for team in ("T0ONE", "T0TWO"):
+                await p.start(ThreadRef(team, "C1", "1.0"), "C1:1.0")
+            await drive(p, lambda: p.results("T0ONE") == 1 and p.results("T0TWO") == 1)
+        finally:
+            await p.aclose()
+    posts = fake.requests("POST", "/agents")
+    assert [r.status for r in posts] == [202, 202] and not any(r.replayed for r in posts)
+    assert sorted(r.headers["Idempotency-Key"] for r in posts) == [
+        "start:T0ONE:C1:1.0",
+        "start:T0TWO:C1:1.0",
+    ]
+    assert len(fake.agents) == 2
+
+
+def test_a_prompt_kept_before_keys_carried_the_workspace_keeps_its_key() -> None:
+    """Sent again after an upgrade, a prompt whose first try went out under its old key
+    (channel and ts only) keeps it, so Origami answers that try instead of starting a
+    second agent; a prompt kept now has the workspace in its key."""
+    kept = KeptPrompt("p1", "T0ONE", "C1", "1.0", PromptKind.START, "", "hi", "U1", "C1:1.0")
+    assert kept.idempotency_key() == "start:T0ONE:C1:1.0"
+    stored = codec.dump_kept(kept)
+    assert codec.load_kept(stored) == kept
+    # What a version before this one wrote: the same fields, without the flag.
+    old = {**stored, "prompt": stored["prompt"].replace(', "keyed_by_team": true', "")}
+    assert "keyed_by_team" not in old["prompt"]
+    loaded = codec.load_kept(old)
+    assert loaded is not None and loaded.keyed_by_team is False
+    assert loaded.idempotency_key() == "start:C1:1.0"
+    assert replace(loaded, attempt=2).idempotency_key() == "start:C1:1.0:attempt-2"
 
 
 async def test_an_uninstalled_workspace_leaves_no_budget_entry(stores: Stores) -> None:
