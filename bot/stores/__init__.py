@@ -28,6 +28,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.scheduled import ScheduleStore
 from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
 from bot.stores.workspaces import WorkspaceStore
@@ -54,6 +55,7 @@ class Stores:
     open_buttons: OpenButtonsStore
     started: StartedStore
     files: FileStore
+    schedules: ScheduleStore
     _client: Any
 
     @classmethod
@@ -72,6 +74,7 @@ class Stores:
             open_buttons=OpenButtonsStore(client),
             started=StartedStore(client),
             files=FileStore(client),
+            schedules=ScheduleStore(client),
             _client=client,
         )
 
