@@ -215,8 +215,8 @@ class Metrics:
         self.origami_budget = Gauge(
             PREFIX + "origami_budget_requests_per_minute",
             "The Origami requests a minute all processes may make together "
-            "(ORIGAMI_REQUESTS_PER_MINUTE), by priority: user (a person's POST) or poll "
-            "(polls leave the rest to people).",
+            "(ORIGAMI_REQUESTS_PER_MINUTE; with many workspaces, per Origami organisation), "
+            "by priority: user (a person's POST) or poll (polls leave the rest to people).",
             ("priority",),
             registry=registry,
         )
