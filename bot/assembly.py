@@ -161,6 +161,10 @@ def build(settings: Settings) -> Parts:
             ),
         ),
     )
+    schedules = core.conversations.schedules
+    if tenants.connections is not None and schedules is not None:
+        # An uninstall pauses what the workspace scheduled while its key is still known.
+        tenants.connections.before_uninstall.append(schedules.pause_all)
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
 
 

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # The modal's submission waits for Origami before Slack's 3 s run out: past this, the
 # person is asked to submit again (the same submission replays under the same key).
 CREATE_TIMEOUT_S = 2.2
+# An uninstall pauses the workspace's schedules before its key is forgotten; Slack does not
+# wait for the event's handler, but the uninstall should not hang on a slow Origami.
+UNINSTALL_PAUSE_S = 10.0
 # A new schedule's runs are first read this soon (the app sets the poller's pace): its
 # first run is at the cron's next time at the earliest.
 FIRST_READ_S = 120.0
@@ -207,6 +210,42 @@ class Schedules:
             await self.stores.schedules.remove(team, schedule_id)
         log.info("schedule changed", extra={"schedule": schedule_id, "change": change.value})
         return Changed.DONE
+
+    async def pause_all(self, team: str) -> int:
+        """The workspace uninstalled the app: pause in Origami each schedule made from it,
+        so none goes on running, and spending credits, with nowhere left to post. Paused,
+        not deleted: a schedule is the organisation's, and can be resumed in Origami. Best
+        effort within ``UNINSTALL_PAUSE_S``, as the workspace's key and state are forgotten
+        right after. How many were paused."""
+        records = await self.stores.schedules.of_team(team)
+        if not records:
+            return 0
+        try:
+            client = await self.origami.for_team(team)
+        except errors.NotConnected:
+            return 0  # no key left to pause them with
+
+        async def pause(record: ScheduleRecord) -> bool:
+            key = idempotency_key("schedule", "uninstall", record.schedule_id)
+            try:
+                await client.set_scheduled_agent_enabled(
+                    record.schedule_id, False, idempotency_key=key
+                )
+            except errors.OrigamiError as exc:
+                log.warning(
+                    "a schedule was not paused at uninstall",
+                    extra={"schedule": record.schedule_id, "error": type(exc).__name__},
+                )
+                return False
+            return True
+
+        tasks = [asyncio.create_task(pause(r)) for r in records]
+        done, pending = await asyncio.wait(tasks, timeout=UNINSTALL_PAUSE_S)
+        for task in pending:
+            task.cancel()
+        paused = sum(1 for task in done if task.result())
+        log.info("schedules paused at uninstall", extra={"paused": paused, "of": len(records)})
+        return paused
 
 
 def _view(record: ScheduleRecord, found: ScheduledAgent) -> ScheduleView:

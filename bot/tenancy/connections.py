@@ -52,6 +52,9 @@ class Connections:
         self._db = database
         self._keys = keys
         self._forget_state = forget_state
+        # What must still be done with the workspace's key when it uninstalls (pausing its
+        # schedules), added by the features that need it once they are built.
+        self.before_uninstall: list[Callable[[str], Awaitable[object]]] = []
 
     async def status(self, team: str) -> Connection | None:
         return await self._db.origami_keys.connection(team)
@@ -115,6 +118,11 @@ class Connections:
         """The app was uninstalled (or its tokens revoked): forget the installation, the
         Origami key and every conversation; runs in flight are no longer watched."""
         team = workspace.key
+        for step in self.before_uninstall:
+            try:
+                await step(team)
+            except Exception:  # the uninstall itself must still happen
+                log.exception("a step before the uninstall failed")
         await self._db.installations.async_delete_all(
             enterprise_id=workspace.enterprise_id, team_id=workspace.team_id
         )

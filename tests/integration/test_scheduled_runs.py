@@ -13,6 +13,7 @@ import pytest
 from bot.assembly import ScheduleSettings, assemble
 from bot.domain import BusyKind, ThreadRef
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
+from bot.schedules.manage import Schedules
 from bot.schedules.records import ScheduleRecord
 from bot.schedules.runs import PollerConfig, ScheduledRunPoller
 from bot.sending import SendConfig
@@ -61,6 +62,7 @@ class Scheduled:
     poller: ScheduledRunPoller
     posts: RecordingPosts
     record: ScheduleRecord
+    manage: Schedules
 
 
 @pytest.fixture
@@ -83,13 +85,16 @@ async def sched(stores: Stores) -> AsyncIterator[Scheduled]:
             ),
         )
         assert core.schedule_poller is not None
+        assert core.conversations.schedules is not None
         made = await origami.create_scheduled_agent(
             "Monday founders", "find founders", "0 9 * * 1", idempotency_key="test:make"
         )
         record = ScheduleRecord(TEAM, made.id, CHANNEL, "U1", made.name, made.cron, "find founders")
         await stores.schedules.add(record, 0)
         try:
-            yield Scheduled(fake, stores, core.schedule_poller, posts, record)
+            yield Scheduled(
+                fake, stores, core.schedule_poller, posts, record, core.conversations.schedules
+            )
         finally:
             await origami.aclose()
 
@@ -153,3 +158,26 @@ async def test_a_schedule_deleted_in_origami_is_forgotten(sched: Scheduled) -> N
     )
     assert await s.stores.schedules.get(TEAM, s.record.schedule_id) is None
     assert await s.poller.tick() == 0
+
+
+async def test_an_uninstall_pauses_the_workspaces_schedules_in_origami(sched: Scheduled) -> None:
+    s = sched
+    assert s.fake.schedules.items[s.record.schedule_id].enabled
+    assert await s.manage.pause_all(TEAM) == 1
+    assert not s.fake.schedules.items[s.record.schedule_id].enabled
+    # Paused, not deleted: the organisation can resume it in Origami; no run starts.
+    assert not s.fake.schedules.items[s.record.schedule_id].deleted
+    assert s.fake.schedules.fire(s.record.schedule_id) is None
+    # Another workspace has nothing to pause, and asks Origami nothing.
+    before = len(s.fake.requests())
+    assert await s.manage.pause_all("T2") == 0
+    assert len(s.fake.requests()) == before
+
+
+async def test_an_uninstall_that_cannot_pause_a_schedule_says_so_and_goes_on(
+    sched: Scheduled,
+) -> None:
+    s = sched
+    s.fake.fail_next(10, status=500, path_prefix="/scheduled-agents", method="POST")
+    assert await s.manage.pause_all(TEAM) == 0
+    assert s.fake.schedules.items[s.record.schedule_id].enabled

@@ -17,10 +17,12 @@ from bot.origami import errors
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.slack import blocks
 from bot.stores import Stores
+from bot.tenancy.connections import Connections
 from bot.tenancy.database import Database, open_database
 from bot.tenancy.origami import WorkspaceKeys
 from bot.tenancy.origami_keys import Connection
 from bot.tenancy.secrets import SecretBox
+from bot.tenancy.workspace import Workspace
 from tests import databases
 from tests.fakes.origami import FakeOrigami
 from tests.fakes.slack import view_errors
@@ -198,3 +200,38 @@ async def test_the_doctor_checks_the_installations_database_with_many_workspaces
     )
     (failed,) = await check_slack(broken)
     assert failed.status is Status.FAIL and failed.fix is not None
+
+
+async def test_the_steps_before_an_uninstall_still_find_the_key_and_cannot_stop_it(
+    database: Database,
+) -> None:
+    async with FakeOrigami() as fake:
+        shared = OrigamiClient(build_http_client(fake.url, None))
+        lookup = WorkspaceKeys(shared, database.origami_keys)
+        forgotten: list[str] = []
+
+        async def forget_state(team: str) -> int:
+            forgotten.append(team)
+            return 0
+
+        connections = Connections(database, lookup, forget_state)
+        seen: list[str] = []
+
+        async def pause(team: str) -> None:
+            # Pausing a workspace's schedules needs its key: it is still there.
+            account, _ = await (await lookup.for_team(team)).get_account()
+            seen.append(account.organization_id)
+
+        async def broken(team: str) -> None:
+            raise RuntimeError("a feature's step failed")
+
+        connections.before_uninstall += [broken, pause]
+        try:
+            await database.origami_keys.save(_connection("T0A", fake.api_key[-4:]), fake.api_key)
+            await connections.uninstall(Workspace(enterprise_id=None, team_id="T0A"))
+            assert seen == [fake.org_of(fake.api_key)]
+            # The uninstall went on after the broken step: key and state are gone.
+            assert await database.origami_keys.key_for("T0A") is None
+            assert forgotten == ["T0A"]
+        finally:
+            await shared.aclose()
