@@ -18,6 +18,9 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from bot.origami.client import OrigamiClient, build_http_client
+from bot.schedules.records import ScheduleRecord
+from bot.stores import connect as connect_stores
 from tests import databases
 from tests.conftest import RedisTarget
 from tests.e2e.conftest import AppProcess, flush, start_app, stop_app
@@ -255,6 +258,9 @@ async def test_two_workspaces_install_connect_talk_and_one_uninstalls(
                 b.api_key,
             )
 
+    # B made a schedule from Slack: its uninstall pauses it in Origami, as nothing is left
+    # to post its runs to.
+    made = await _schedule_of(origami, redis, b)
     # B uninstalls, with a run of its own in flight: it stops being watched, and nothing
     # more is posted in B; A goes on as before.
     origami.script(RunScript(polls=None, text="never shown"))
@@ -272,6 +278,7 @@ async def test_two_workspaces_install_connect_talk_and_one_uninstalls(
     slack.revoke(b.id)
     await event(app, b, {"type": "app_uninstalled"})
     await _until_forgotten(redis, b.id)
+    assert not origami.schedules.items[made].enabled and not origami.schedules.items[made].deleted
     b_calls = len([c for c in slack.calls() if c.team == b.id])
     # A message in B now finds no installation (Bolt answers it, no listener runs).
     await event(app, b, payloads.thread_reply("hello?", thread_ts=thread_b, channel=CHANNEL))
@@ -285,6 +292,23 @@ async def test_two_workspaces_install_connect_talk_and_one_uninstalls(
     assert "never shown" not in replies(app, b, thread_b)
     await open_home(app, a, a.admin)  # A is still connected, its key untouched
     assert "Connected" in texts(slack.home_view(a.admin, a.id))
+
+
+async def _schedule_of(origami: FakeOrigami, redis_url: str | None, ws: Workspace) -> str:
+    """A schedule of ``ws``'s organisation, kept as made from Slack in ``ws``; its id."""
+    client = OrigamiClient(build_http_client(origami.url, ws.api_key))
+    stores = connect_stores(redis_url)
+    try:
+        made = await client.create_scheduled_agent(
+            "Monday founders", "find founders", "0 9 * * 1", idempotency_key="test:schedule"
+        )
+        record = ScheduleRecord(ws.id, made.id, CHANNEL, ws.admin, made.name, made.cron, "x")
+        await stores.schedules.add(record, 3600)  # not read meanwhile
+    finally:
+        await client.aclose()
+        await stores.close()
+    assert origami.schedules.items[made.id].enabled
+    return made.id
 
 
 async def _until_forgotten(redis_url: str | None, team: str) -> None:
