@@ -38,7 +38,7 @@ from bench import ack, capacity, procs, roundtrips, tenants
 from bench.common import LAYOUTS, Figure, flush
 
 FIGURES = ("ack", "capacity", "roundtrips", "tenants")
-# What a run without ``--only`` measures: the many-workspace step (``tenants``, about 4
+# What a run without ``--only`` measures: the many-workspace step (``tenants``, about 3
 # minutes more, and a PostgreSQL on 127.0.0.1:5432) is asked for by name.
 DEFAULT = ("ack", "capacity", "roundtrips")
 
