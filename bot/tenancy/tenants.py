@@ -72,10 +72,17 @@ def many_workspaces(
         installation_store_bot_only=True,
         state_store=database.states,
     )
+    slack = InstalledWorkspaces(database.installations, make_client)
+
+    async def forget(team: str) -> int:
+        # Its installation is deleted by now: this process stops using its token too.
+        slack.forget(team)
+        return await forget_state(team)
+
     return Tenants(
-        slack=InstalledWorkspaces(database.installations, make_client),
+        slack=slack,
         origami=keys,
         database=database,
         oauth=oauth,
-        connections=Connections(database, keys, forget_state),
+        connections=Connections(database, keys, forget),
     )

@@ -3,14 +3,19 @@ settings."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from cryptography.fernet import Fernet
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import MANIFEST_BOT_SCOPES, SettingsProblem, Tenancy, load_settings
 from bot.slack import payloads as slack_payloads
 from bot.tenancy.secrets import SecretBox, SecretUnreadable
+from bot.tenancy.slack import INSTALLATION_CACHE_S, InstalledWorkspaces, WorkspaceGone
 from bot.tenancy.workspace import Workspace
 from tests.fakes import payloads
 from tests.fakes.slack import manifest_bot_scopes
@@ -122,3 +127,42 @@ def test_each_mode_says_what_it_lacks(env: dict[str, str], says: str) -> None:
         load_settings(_env_file=None, **env)
     assert says in str(info.value)
     assert "client-secret" not in str(info.value)
+
+
+class _CountingInstallations:
+    """An installation store of one workspace's bot, counting its reads."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.token: str | None = "xoxb-1"
+
+    async def async_find_bot(self, **_: Any) -> Bot | None:
+        self.reads += 1
+        if self.token is None:
+            return None
+        return Bot(bot_token=self.token, bot_id="B1", bot_user_id="U1", installed_at=0.0)
+
+
+async def test_an_installation_is_read_once_a_while_and_forgotten_at_an_uninstall() -> None:
+    now = [0.0]
+    store = _CountingInstallations()
+    slack = InstalledWorkspaces(
+        cast(Any, store), lambda token: AsyncWebClient(token=token), clock=lambda: now[0]
+    )
+    first = await slack.for_team("T0A")
+    assert first.token == "xoxb-1" and store.reads == 1
+    # Every Slack call of a result asks; only the first in a while reads the database.
+    for _ in range(5):
+        assert await slack.for_team("T0A") is first
+    assert store.reads == 1
+    now[0] += INSTALLATION_CACHE_S + 0.1
+    assert await slack.for_team("T0A") is first and store.reads == 2
+    # Uninstalled: the process that handled it forgets at once, and nothing is kept of it.
+    store.token = None
+    slack.forget("T0A")
+    for _ in range(2):
+        with pytest.raises(WorkspaceGone):
+            await slack.for_team("T0A")
+    assert store.reads == 4
+    with pytest.raises(WorkspaceGone):
+        await slack.for_team("not a workspace key")
