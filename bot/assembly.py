@@ -25,6 +25,7 @@ from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
+from bot.conversations.home import Home
 from bot.conversations.intake import Intake
 from bot.conversations.links import Links
 from bot.conversations.next_steps import NextSteps
@@ -214,6 +215,7 @@ def assemble(
         links=Links(stores, origami, presenter, app_url),
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),
+        home=Home(stores, origami),
     )
     return Core(conversations, sender, watcher)
 

@@ -1,7 +1,8 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
 table actions (``tables``), next steps by type (``next_steps``), pasted table links
 (``links``), ``/origami``
-(``commands``), feedback on a result (``feedback``), what the agent did (``steps``), the
+(``commands``), feedback on a result (``feedback``), what the agent did (``steps``), App
+Home (``home``), the
 Messages tab (``agent_dm``) and Slack's Stop (``sessions``). They work on plain values and
 the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
 (``bot.sending``) sends them."""
@@ -14,6 +15,7 @@ from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
+from bot.conversations.home import Home
 from bot.conversations.intake import Intake
 from bot.conversations.links import Links
 from bot.conversations.next_steps import NextSteps
@@ -36,3 +38,4 @@ class Conversations:
     links: Links
     feedback: Feedback
     steps: Steps
+    home: Home  # App Home: recent conversations, the Origami account

@@ -29,6 +29,7 @@ from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
 from bot.stores.started import StartedStore
+from bot.stores.summaries import SummaryStore
 from bot.stores.threads import ThreadStore
 from bot.stores.workspaces import WorkspaceStore
 
@@ -54,6 +55,7 @@ class Stores:
     open_buttons: OpenButtonsStore
     started: StartedStore
     files: FileStore
+    summaries: SummaryStore
     _client: Any
 
     @classmethod
@@ -72,6 +74,7 @@ class Stores:
             open_buttons=OpenButtonsStore(client),
             started=StartedStore(client),
             files=FileStore(client),
+            summaries=SummaryStore(client),
             _client=client,
         )
 

@@ -18,5 +18,4 @@ def register(app: AsyncApp, conversations: Conversations, tenants: Tenants | Non
     actions.register(app, conversations)
     views.register(app, conversations)
     commands.register(app, conversations)
-    if tenants is not None and tenants.connections is not None:
-        home.register(app, tenants.connections)
+    home.register(app, conversations, tenants.connections if tenants is not None else None)

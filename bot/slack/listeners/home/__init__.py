@@ -1,4 +1,5 @@
-"""App Home's ``home`` tab and the workspace's Origami key; the uninstall (many workspaces).
+"""App Home's ``home`` tab (both modes); the workspace's Origami key and the uninstall
+(many workspaces).
 
 The ``messages`` tab of ``app_home_opened`` is not handled here: each listener matches
 its own tab.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.conversations import Conversations
 from bot.slack import actions as ids
 from bot.slack.listeners.home.app_uninstalled import build_handle_app_uninstalled
-from bot.slack.listeners.home.home_tab import build_handle_home_tab_opened, is_home_tab
+from bot.slack.listeners.home.home_tab import HomeTab, build_handle_home_tab_opened, is_home_tab
 from bot.slack.listeners.home.origami_key import (
     build_handle_connect_origami,
     build_handle_disconnect_origami,
@@ -19,11 +21,15 @@ from bot.slack.listeners.home.origami_key import (
 from bot.tenancy.connections import Connections
 
 
-def register(app: AsyncApp, connections: Connections) -> None:
-    app.event("app_home_opened", matchers=[is_home_tab])(build_handle_home_tab_opened(connections))
-    app.action(ids.CONNECT_ORIGAMI)(build_handle_connect_origami(connections))
-    app.action(ids.DISCONNECT_ORIGAMI)(build_handle_disconnect_origami(connections))
-    app.view(ids.ORIGAMI_KEY_MODAL)(build_handle_origami_key(connections))
+def register(app: AsyncApp, conversations: Conversations, connections: Connections | None) -> None:
+    """``connections``: many workspaces (the key's buttons and modal, the uninstall)."""
+    tab = HomeTab(conversations.home, connections)
+    app.event("app_home_opened", matchers=[is_home_tab])(build_handle_home_tab_opened(tab))
+    if connections is None:
+        return
+    app.action(ids.CONNECT_ORIGAMI)(build_handle_connect_origami(tab, connections))
+    app.action(ids.DISCONNECT_ORIGAMI)(build_handle_disconnect_origami(tab, connections))
+    app.view(ids.ORIGAMI_KEY_MODAL)(build_handle_origami_key(tab, connections))
     uninstalled = build_handle_app_uninstalled(connections)
     app.event("app_uninstalled")(uninstalled)
     app.event("tokens_revoked")(uninstalled)

@@ -1,22 +1,33 @@
-"""``app_home_opened`` on the ``home`` tab: publish the workspace's connection for the
-person who opened it (with the buttons that change it, if they may)."""
+"""``app_home_opened`` on the ``home`` tab: publish the person's Home (both modes): the
+workspace's connection and account, their recent conversations, and, for those who may
+change them, the buttons that do."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversations.home import Home
 from bot.slack import blocks, payloads
+from bot.slack.blocks.common import Block
+from bot.slack.blocks.home_connection import build_account_section, build_connection_section
+from bot.slack.blocks.home_recent import build_recent_section
+from bot.stores import StoreError
+from bot.summaries import RecentConversation
 from bot.tenancy.connections import Connections
 
 log = logging.getLogger(__name__)
 
 # users.info fields that make someone a workspace admin (owners are admins too).
 _ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
+# A workspace's URL (auth.test) changes only when it is renamed: an hour per process.
+_URL_KEPT_S = 3600.0
+_TEAMS_KEPT = 10_000
 
 
 async def is_home_tab(body: dict[str, Any]) -> bool:
@@ -24,35 +35,74 @@ async def is_home_tab(body: dict[str, Any]) -> bool:
     return isinstance(event, dict) and event.get("tab") == "home"
 
 
-async def may_manage(
-    client: AsyncWebClient, connections: Connections, team: str, user_id: str
-) -> bool:
-    """Whether ``user_id`` may set or remove the workspace's key: an admin or owner by
-    ``users.info``, or the person who installed the app. Unsure (Slack refused) is no."""
-    if not payloads.is_user_id(user_id):
-        return False
-    if await connections.is_installer(team, user_id):
-        return True
-    try:
-        response = await client.users_info(user=user_id)
-    except SlackApiError as exc:
-        log.warning("users.info failed; treated as not an admin", extra={"error": str(exc)})
-        return False
-    user = response.get("user")
-    return isinstance(user, dict) and any(user.get(flag) is True for flag in _ADMIN_FLAGS)
+class HomeTab:
+    """Builds and publishes a person's Home. ``connections``: many workspaces (the key's
+    section and its buttons); None with one workspace."""
+
+    def __init__(self, home: Home, connections: Connections | None) -> None:
+        self.home = home
+        self.connections = connections
+        self._urls: dict[str, tuple[float, str]] = {}
+
+    async def may_manage(self, client: AsyncWebClient, team: str, user_id: str) -> bool:
+        """Whether ``user_id`` may change the workspace's key and settings: an admin or
+        owner by ``users.info``, or the person who installed the app. Unsure (Slack
+        refused) is no."""
+        if not payloads.is_user_id(user_id):
+            return False
+        if self.connections is not None and await self.connections.is_installer(team, user_id):
+            return True
+        try:
+            response = await client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.warning("users.info failed; treated as not an admin", extra={"error": str(exc)})
+            return False
+        user = response.get("user")
+        return isinstance(user, dict) and any(user.get(flag) is True for flag in _ADMIN_FLAGS)
+
+    async def publish(self, client: AsyncWebClient, team: str, user_id: str) -> None:
+        if not payloads.is_user_id(user_id):
+            return
+        manage = await self.may_manage(client, team, user_id)
+        account = await self.home.account(team)
+        if self.connections is not None:
+            connection = await self.connections.status(team)
+            top = build_connection_section(connection, account, may_manage=manage)
+        else:
+            top = build_account_section(account)
+        sections: list[list[Block]] = [
+            top,
+            build_recent_section(await self._recent(team, user_id), await self._url(client, team)),
+        ]
+        await client.views_publish(user_id=user_id, view=blocks.build_home(sections))
+
+    async def _recent(self, team: str, user_id: str) -> list[RecentConversation] | None:
+        try:
+            return await self.home.recent(team, user_id)
+        except StoreError:
+            log.warning("the recent conversations could not be read")
+            return None
+
+    async def _url(self, client: AsyncWebClient, team: str) -> str:
+        """The workspace's URL, the root of its permalinks; "" (links left out) when
+        Slack does not say."""
+        kept = self._urls.get(team)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        try:
+            url = str((await client.auth_test()).get("url") or "")
+        except SlackApiError as exc:
+            log.warning("auth.test failed; no thread links", extra={"error": str(exc)})
+            return ""
+        if len(self._urls) >= _TEAMS_KEPT:
+            self._urls.clear()
+        self._urls[team] = (time.monotonic() + _URL_KEPT_S, url)
+        return url
 
 
-async def publish_home(
-    client: AsyncWebClient, connections: Connections, team: str, user_id: str
-) -> None:
-    manage = await may_manage(client, connections, team, user_id)
-    view = blocks.build_home(await connections.status(team), may_manage=manage)
-    await client.views_publish(user_id=user_id, view=view)
-
-
-def build_handle_home_tab_opened(connections: Connections) -> Callable[..., Awaitable[None]]:
+def build_handle_home_tab_opened(tab: HomeTab) -> Callable[..., Awaitable[None]]:
     async def handle_home_tab_opened(body: dict[str, Any], client: AsyncWebClient) -> None:
         user_id = str((body.get("event") or {}).get("user") or "")
-        await publish_home(client, connections, payloads.to_team(body), user_id)
+        await tab.publish(client, payloads.to_team(body), user_id)
 
     return handle_home_tab_opened
