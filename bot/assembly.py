@@ -25,6 +25,7 @@ from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
+from bot.conversations.gate import Gate
 from bot.conversations.home import Home
 from bot.conversations.intake import Intake
 from bot.conversations.links import Links
@@ -38,7 +39,7 @@ from bot.files.attach import Attachments
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
-from bot.ports import FileSource, Presenter
+from bot.ports import FileSource, GroupMembers, Presenter
 from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
@@ -47,6 +48,7 @@ from bot.slack.app import build_web_client
 from bot.slack.blocks import ORIGAMI_APP_URL
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
+from bot.slack.usergroups import SlackUserGroups
 from bot.stores import Stores, connect
 from bot.stores.budget import NO_BUDGET, BudgetRule
 from bot.tenancy.origami import OneKey, OrigamiFor
@@ -120,7 +122,7 @@ def build(settings: Settings) -> Parts:
     if settings.tenancy is Tenancy.SINGLE:
         tenants = one_workspace(slack, origami)
     else:
-        tenants = many_workspaces(settings, origami, make_client, stores.workspaces.forget)
+        tenants = many_workspaces(settings, origami, make_client, stores.forget_workspace)
     core = assemble(
         stores,
         tenants.origami,
@@ -144,6 +146,7 @@ def build(settings: Settings) -> Parts:
         files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
+        groups=SlackUserGroups(tenants.slack),
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
 
@@ -170,18 +173,21 @@ def assemble(
     files: FileSource | None = None,
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
+    groups: GroupMembers | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
     agent platform (sessions, status, the Messages tab). ``files``: where shared files
     are read (without, prompts go without their files). ``low_credits``: the balance
-    below which a finished run's thread says it is low (0: never)."""
+    below which a finished run's thread says it is low (0: never). ``groups``: who is in
+    the workspace's user groups (without, a workspace that limits who may start agents
+    answers nobody but says why)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
         origami = OneKey(origami)
-    intake = Intake(stores, presenter, metrics)
+    intake = Intake(stores, presenter, metrics, Gate(stores, groups))
     delivery = Delivery(stores, presenter)
     live = LiveStatus(stores, surface, presenter, metrics)
     attachments = Attachments(stores, origami, files) if files is not None else None

@@ -1,5 +1,6 @@
-"""What App Home shows a person: their recent conversations (with where each stands) and
-the workspace's Origami account (plan, credits). Read only when the Home tab is opened.
+"""What App Home shows a person: their recent conversations (with where each stands), the
+workspace's Origami account (plan, credits) and its settings (changed by its admins).
+Read only when the Home tab is opened.
 
 The account is read under the workspace's own key (``GET /account`` and
 ``GET /account/credits``, a person's requests under the budget) and kept briefly per
@@ -18,6 +19,7 @@ from bot.origami import errors
 from bot.stores import Stores
 from bot.summaries import AccountFacts, AccountState, RecentConversation
 from bot.tenancy.origami import OrigamiFor
+from bot.workspace_settings import WorkspaceSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,22 @@ class Home:
             self._accounts.clear()
         self._accounts[team] = (self._clock() + ttl, facts)
         return facts
+
+    async def settings(self, team: str) -> WorkspaceSettings:
+        return await self.stores.settings.get(team)
+
+    async def save_settings(self, team: str, settings: WorkspaceSettings) -> None:
+        """The caller checked that the person may (an admin, or whoever installed it)."""
+        await self.stores.settings.save(team, settings)
+        log.info(
+            "workspace settings changed",
+            extra={
+                "channels": len(settings.channels),
+                "audience": settings.audience.value,
+                "groups": len(settings.groups),
+                "prompts": len(settings.prompts),
+            },
+        )
 
     def forget_account(self, team: str) -> None:
         """The workspace's key changed: read its account again at the next opening."""

@@ -19,4 +19,5 @@ MANIFEST_BOT_SCOPES: dict[str, str] = {
     "commands": "/origami",
     "links:read": "pasted table links",
     "links:write": "unfurling table links",
+    "usergroups:read": "App Home's setting of who may start agents (user groups)",
 }

@@ -28,6 +28,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.settings import SettingsStore
 from bot.stores.started import StartedStore
 from bot.stores.summaries import SummaryStore
 from bot.stores.threads import ThreadStore
@@ -56,6 +57,7 @@ class Stores:
     started: StartedStore
     files: FileStore
     summaries: SummaryStore
+    settings: SettingsStore
     _client: Any
 
     @classmethod
@@ -75,8 +77,15 @@ class Stores:
             started=StartedStore(client),
             files=FileStore(client),
             summaries=SummaryStore(client),
+            settings=SettingsStore(client),
             _client=client,
         )
+
+    async def forget_workspace(self, team: str) -> int:
+        """Delete every key of ``team`` (``WorkspaceStore.forget``), and this process's
+        copy of its settings."""
+        self.settings.forget(team)
+        return await self.workspaces.forget(team)
 
     def budget(self, rule: BudgetRule) -> RequestBudget:
         """The Origami request budget (the client's gate), shared by all processes."""

@@ -1,5 +1,5 @@
-"""App Home's ``home`` tab (both modes); the workspace's Origami key and the uninstall
-(many workspaces).
+"""App Home's ``home`` tab and the workspace's settings (both modes); the workspace's
+Origami key and the uninstall (many workspaces).
 
 The ``messages`` tab of ``app_home_opened`` is not handled here: each listener matches
 its own tab.
@@ -18,6 +18,10 @@ from bot.slack.listeners.home.origami_key import (
     build_handle_disconnect_origami,
     build_handle_origami_key,
 )
+from bot.slack.listeners.home.settings import (
+    build_handle_open_settings,
+    build_handle_settings_submitted,
+)
 from bot.tenancy.connections import Connections
 
 
@@ -25,6 +29,8 @@ def register(app: AsyncApp, conversations: Conversations, connections: Connectio
     """``connections``: many workspaces (the key's buttons and modal, the uninstall)."""
     tab = HomeTab(conversations.home, connections)
     app.event("app_home_opened", matchers=[is_home_tab])(build_handle_home_tab_opened(tab))
+    app.action(ids.OPEN_SETTINGS)(build_handle_open_settings(tab))
+    app.view(ids.SETTINGS_MODAL)(build_handle_settings_submitted(tab))
     if connections is None:
         return
     app.action(ids.CONNECT_ORIGAMI)(build_handle_connect_origami(tab, connections))

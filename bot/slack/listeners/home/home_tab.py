@@ -17,6 +17,7 @@ from bot.slack import blocks, payloads
 from bot.slack.blocks.common import Block
 from bot.slack.blocks.home_connection import build_account_section, build_connection_section
 from bot.slack.blocks.home_recent import build_recent_section
+from bot.slack.blocks.home_settings import build_settings_section
 from bot.stores import StoreError
 from bot.summaries import RecentConversation
 from bot.tenancy.connections import Connections
@@ -70,9 +71,12 @@ class HomeTab:
             top = build_connection_section(connection, account, may_manage=manage)
         else:
             top = build_account_section(account)
+        settings = await self.home.settings(team)
+        # One section a builder module; a new section is one more line here.
         sections: list[list[Block]] = [
             top,
             build_recent_section(await self._recent(team, user_id), await self._url(client, team)),
+            build_settings_section(settings, may_manage=manage),
         ]
         await client.views_publish(user_id=user_id, view=blocks.build_home(sections))
 
