@@ -73,6 +73,7 @@ def _load_tables(raw: str | None) -> tuple[TableCount, ...]:
         and len(item) == 2
         and isinstance(item[0], str)
         and isinstance(item[1], int)
+        and not isinstance(item[1], bool)
     ]
     return to_tables(pairs)
 
