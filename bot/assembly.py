@@ -8,7 +8,7 @@ one process and ``python -m bot web`` / ``python -m bot worker`` run one each.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -42,12 +42,15 @@ from bot.origami.client import OrigamiClient, build_http_client
 from bot.ports import FileSource, GroupMembers, Presenter
 from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
+from bot.schedules.manage import SchedulePosts, Schedules
+from bot.schedules.runs import PollerConfig, ScheduledRunPoller
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
 from bot.slack.blocks import ORIGAMI_APP_URL
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
+from bot.slack.schedule_posts import SlackSchedulePosts
 from bot.slack.usergroups import SlackUserGroups
 from bot.stores import Stores, connect
 from bot.stores.budget import NO_BUDGET, BudgetRule
@@ -63,6 +66,8 @@ class Core:
     conversations: Conversations
     sender: Sender
     watcher: Watcher
+    # The worker's reader of scheduled runs (None: a harness that posts no schedules).
+    schedule_poller: ScheduledRunPoller | None = None
 
 
 @dataclass
@@ -147,8 +152,23 @@ def build(settings: Settings) -> Parts:
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
         groups=SlackUserGroups(tenants.slack),
+        schedules=ScheduleSettings(
+            SlackSchedulePosts(tenants.slack),
+            PollerConfig(
+                pace_s=settings.schedule_poll_seconds,
+                first_poll_s=settings.origami_first_poll_seconds,
+            ),
+        ),
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """Where schedules post (their channels' messages), and how their runs are read."""
+
+    posts: SchedulePosts
+    poller: PollerConfig = field(default_factory=PollerConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +194,7 @@ def assemble(
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
     groups: GroupMembers | None = None,
+    schedules: ScheduleSettings | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
@@ -182,7 +203,8 @@ def assemble(
     are read (without, prompts go without their files). ``low_credits``: the balance
     below which a finished run's thread says it is low (0: never). ``groups``: who is in
     the workspace's user groups (without, a workspace that limits who may start agents
-    answers nobody but says why)."""
+    answers nobody but says why). ``schedules``: where schedules post (without, the app
+    makes no schedules)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -210,6 +232,13 @@ def assemble(
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     buttons = Buttons(stores, origami, presenter, intake)
     tables = Tables(stores, origami, presenter)
+    poller = None
+    manage = None
+    if schedules is not None:
+        manage = Schedules(stores, origami, schedules.posts, first_read_s=schedules.poller.pace_s)
+        poller = ScheduledRunPoller(
+            stores, origami, schedules.posts, delivery, presenter, live, schedules.poller
+        )
     conversations = Conversations(
         intake=intake,
         buttons=buttons,
@@ -222,8 +251,9 @@ def assemble(
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),
         home=Home(stores, origami),
+        schedules=manage,
     )
-    return Core(conversations, sender, watcher)
+    return Core(conversations, sender, watcher, poller)
 
 
 def _with_hold(watch: WatcherConfig, send: SendConfig) -> WatcherConfig:

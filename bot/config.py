@@ -165,6 +165,10 @@ class Settings(BaseSettings):
     # sends before another may take it over; it must outlast the Origami client's retries
     # (30 s) and a file upload, or a live worker's send is taken over.
     prompt_hold_seconds: float = Field(90.0, alias="PROMPT_HOLD_SECONDS", ge=5, le=600)
+    # How often each schedule made from Slack has its runs read (one request each, at a
+    # poll's priority under the request budget): a run is posted at most this long after
+    # it starts. Schedules run at most hourly, so minutes are plenty.
+    schedule_poll_seconds: float = Field(120.0, alias="SCHEDULE_POLL_SECONDS", gt=0, le=3600)
 
     @field_validator(
         "slack_bot_token",

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.metrics import Metrics, metrics_route
+from bot.schedules.runs import ScheduledRunPoller
 from bot.stores.heartbeats import TTL_BEATS, HeartbeatStore
 from bot.watcher import Watcher
 
@@ -39,11 +40,14 @@ class WorkerHalf:
         heartbeats: HeartbeatStore,
         every_s: float,
         metrics: Metrics | None = None,
+        schedules: ScheduledRunPoller | None = None,
     ) -> None:
-        """``metrics``: the process's, which then shows the schedule's size when scraped."""
+        """``metrics``: the process's, which then shows the schedule's size when scraped.
+        ``schedules``: the reader of scheduled runs, run beside the watcher."""
         if metrics is not None:
             metrics.read_schedule_size(watcher.schedule.count)
         self.watcher = watcher
+        self.schedules = schedules
         self.heartbeats = heartbeats
         self.every_s = every_s
         self.ttl_s = every_s * TTL_BEATS
@@ -56,6 +60,8 @@ class WorkerHalf:
             asyncio.create_task(self.watcher.run_forever(), name="watcher"),
             asyncio.create_task(self.watcher.listen_for_handoffs(), name="handoffs"),
         ]
+        if self.schedules is not None:
+            self._tasks.append(asyncio.create_task(self.schedules.run_forever(), name="schedules"))
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
         log.info("worker started", extra={"worker": self.worker_id})
 
@@ -92,6 +98,8 @@ class WorkerHalf:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
+        if self.schedules is not None:
+            self.schedules.stop()
         await _stop_watcher(self.watcher, self._tasks)
         try:
             await asyncio.wait_for(self.heartbeats.gone(self.worker_id), 2)

@@ -2,8 +2,8 @@
 table actions (``tables``), next steps by type (``next_steps``), pasted table links
 (``links``), ``/origami``
 (``commands``), feedback on a result (``feedback``), what the agent did (``steps``), App
-Home (``home``), the
-Messages tab (``agent_dm``) and Slack's Stop (``sessions``). They work on plain values and
+Home (``home``), the Messages tab (``agent_dm``), Slack's Stop (``sessions``) and
+schedules (``schedules``, from ``bot.schedules``). They work on plain values and
 the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
 (``bot.sending``) sends them."""
 
@@ -22,6 +22,7 @@ from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
+from bot.schedules.manage import Schedules
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,4 +39,6 @@ class Conversations:
     links: Links
     feedback: Feedback
     steps: Steps
-    home: Home  # App Home: recent conversations, the Origami account
+    home: Home  # App Home: recent conversations, the Origami account, the settings
+    # Schedules made from a result (None: a harness that makes none).
+    schedules: Schedules | None = None

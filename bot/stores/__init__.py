@@ -28,6 +28,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.scheduled import ScheduleStore
 from bot.stores.settings import SettingsStore
 from bot.stores.started import StartedStore
 from bot.stores.summaries import SummaryStore
@@ -56,6 +57,7 @@ class Stores:
     open_buttons: OpenButtonsStore
     started: StartedStore
     files: FileStore
+    schedules: ScheduleStore
     summaries: SummaryStore
     settings: SettingsStore
     _client: Any
@@ -76,6 +78,7 @@ class Stores:
             open_buttons=OpenButtonsStore(client),
             started=StartedStore(client),
             files=FileStore(client),
+            schedules=ScheduleStore(client),
             summaries=SummaryStore(client),
             settings=SettingsStore(client),
             _client=client,

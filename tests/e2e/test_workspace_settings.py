@@ -26,6 +26,7 @@ from tests.e2e.test_workspaces import (  # noqa: F401 - the fixtures of many wor
 from tests.e2e.test_workspaces import mention as mention_in
 from tests.fakes import payloads
 from tests.fakes.origami import RunScript
+from tests.fakes.slack_views import view_ack_errors
 
 ADMIN = "U0ADMIN"
 ALLOWED = "C0ALLOWED"
@@ -85,9 +86,12 @@ async def change_settings(
 ) -> httpx.Response:
     modal = await open_settings(app, user, team)
     assert modal.get("callback_id") == MODAL, modal
-    return await app.post_interactive(
+    answer = await app.post_interactive(
         payloads.view_submission(values, view=modal, team=team, user=user)
     )
+    # Slack takes the ack as it is (errors only under the modal's own input blocks).
+    assert view_ack_errors(modal, answer.json() if answer.content else None) == []
+    return answer
 
 
 def saved(answer: httpx.Response) -> bool:

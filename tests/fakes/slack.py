@@ -386,13 +386,6 @@ def _check_initial_choices(errs: _Errors, el: Mapping[str, Any], ptr: str, kind:
             errs.add(ptr + "/initial_conversations", "must be a list of conversation ids")
         elif len(chosen) > min(limit, MAX_INITIAL_CONVERSATIONS):
             errs.add(ptr + "/initial_conversations", f"no more than {limit} items allowed")
-    if kind == "multi_conversations_select" and "filter" in el:
-        include = (el["filter"] or {}).get("include") if isinstance(el["filter"], Mapping) else 0
-        allowed = {"im", "mpim", "private", "public"}
-        if include is not None and (
-            not isinstance(include, list) or not include or not set(include) <= allowed
-        ):
-            errs.add(ptr + "/filter/include", "must be a valid enum value")
 
 
 def _check_element(
@@ -449,6 +442,10 @@ def _check_element(
         _check_options(errs, el, ptr, kind)
     if kind in _SELECTS or kind in ("radio_buttons", "checkboxes"):
         _check_initial_choices(errs, el, ptr, kind)
+    if kind in ("conversations_select", "multi_conversations_select"):
+        from tests.fakes.slack_views import check_conversations_select  # uses _Errors
+
+        check_conversations_select(errs, el, ptr, in_input=allowed is _INPUT_ELEMENTS)
     if "placeholder" in el:
         _check_text(
             errs, el.get("placeholder"), ptr + "/placeholder", MAX_PLACEHOLDER, plain_only=True
@@ -2056,6 +2053,7 @@ class FakeSlack:
             m
             for m in self._channels.get(channel, {}).values()
             if m.get("thread_ts") in (None, m["ts"])
+            and (not args.get("oldest") or _ts_key(m["ts"]) > _ts_key(str(args["oldest"])))
         ]
         top.sort(key=lambda m: _ts_key(m["ts"]), reverse=True)
         limit = int(args.get("limit") or 100)

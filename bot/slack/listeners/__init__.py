@@ -9,7 +9,9 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.conversations import Conversations
-from bot.slack.listeners import actions, commands, events, home, views
+from bot.slack.listeners import actions, commands, events, home, schedules, views
+from bot.slack.listeners.home.home_tab import HomeSection, HomeTab
+from bot.slack.listeners.schedules.home import build_schedules_section
 from bot.tenancy.tenants import Tenants
 
 
@@ -18,4 +20,11 @@ def register(app: AsyncApp, conversations: Conversations, tenants: Tenants | Non
     actions.register(app, conversations)
     views.register(app, conversations)
     commands.register(app, conversations)
-    home.register(app, conversations, tenants.connections if tenants is not None else None)
+    connections = tenants.connections if tenants is not None else None
+    # App Home's sections beyond its own (connection, recent conversations, settings).
+    sections: list[HomeSection] = []
+    if conversations.schedules is not None:
+        sections.append(build_schedules_section(conversations.schedules, connections))
+    tab = HomeTab(conversations.home, connections, sections)
+    home.register(app, tab)
+    schedules.register(app, conversations, connections, tab.publish)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.conversations import Conversations
 from bot.slack import actions as ids
 from bot.slack.listeners.home.app_uninstalled import build_handle_app_uninstalled
 from bot.slack.listeners.home.home_tab import HomeTab, build_handle_home_tab_opened, is_home_tab
@@ -22,15 +21,15 @@ from bot.slack.listeners.home.settings import (
     build_handle_open_settings,
     build_handle_settings_submitted,
 )
-from bot.tenancy.connections import Connections
 
 
-def register(app: AsyncApp, conversations: Conversations, connections: Connections | None) -> None:
-    """``connections``: many workspaces (the key's buttons and modal, the uninstall)."""
-    tab = HomeTab(conversations.home, connections)
+def register(app: AsyncApp, tab: HomeTab) -> None:
+    """With many workspaces (``tab.connections``), the key's buttons and modal, and the
+    uninstall, too."""
     app.event("app_home_opened", matchers=[is_home_tab])(build_handle_home_tab_opened(tab))
     app.action(ids.OPEN_SETTINGS)(build_handle_open_settings(tab))
     app.view(ids.SETTINGS_MODAL)(build_handle_settings_submitted(tab))
+    connections = tab.connections
     if connections is None:
         return
     app.action(ids.CONNECT_ORIGAMI)(build_handle_connect_origami(tab, connections))

@@ -1,12 +1,13 @@
 """``app_home_opened`` on the ``home`` tab: publish the person's Home (both modes): the
-workspace's connection and account, their recent conversations, and, for those who may
-change them, the buttons that do."""
+workspace's connection and account, their recent conversations, its settings, the
+sections other features add (schedules), and, for those who may change them, the buttons
+that do."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -30,36 +31,62 @@ _ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
 _URL_KEPT_S = 3600.0
 _TEAMS_KEPT = 10_000
 
+# A section of the home tab below this module's own (schedules, ...): its blocks for one
+# person, from (client, team, user id).
+HomeSection = Callable[[AsyncWebClient, str, str], Awaitable[list[dict[str, Any]]]]
+
 
 async def is_home_tab(body: dict[str, Any]) -> bool:
     event = body.get("event")
     return isinstance(event, dict) and event.get("tab") == "home"
 
 
+async def may_manage(
+    client: AsyncWebClient, connections: Connections, team: str, user_id: str
+) -> bool:
+    """Whether ``user_id`` may change the workspace's key and settings: an admin or owner
+    by ``users.info``, or the person who installed the app. Unsure (Slack refused) is no."""
+    if not payloads.is_user_id(user_id):
+        return False
+    if await connections.is_installer(team, user_id):
+        return True
+    return await is_workspace_admin(client, user_id)
+
+
+async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
+    """An admin or owner by ``users.info``. Unsure (Slack refused) is no."""
+    if not payloads.is_user_id(user_id):
+        return False
+    try:
+        response = await client.users_info(user=user_id)
+    except SlackApiError as exc:
+        log.warning("users.info failed; treated as not an admin", extra={"error": str(exc)})
+        return False
+    user = response.get("user")
+    return isinstance(user, dict) and any(user.get(flag) is True for flag in _ADMIN_FLAGS)
+
+
 class HomeTab:
     """Builds and publishes a person's Home. ``connections``: many workspaces (the key's
-    section and its buttons); None with one workspace."""
+    section and its buttons); None with one workspace. ``sections``: those other features
+    add below this module's own, in order."""
 
-    def __init__(self, home: Home, connections: Connections | None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        connections: Connections | None,
+        sections: Sequence[HomeSection] = (),
+    ) -> None:
         self.home = home
         self.connections = connections
+        self.sections = list(sections)
         self._urls: dict[str, tuple[float, str]] = {}
 
     async def may_manage(self, client: AsyncWebClient, team: str, user_id: str) -> bool:
-        """Whether ``user_id`` may change the workspace's key and settings: an admin or
-        owner by ``users.info``, or the person who installed the app. Unsure (Slack
-        refused) is no."""
-        if not payloads.is_user_id(user_id):
-            return False
-        if self.connections is not None and await self.connections.is_installer(team, user_id):
-            return True
-        try:
-            response = await client.users_info(user=user_id)
-        except SlackApiError as exc:
-            log.warning("users.info failed; treated as not an admin", extra={"error": str(exc)})
-            return False
-        user = response.get("user")
-        return isinstance(user, dict) and any(user.get(flag) is True for flag in _ADMIN_FLAGS)
+        """An admin or owner, or (many workspaces) whoever installed the app."""
+        if self.connections is not None:
+            return await may_manage(client, self.connections, team, user_id)
+        return await is_workspace_admin(client, user_id)
 
     async def publish(self, client: AsyncWebClient, team: str, user_id: str) -> None:
         if not payloads.is_user_id(user_id):
@@ -78,6 +105,8 @@ class HomeTab:
             build_recent_section(await self._recent(team, user_id), await self._url(client, team)),
             build_settings_section(settings, may_manage=manage),
         ]
+        for section in self.sections:
+            sections.append(await section(client, team, user_id))
         await client.views_publish(user_id=user_id, view=blocks.build_home(sections))
 
     async def _recent(self, team: str, user_id: str) -> list[RecentConversation] | None:
