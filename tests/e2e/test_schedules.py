@@ -251,6 +251,15 @@ async def test_other_failures_are_a_plain_message_and_a_closed_channel_is_said(
     assert ack["response_action"] == "update"
     assert "can't run scheduled agents" in texts_of({"blocks": ack["view"]["blocks"]})
     assert "Traceback" not in str(ack)
+    # Origami slower than Slack's 3 s: asked to submit again, which replays its answer.
+    app.origami.delay_next(1, 3.0, method="POST", path_prefix="/scheduled-agents")
+    state = values("find founders in Boston", "daily", CHANNEL)
+    ack = await submit(app, view, state)
+    assert "Submit again" in ack["errors"]["schedule_when"]
+    assert await submit(app, view, state) is None
+    await app.origami.wait_for(lambda: len(app.origami.schedules.live()) == 1, timeout=5)
+    slow, again = app.origami.requests("POST", "/scheduled-agents")[-2:]
+    assert again.replayed and slow.headers["Idempotency-Key"] == again.headers["Idempotency-Key"]
     # A channel the app is not in: made, and its maker is told, privately, to invite it.
     app.slack.leave(OTHER_CHANNEL)
     view = await open_modal(app, thread_ts)
@@ -260,7 +269,7 @@ async def test_other_failures_are_a_plain_message_and_a_closed_channel_is_said(
     await app.slack.wait_for(lambda s: s.ephemerals(user=payloads.USER_ID), timeout=5)
     (note,) = app.slack.ephemerals(user=payloads.USER_ID)
     assert "invite me" in texts_of(note) and note["thread_ts"] == thread_ts
-    assert len(app.origami.schedules.live()) == 1
+    assert len(app.origami.schedules.live()) == 2
 
 
 def home_click(view: dict[str, Any], action_id: str, user: str, trigger_id: str) -> dict[str, Any]:
