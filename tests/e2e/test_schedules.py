@@ -202,6 +202,10 @@ async def test_a_schedule_from_the_modal_posts_two_runs_as_two_threads_that_cont
     # The runs' list is read at a poll's priority, under the workspace's key.
     (read, *_) = app.origami.requests("GET", f"/scheduled-agents/{made.id}/runs")
     assert read.headers["Authorization"] == f"Bearer {app.origami.api_key}"
+    # Counted once each, by the worker that posted it.
+    worker = app.workers[0] if app.workers else app
+    scraped = (await app.http.get(f"{worker.url}/metrics")).text
+    assert "origami_slack_scheduled_runs_posted_total 2.0" in scraped
 
 
 async def test_schedule_play_opens_the_modal_and_origami_refusals_are_field_errors(
