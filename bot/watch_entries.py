@@ -23,6 +23,7 @@ from bot.origami.models import Run
 from bot.stores.budget import now_ms
 from bot.stores.schedule import Claim, Claimed, RunSchedule
 from bot.tenancy.origami import OrigamiFor
+from bot.tenancy.slack import WorkspaceGone
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,10 @@ class EntryWork:
                         self.port.progress(record, run, flagged=flagged),
                         self.config.progress_timeout_s,
                     )
+                except WorkspaceGone:
+                    # Uninstalled between the poll and its update: the uninstall stops the
+                    # watch; until then there is nothing to show, and nothing went wrong.
+                    log.info("the workspace is uninstalled: no progress shown")
                 except Exception:
                     # Progress is cosmetic; a Slack hiccup must not stop the watch.
                     log.warning("progress update failed", exc_info=True)
