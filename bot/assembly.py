@@ -124,10 +124,14 @@ def build(settings: Settings) -> Parts:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     # Many workspaces: Bolt's client has no token (each request gets its installation's).
     slack = make_client(token)
-    if settings.tenancy is Tenancy.SINGLE:
+    per_organization = settings.tenancy is not Tenancy.SINGLE
+    if not per_organization:
         tenants = one_workspace(slack, origami)
     else:
-        tenants = many_workspaces(settings, origami, make_client, stores.forget_workspace)
+        # ORIGAMI_REQUESTS_PER_MINUTE is then each organisation's share of its own limit.
+        budgets = stores.organization_budgets(rule)
+        budgets.on_wait = metrics.budget_waited
+        tenants = many_workspaces(settings, origami, make_client, stores.forget_workspace, budgets)
     core = assemble(
         stores,
         tenants.origami,
@@ -152,6 +156,7 @@ def build(settings: Settings) -> Parts:
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
         groups=SlackUserGroups(tenants.slack),
+        per_organization=per_organization,
         schedules=ScheduleSettings(
             SlackSchedulePosts(tenants.slack),
             PollerConfig(
@@ -194,6 +199,7 @@ def assemble(
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
     groups: GroupMembers | None = None,
+    per_organization: bool = False,
     schedules: ScheduleSettings | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
@@ -203,8 +209,9 @@ def assemble(
     are read (without, prompts go without their files). ``low_credits``: the balance
     below which a finished run's thread says it is low (0: never). ``groups``: who is in
     the workspace's user groups (without, a workspace that limits who may start agents
-    answers nobody but says why). ``schedules``: where schedules post (without, the app
-    makes no schedules)."""
+    answers nobody but says why). ``per_organization``: ``rule`` is each Origami
+    organisation's budget (many workspaces), not one for all. ``schedules``: where
+    schedules post (without, the app makes no schedules)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -229,7 +236,15 @@ def assemble(
         stores, sender, delivery, presenter, intake, live, LeadPreviews(origami), credits
     )
     watch = _with_hold(watch, send)
-    watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
+    watcher = Watcher(
+        stores.schedule,
+        origami,
+        events,
+        watch,
+        budget=rule,
+        per_organization=per_organization,
+        metrics=metrics,
+    )
     buttons = Buttons(stores, origami, presenter, intake)
     tables = Tables(stores, origami, presenter)
     poller = None
