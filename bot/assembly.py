@@ -25,6 +25,8 @@ from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
+from bot.conversations.gate import Gate
+from bot.conversations.home import Home
 from bot.conversations.intake import Intake
 from bot.conversations.links import Links
 from bot.conversations.next_steps import NextSteps
@@ -37,7 +39,7 @@ from bot.files.attach import Attachments
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
 from bot.origami.client import OrigamiClient, build_http_client
-from bot.ports import FileSource, Presenter
+from bot.ports import FileSource, GroupMembers, Presenter
 from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
 from bot.schedules.manage import SchedulePosts, Schedules
@@ -49,6 +51,7 @@ from bot.slack.blocks import ORIGAMI_APP_URL
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.slack.schedule_posts import SlackSchedulePosts
+from bot.slack.usergroups import SlackUserGroups
 from bot.stores import Stores, connect
 from bot.stores.budget import NO_BUDGET, BudgetRule
 from bot.tenancy.origami import OneKey, OrigamiFor
@@ -128,7 +131,7 @@ def build(settings: Settings) -> Parts:
         # ORIGAMI_REQUESTS_PER_MINUTE is then each organisation's share of its own limit.
         budgets = stores.organization_budgets(rule)
         budgets.on_wait = metrics.budget_waited
-        tenants = many_workspaces(settings, origami, make_client, stores.workspaces.forget, budgets)
+        tenants = many_workspaces(settings, origami, make_client, stores.forget_workspace, budgets)
     core = assemble(
         stores,
         tenants.origami,
@@ -152,6 +155,7 @@ def build(settings: Settings) -> Parts:
         files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
+        groups=SlackUserGroups(tenants.slack),
         per_organization=per_organization,
         schedules=ScheduleSettings(
             SlackSchedulePosts(tenants.slack),
@@ -198,6 +202,7 @@ def assemble(
     files: FileSource | None = None,
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
+    groups: GroupMembers | None = None,
     per_organization: bool = False,
     schedules: ScheduleSettings | None = None,
 ) -> Core:
@@ -206,14 +211,16 @@ def assemble(
     where the client is made); by default a registry no one reads. ``surface``: Slack's
     agent platform (sessions, status, the Messages tab). ``files``: where shared files
     are read (without, prompts go without their files). ``low_credits``: the balance
-    below which a finished run's thread says it is low (0: never). ``per_organization``:
-    ``rule`` is each Origami organisation's budget (many workspaces), not one for all.
-    ``schedules``: where schedules post (without, the app makes no schedules)."""
+    below which a finished run's thread says it is low (0: never). ``groups``: who is in
+    the workspace's user groups (without, a workspace that limits who may start agents
+    answers nobody but says why). ``per_organization``: ``rule`` is each Origami
+    organisation's budget (many workspaces), not one for all. ``schedules``: where
+    schedules post (without, the app makes no schedules)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
         origami = OneKey(origami)
-    intake = Intake(stores, presenter, metrics)
+    intake = Intake(stores, presenter, metrics, Gate(stores, groups))
     delivery = Delivery(stores, presenter)
     live = LiveStatus(stores, surface, presenter, metrics)
     attachments = Attachments(stores, origami, files) if files is not None else None
@@ -262,6 +269,7 @@ def assemble(
         links=Links(stores, origami, presenter, app_url),
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),
+        home=Home(stores, origami),
         schedules=manage,
     )
     return Core(conversations, sender, watcher, poller)

@@ -193,7 +193,8 @@ class Metrics:
         self.prompts_refused = counter(
             "prompts_refused_total",
             "Replies refused before they were kept, their author told why, by reason: "
-            "queue_full (50 replies waiting) or too_long (over Origami's prompt limit).",
+            "queue_full (50 replies waiting), too_long (over Origami's prompt limit) or "
+            "not_allowed (a channel or a person the workspace's settings leave out).",
             ("reason",),
         )
         # One per person and result: a second click by the same person is not counted.

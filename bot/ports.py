@@ -16,6 +16,7 @@ from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
+from bot.workspace_settings import NotAllowed
 
 
 class Presenter(Protocol):
@@ -108,6 +109,10 @@ class Presenter(Protocol):
     ) -> None:
         """A private note to one person; ``answer``: who answered first, and what."""
 
+    async def not_allowed(self, thread: ThreadRef, user_id: str, why: NotAllowed) -> None:
+        """Tell ``user_id``, privately, that the app may not answer them here, why, and
+        what to do (nothing was sent to Origami)."""
+
     async def choice_made(
         self, thread: ThreadRef, message_ts: str, user_id: str, label: str
     ) -> None: ...
@@ -133,6 +138,13 @@ class Presenter(Protocol):
     async def upload_csv(
         self, thread: ThreadRef, table: Table, content: bytes, user_id: str
     ) -> None: ...
+
+
+class GroupMembers(Protocol):
+    """Who is in a workspace's user groups (Slack)."""
+
+    async def members(self, team: str, group_id: str) -> frozenset[str] | None:
+        """The user ids in the group; None when Slack does not say."""
 
 
 class FileSource(Protocol):

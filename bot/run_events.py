@@ -24,6 +24,7 @@ from bot.problems import Problem, ProblemKind, report
 from bot.sending import Sender
 from bot.stores import Stores
 from bot.stores.schedule import Claimed
+from bot.summaries import Summary, failed, summary_of_run
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class RunEvents:
         with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
             await self.delivery.deliver(record, run, await self._previews(record.team, run))
             await self.live.ended(record)
-            await self._release(record)
+            await self._release(record, summary_of_run(run))
             if self.credits is not None:
                 await self.credits.after_run(record.thread)
 
@@ -101,7 +102,7 @@ class RunEvents:
             problem = Problem(kind, retry_run=record.run_id)
             await self.presenter.problem(record.thread, problem, record.progress_ts or None)
             await self.live.ended(record)
-            await self._release(record)
+            await self._release(record, failed())
         elif item.kept is not None:
             await self.sender.give_up(item.kept, Problem(ProblemKind.INTERNAL))
 
@@ -110,11 +111,11 @@ class RunEvents:
         conversation is over, and so is its session."""
         await report(self.presenter, record.thread, exc, record.progress_ts, agent_call=True)
         await self.live.closed(record.thread)
-        await self._release(record)
+        await self._release(record, failed())
 
-    async def _release(self, record: RunRecord) -> None:
+    async def _release(self, record: RunRecord, summary: Summary) -> None:
         busy = Busy(BusyKind.RUN, record.run_id)
-        released = await self.stores.threads.release(record.thread, busy)
+        released = await self.stores.threads.release(record.thread, busy, summary=summary)
         await self.intake.resumed(record.thread, released)
 
 

@@ -30,6 +30,7 @@ from bot.origami.models import Run
 from bot.ports import Presenter
 from bot.problems import Problem, ProblemKind, problem_from_error, report
 from bot.stores import Stores
+from bot.summaries import failed
 from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,11 @@ class Sender:
         thread = kept.thread
         # No agent was made: the thread is forgotten, and what queued behind it cannot go.
         forget = kept.kind is PromptKind.START
-        released = await self.stores.threads.release(thread, kept.busy, forget=forget)
+        # A follow-up that could not go: the conversation shows as failed on App Home.
+        summary = None if forget else failed()
+        released = await self.stores.threads.release(
+            thread, kept.busy, forget=forget, summary=summary
+        )
         await self.intake.resumed(thread, released)
         await self.stores.prompts.drop(kept)
 

@@ -1,9 +1,9 @@
 """The use cases a person starts from Slack: messages (``intake``), buttons (``buttons``),
 table actions (``tables``), next steps by type (``next_steps``), pasted table links
 (``links``), ``/origami``
-(``commands``), feedback on a result (``feedback``), what the agent did (``steps``), the
-Messages tab (``agent_dm``), Slack's Stop (``sessions``) and schedules (``schedules``,
-from ``bot.schedules``). They work on plain values and
+(``commands``), feedback on a result (``feedback``), what the agent did (``steps``), App
+Home (``home``), the Messages tab (``agent_dm``), Slack's Stop (``sessions``) and
+schedules (``schedules``, from ``bot.schedules``). They work on plain values and
 the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
 (``bot.sending``) sends them."""
 
@@ -15,6 +15,7 @@ from bot.conversations.agent_dm import AgentDm
 from bot.conversations.buttons import Buttons
 from bot.conversations.commands import Commands
 from bot.conversations.feedback import Feedback
+from bot.conversations.home import Home
 from bot.conversations.intake import Intake
 from bot.conversations.links import Links
 from bot.conversations.next_steps import NextSteps
@@ -38,5 +39,6 @@ class Conversations:
     links: Links
     feedback: Feedback
     steps: Steps
+    home: Home  # App Home: recent conversations, the Origami account, the settings
     # Schedules made from a result (None: a harness that makes none).
     schedules: Schedules | None = None

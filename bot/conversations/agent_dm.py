@@ -31,9 +31,11 @@ class AgentDm:
 
     async def opened(self, team: str, user_id: str, channel: str) -> None:
         """``user_id`` opened the Messages tab, whose DM is ``channel``."""
-        if self.prompts:
+        # The workspace's own prompts (App Home) before the SUGGESTED_PROMPTS setting.
+        prompts = list((await self.stores.settings.get(team)).prompts) or self.prompts
+        if prompts:
             # Set at every opening: cheap, and a changed setting shows at once.
-            await self.surface.suggest_prompts(team, channel, self.title, self.prompts)
+            await self.surface.suggest_prompts(team, channel, self.title, prompts)
         if not await self.stores.workspaces.first_visit(team, user_id):
             return
         try:

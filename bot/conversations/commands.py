@@ -13,6 +13,7 @@ from bot.conversations.intake import Intake
 from bot.domain import Prompt, StartedConversation, ThreadRef
 from bot.ports import Presenter
 from bot.stores import Stores
+from bot.workspace_settings import NotAllowed
 
 # How many of a person's conversations ``/origami list`` shows.
 LIST_MAX = 10
@@ -34,10 +35,14 @@ class Commands:
 
     async def new(
         self, team: str, channel: str, user_id: str, user_name: str, text: str, command_id: str
-    ) -> Opened:
+    ) -> Opened | NotAllowed:
         """Open a thread in ``channel`` with ``text`` and start its agent. ``command_id``:
         the command's own id (its trigger id), claimed first, so one command opens one
-        thread however often it is delivered."""
+        thread however often it is delivered. Where the workspace's settings leave the
+        channel or the person out, nothing is posted or sent: why is returned."""
+        not_allowed = await self.intake.refusal(team, channel, user_id)
+        if not_allowed is not None:
+            return not_allowed
         if not await self.stores.claims.claim_event(team, f"cmd:{command_id}"):
             return Opened.DUPLICATE
         ts = await self.presenter.open_thread(team, channel, user_name, text)

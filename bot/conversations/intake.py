@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from bot import logs
+from bot.conversations.gate import Gate
 from bot.domain import (
     PROMPT_MAX_UNITS,
     QUEUE_MAX,
@@ -32,6 +33,7 @@ from bot.origami.client import clip_utf16, utf16_len
 from bot.ports import Presenter
 from bot.problems import Problem, ProblemKind, problem_from_error
 from bot.stores import Stores
+from bot.workspace_settings import NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +44,23 @@ FILES_ONLY_PROMPT = "Please use the files I've shared with this message{names}."
 
 class Intake:
     def __init__(
-        self, stores: Stores, presenter: Presenter, metrics: Metrics | None = None
+        self,
+        stores: Stores,
+        presenter: Presenter,
+        metrics: Metrics | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.metrics = metrics if metrics is not None else Metrics()
         self.stores = stores
         self.presenter = presenter
+        # The workspace's settings (App Home): where the app answers, and whom.
+        self.gate = gate
+
+    async def refusal(self, team: str, channel: str, user_id: str) -> NotAllowed | None:
+        """Why the app may not answer ``user_id`` in ``channel``, if it may not."""
+        if self.gate is None:
+            return None
+        return await self.gate.refusal(team, channel, user_id)
 
     async def take(
         self,
@@ -66,6 +80,12 @@ class Intake:
         Files shared with it that the agent cannot take are left out here, before any is
         downloaded, and their author is told which and why once the prompt is taken.
         """
+        # First, before anything is claimed or kept: a message the workspace's settings
+        # leave out reaches Origami never (no round trip: the settings are kept briefly).
+        not_allowed = await self.refusal(thread.team, thread.channel, prompt.user_id)
+        if not_allowed is not None:
+            await self._not_allowed(thread, prompt.user_id, not_allowed, may_start, event)
+            return
         prompt, refused = _with_files_taken(prompt)
         if not prompt.text.strip():
             await self._empty(
@@ -150,6 +170,19 @@ class Intake:
             if refused:
                 await self.presenter.files_refused(thread, prompt.user_id, refused)
             await self.presenter.usage_hint(thread)
+
+    async def _not_allowed(
+        self, thread: ThreadRef, user_id: str, why: NotAllowed, may_start: bool, event: str | None
+    ) -> None:
+        # Once per message (its twin event and Slack's retries say nothing more), and in a
+        # thread only if it is ours: a reply in someone else's thread gets no note.
+        if event is not None and not await self.stores.claims.claim_event(thread.team, event):
+            return
+        if not may_start and not await self.stores.threads.get(thread):
+            return
+        self.metrics.prompts_refused.labels("not_allowed").inc()
+        log.info("message not answered: the workspace's settings", extra={"why": why.value})
+        await self.presenter.not_allowed(thread, user_id, why)
 
     async def _too_long(
         self, thread: ThreadRef, prompt: Prompt, *, may_start: bool, event: str | None

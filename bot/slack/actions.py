@@ -191,3 +191,18 @@ DISCONNECT_ORIGAMI = "disconnect_origami"
 ORIGAMI_KEY_MODAL = "origami_key"  # callback_id
 ORIGAMI_KEY_BLOCK = "origami_key"  # block_id of the input
 ORIGAMI_KEY_INPUT = "origami_key_text"  # action_id of the plain_text_input
+
+# App Home's workspace settings (many workspaces and one).
+OPEN_SETTINGS = "open_settings"  # opens the settings modal
+SETTINGS_MODAL = "workspace_settings"  # callback_id
+SETTINGS_CHANNELS_BLOCK = "settings_channels"
+SETTINGS_CHANNELS_INPUT = "channels"  # multi_conversations_select
+SETTINGS_AUDIENCE_BLOCK = "settings_audience"
+SETTINGS_AUDIENCE_INPUT = "audience"  # radio_buttons
+SETTINGS_GROUPS_BLOCK = "settings_groups"
+SETTINGS_GROUPS_INPUT = "groups"  # multi_static_select
+# One pair of blocks per suggested prompt: ``settings_prompt_title_<n>`` and
+# ``settings_prompt_message_<n>``, n from 1 to 4, each with the input ``text``.
+SETTINGS_PROMPT_TITLE_BLOCK = "settings_prompt_title_{n}"
+SETTINGS_PROMPT_MESSAGE_BLOCK = "settings_prompt_message_{n}"
+SETTINGS_PROMPT_INPUT = "text"

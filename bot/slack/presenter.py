@@ -28,12 +28,13 @@ from bot.origami.models import PendingQuestion, Run
 from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
-from bot.slack import blocks, texts
+from bot.slack import blocks, settings_texts, texts
 from bot.slack.blocks import Message
 from bot.slack.blocks.files import build_files_refused
 from bot.slack.channel_posts import ChannelPosts
 from bot.slack.messages import SlackMessages, slack_error
 from bot.tenancy.slack import SlackFor
+from bot.workspace_settings import NotAllowed
 
 # The metadata every part of a delivery carries, so a delivery resumed after a crash can
 # find what an earlier one posted (``bot.delivery``).
@@ -252,6 +253,11 @@ class SlackPresenter(ChannelPosts):
         else:
             message = blocks.build_note(texts.note(note))
         await self.slack.ephemeral(thread, user_id, message)
+
+    async def not_allowed(self, thread: ThreadRef, user_id: str, why: NotAllowed) -> None:
+        await self.slack.ephemeral(
+            thread, user_id, blocks.build_note(settings_texts.not_allowed(why))
+        )
 
     async def choice_made(
         self, thread: ThreadRef, message_ts: str, user_id: str, label: str

@@ -20,6 +20,7 @@ MANIFEST_BOT_SCOPES: dict[str, str] = {
     "commands": "/origami",
     "links:read": "pasted table links",
     "links:write": "unfurling table links",
+    "usergroups:read": "App Home's setting of who may start agents (user groups)",
 }
 
 # slack-app-manifest.yml's features.unfurl_domains (a test keeps them the same). Slack

@@ -29,7 +29,9 @@ from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
 from bot.stores.scheduled import ScheduleStore
+from bot.stores.settings import SettingsStore
 from bot.stores.started import StartedStore
+from bot.stores.summaries import SummaryStore
 from bot.stores.threads import ThreadStore
 from bot.stores.workspaces import WorkspaceStore
 
@@ -56,6 +58,8 @@ class Stores:
     started: StartedStore
     files: FileStore
     schedules: ScheduleStore
+    summaries: SummaryStore
+    settings: SettingsStore
     _client: Any
 
     @classmethod
@@ -75,8 +79,16 @@ class Stores:
             started=StartedStore(client),
             files=FileStore(client),
             schedules=ScheduleStore(client),
+            summaries=SummaryStore(client),
+            settings=SettingsStore(client),
             _client=client,
         )
+
+    async def forget_workspace(self, team: str) -> int:
+        """Delete every key of ``team`` (``WorkspaceStore.forget``), and this process's
+        copy of its settings."""
+        self.settings.forget(team)
+        return await self.workspaces.forget(team)
 
     def budget(self, rule: BudgetRule) -> RequestBudget:
         """The Origami request budget (the client's gate), shared by all processes."""

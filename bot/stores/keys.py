@@ -235,6 +235,18 @@ def refused(team: str, feature: str) -> str:
     return f"{PREFIX}:{_part(team)}:refused:{_part(feature)}"
 
 
+# A workspace's settings outlive any idle spell: re-armed whenever a process reads them
+# (at least once a minute while the app is used there), so only a workspace that has not
+# used the app for over a year falls back to the defaults.
+SETTINGS_TTL = timedelta(days=400)
+
+
+def workspace_settings(team: str) -> str:
+    """STRING (JSON): the workspace's own settings (``bot.workspace_settings``), changed
+    by its admins in App Home."""
+    return f"{PREFIX}:{_part(team)}:settings"
+
+
 def onboarded(team: str, user_id: str) -> str:
     """STRING, SET NX: this person was shown the Messages tab's onboarding."""
     return f"{PREFIX}:{_part(team)}:onboarded:{_part(user_id)}"

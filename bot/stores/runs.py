@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain import Busy, BusyKind, KeptPrompt, RunRecord, StartedConversation
-from bot.stores import buttons, codec, keys
+from bot.stores import buttons, codec, keys, summaries
 from bot.stores import started as started_store
 from bot.stores.budget import now_ms
 from bot.stores.schedule import prompt_entry, run_entry
 from bot.stores.scheduled import mark_done_in
+from bot.summaries import working
 
 
 class RunStore:
@@ -38,8 +39,9 @@ class RunStore:
     ) -> list[str]:
         """Origami took a kept prompt: bind a new agent to its thread, save the run, mark
         the thread busy with it, schedule its first poll, drop the kept prompt, list a new
-        conversation for its author (``started``), and take the thread's open one-shot
-        buttons, which the new run makes stale: all at once (one MULTI, one round trip).
+        conversation for its author (``started``), take the thread's open one-shot
+        buttons, which the new run makes stale, and mark it working for App Home: all at
+        once (one MULTI, one round trip).
         Returns the ts of the messages whose buttons to close."""
         async with self.redis.pipeline(transaction=True) as pipe:
             buttons.take_in(pipe, record.thread)
@@ -69,7 +71,9 @@ def _watch_in(pipe: Any, record: RunRecord, first_poll_s: float, *, bind: bool) 
     tkey = keys.thread(record.team, record.channel, record.thread_ts)
     if bind:
         pipe.hset(tkey, "agent_id", record.agent_id)
-    pipe.hset(tkey, "busy", Busy(BusyKind.RUN, record.run_id).encode())
+    # The conversation is working again, for App Home: in the same HSET.
+    busy = {"busy": Busy(BusyKind.RUN, record.run_id).encode()}
+    pipe.hset(tkey, mapping=busy | summaries.fields_of(working()))
     pipe.expire(tkey, keys.seconds(keys.THREAD_TTL))
     pipe.set(
         keys.run(record.team, record.run_id), codec.dump_run(record), ex=keys.seconds(keys.RUN_TTL)

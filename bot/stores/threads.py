@@ -27,9 +27,10 @@ from bot.domain import (
     kept_prompt_id,
     next_batch,
 )
-from bot.stores import codec, keys
+from bot.stores import codec, keys, summaries
 from bot.stores.budget import now_ms
 from bot.stores.schedule import prompt_entry
+from bot.summaries import Summary
 
 # KEYS: the Slack message's claim, the thread, its queue, the kept prompt, the schedule.
 # A message already claimed does nothing. A thread with neither agent nor work is new: a
@@ -74,7 +75,8 @@ return {'kept', kind, agent or ''}
 
 
 # KEYS: the thread, its queue. The release when nothing waits: if the thread is still
-# busy with ``busy`` and its queue is empty, it is idle now (or forgotten); else whether
+# busy with ``busy`` and its queue is empty, it is idle now (or forgotten) and its
+# summary for App Home is written (``bot.stores.summaries``); else whether
 # it is someone else's now ("stale") or has a queue to go on with ("queued").
 _RELEASE_IF_IDLE_LUA = """
 local a = cjson.decode(ARGV[1])
@@ -85,6 +87,7 @@ if a.forget then
   redis.call('DEL', KEYS[1])
 else
   redis.call('HDEL', KEYS[1], 'busy', 'notice')
+  for field, value in pairs(a.summary) do redis.call('HSET', KEYS[1], field, value) end
 end
 return {'idle', t[2] or ''}
 """
@@ -172,10 +175,19 @@ class ThreadStore:
             busy=Busy.decode(busy) if busy else None,
         )
 
-    async def release(self, thread: ThreadRef, busy: Busy, *, forget: bool = False) -> Released:
+    async def release(
+        self,
+        thread: ThreadRef,
+        busy: Busy,
+        *,
+        forget: bool = False,
+        summary: Summary | None = None,
+    ) -> Released:
         """The thread is done with ``busy``: the next batch of its queue is kept for a
         sender at once (``domain.next_batch``), or the thread is idle again; ``forget``:
         the thread is gone, as its agent could not be created, with what waited in it.
+        ``summary``: how the run ended, for App Home, written in the same step (only
+        while the thread is still busy with ``busy``: a forgotten thread is not remade).
 
         With a queue, one transaction, retried if the thread or its queue changed under it
         (WATCH): a reply is never queued just after the queue was read, nor sent ahead of
@@ -183,9 +195,9 @@ class ThreadStore:
         tkey = keys.thread(thread.team, thread.channel, thread.thread_ts)
         qkey = keys.queue(thread.team, thread.channel, thread.thread_ts)
         # Most threads have nothing queued when their run ends: one round trip then.
-        idle = await self._release_if_idle(
-            keys=[tkey, qkey], args=[json.dumps({"busy": busy.encode(), "forget": forget})]
-        )
+        fields = summaries.fields_of(summary) if summary is not None else {}
+        args = {"busy": busy.encode(), "forget": forget, "summary": fields}
+        idle = await self._release_if_idle(keys=[tkey, qkey], args=[json.dumps(args)])
         if idle[0] != "queued":
             notice = str(idle[1]) if len(idle) > 1 and idle[1] else None
             return Released(notice=notice) if idle[0] == "idle" else Released()
@@ -201,6 +213,8 @@ class ThreadStore:
                     queued = [p for p in map(codec.load_queued, raw) if p is not None]
                     batch = None if forget or not agent else next_batch(queued)
                     pipe.multi()
+                    if fields and not forget:
+                        pipe.hset(tkey, mapping=fields)
                     if batch is None and forget:
                         pipe.delete(tkey, qkey)
                     elif batch is None:

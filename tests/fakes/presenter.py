@@ -18,6 +18,7 @@ from bot.origami.models import PendingQuestion, Run, Table
 from bot.origami.transcript import ToolStep
 from bot.previews import LeadPreview
 from bot.problems import Problem
+from bot.workspace_settings import NotAllowed
 
 
 @dataclass
@@ -160,6 +161,9 @@ class RecordingPresenter:
         self, thread: ThreadRef, user_id: str, note: Note, answer: Answer | None = None
     ) -> None:
         self._show("note", thread, user=user_id, note=note, answer=answer)
+
+    async def not_allowed(self, thread: ThreadRef, user_id: str, why: NotAllowed) -> None:
+        self._show("not_allowed", thread, user=user_id, why=why)
 
     async def choice_made(
         self, thread: ThreadRef, message_ts: str, user_id: str, label: str

@@ -349,6 +349,45 @@ def _check_options(errs: _Errors, el: Mapping[str, Any], ptr: str, kind: str) ->
         _check_str(errs, option.get("url"), optr + "/url", MAX_URL)
 
 
+# multi_*_select: at most this many initial items (Slack: max_selected_items >= 1).
+MAX_INITIAL_CONVERSATIONS = 100
+_CONVERSATION_ID = re.compile(r"[CGD][A-Z0-9]{1,32}")
+
+
+def _check_initial_choices(errs: _Errors, el: Mapping[str, Any], ptr: str, kind: str) -> None:
+    """What a select or a radio starts with must be among what it offers (Slack answers
+    ``invalid_arguments`` otherwise), and a multi select at most ``max_selected_items``."""
+    most = el.get("max_selected_items")
+    if most is not None and (not isinstance(most, int) or most < 1):
+        errs.add(ptr + "/max_selected_items", "must be at least 1")
+    offered = [o.get("value") for o in el.get("options") or [] if isinstance(o, Mapping)]
+
+    def same_option(option: Any, where: str) -> None:
+        if not isinstance(option, Mapping) or option.get("value") not in offered:
+            errs.add(where, "must match one of the options")
+
+    if "initial_option" in el:
+        same_option(el["initial_option"], ptr + "/initial_option")
+    if "initial_options" in el:
+        initial = el["initial_options"]
+        if not isinstance(initial, list) or not initial:
+            errs.add(ptr + "/initial_options", "must provide at least 1 item")
+        else:
+            for i, option in enumerate(initial):
+                same_option(option, f"{ptr}/initial_options/{i}")
+            if isinstance(most, int) and len(initial) > most:
+                errs.add(ptr + "/initial_options", f"no more than {most} items allowed")
+    if "initial_conversations" in el:
+        chosen = el["initial_conversations"]
+        limit = most if isinstance(most, int) else MAX_INITIAL_CONVERSATIONS
+        if not isinstance(chosen, list) or not all(
+            isinstance(c, str) and _CONVERSATION_ID.fullmatch(c) for c in chosen
+        ):
+            errs.add(ptr + "/initial_conversations", "must be a list of conversation ids")
+        elif len(chosen) > min(limit, MAX_INITIAL_CONVERSATIONS):
+            errs.add(ptr + "/initial_conversations", f"no more than {limit} items allowed")
+
+
 def _check_element(
     errs: _Errors, el: Any, ptr: str, allowed: frozenset[str], action_ids: set[str]
 ) -> None:
@@ -401,6 +440,8 @@ def _check_element(
             _check_str(errs, el.get("initial_value"), ptr + "/initial_value", longest)
     if kind in _OPTION_LIMITS:
         _check_options(errs, el, ptr, kind)
+    if kind in _SELECTS or kind in ("radio_buttons", "checkboxes"):
+        _check_initial_choices(errs, el, ptr, kind)
     if kind in ("conversations_select", "multi_conversations_select"):
         from tests.fakes.slack_views import check_conversations_select  # uses _Errors
 
@@ -929,6 +970,8 @@ class FakeSlack:
         self._triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._users: dict[str, JSON] = {}
+        # User groups (``add_usergroup``): team id -> group id -> the group, with its users.
+        self._usergroups: dict[str, dict[str, JSON]] = {}
         self._reactions: dict[tuple[str, str], list[str]] = {}
         # response_url id -> (issued at, uses left); the JSON each accepted use posted.
         self._response_urls: dict[str, tuple[float, int]] = {}
@@ -970,6 +1013,8 @@ class FakeSlack:
             "files.completeUploadExternal": self._complete_upload,
             "files.info": self._files_info,
             "chat.unfurl": self._chat_unfurl,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
         }
         # Sessions, the thread status and suggested prompts (``tests.fakes.slack_agents``).
         self.agents = AgentPlatform(lambda: self.bot_scopes, self.messages, bot_id)
@@ -1225,6 +1270,31 @@ class FakeSlack:
         }
         self._users[user_id] = user
         return user
+
+    def add_usergroup(
+        self,
+        group_id: str,
+        users: Sequence[str],
+        *,
+        name: str | None = None,
+        team_id: str | None = None,
+        disabled: bool = False,
+    ) -> JSON:
+        """A user group of ``team_id``'s (default: the first workspace), as
+        ``usergroups.list`` and ``usergroups.users.list`` answer it."""
+        team = team_id or self.team_id
+        group: JSON = {
+            "id": group_id,
+            "team_id": team,
+            "is_usergroup": True,
+            "name": name or f"Group {group_id}",
+            "handle": (name or group_id).lower().replace(" ", "-"),
+            "date_delete": 1_700_000_000 if disabled else 0,
+            "users": list(users),
+            "user_count": len(users),
+        }
+        self._usergroups.setdefault(team, {})[group_id] = group
+        return group
 
     def add_message(
         self,
@@ -1698,6 +1768,33 @@ class FakeSlack:
             done.setdefault(str(entity["app_unfurl_url"]), {})["entity"] = copy.deepcopy(entity)
         return {"ok": True}
 
+    def _usergroups_list(self, args: JSON) -> JSON:
+        if "usergroups:read" not in self.bot_scopes:
+            return _err("missing_scope", needed="usergroups:read")
+        groups = self._usergroups.get(self._current_team.team_id, {}).values()
+        include_disabled = str(args.get("include_disabled") or "").lower() in ("1", "true")
+        listed = []
+        for group in groups:
+            if group["date_delete"] and not include_disabled:
+                continue
+            shown = {k: v for k, v in group.items() if k != "users"}
+            if str(args.get("include_users") or "").lower() in ("1", "true"):
+                shown["users"] = list(group["users"])
+            listed.append(copy.deepcopy(shown))
+        return {"ok": True, "usergroups": listed}
+
+    def _usergroups_users_list(self, args: JSON) -> JSON:
+        if "usergroups:read" not in self.bot_scopes:
+            return _err("missing_scope", needed="usergroups:read")
+        group = self._usergroups.get(self._current_team.team_id, {}).get(
+            str(args.get("usergroup") or "")
+        )
+        if group is None:
+            return _err("no_such_subteam")
+        if group["date_delete"] and str(args.get("include_disabled") or "") not in ("1", "true"):
+            return _err("no_such_subteam")
+        return {"ok": True, "users": list(group["users"])}
+
     def _files_info(self, args: JSON) -> JSON:
         if "files:read" not in self.bot_scopes:
             return _err("missing_scope", needed="files:read")
@@ -1845,6 +1942,7 @@ class FakeSlack:
         ts = new_ts()
         self._ephemerals.append(
             {
+                "team": self._current_team.team_id,
                 "channel": channel,
                 "user": user,
                 "ts": ts,

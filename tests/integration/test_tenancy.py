@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -16,7 +17,9 @@ from bot.domain import Prompt, ThreadRef
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, build_http_client
 from bot.slack import blocks
+from bot.slack.blocks.home_connection import build_connection_section
 from bot.stores import Stores
+from bot.summaries import AccountFacts, AccountState
 from bot.tenancy.connections import Connections
 from bot.tenancy.database import Database, open_database
 from bot.tenancy.origami import WorkspaceKeys
@@ -154,20 +157,25 @@ async def test_forgetting_a_workspace_leaves_another_with_the_same_channel_ids(
     assert entries and all("|T0A|" in e for e in entries)
 
 
+def _home(connection: Connection | None, *, may_manage: bool) -> dict[str, Any]:
+    account = AccountFacts(AccountState.READ, "Acme", "Pro", 1200.0)
+    return blocks.build_home([build_connection_section(connection, account, may_manage=may_manage)])
+
+
 def test_app_home_and_the_key_modal_are_views_slack_accepts() -> None:
     connected = _connection("T0A", "wxyz")
     for view in (
-        blocks.build_home(None, may_manage=True),
-        blocks.build_home(None, may_manage=False),
-        blocks.build_home(connected, may_manage=True),
-        blocks.build_home(connected, may_manage=False),
+        _home(None, may_manage=True),
+        _home(None, may_manage=False),
+        _home(connected, may_manage=True),
+        _home(connected, may_manage=False),
     ):
         assert view_errors(view, kind="home") == []
     assert view_errors(blocks.build_key_modal()) == []
     assert view_errors(blocks.build_only_admins_modal()) == []
-    shown = str(blocks.build_home(connected, may_manage=True))
+    shown = str(_home(connected, may_manage=True))
     assert "wxyz" in shown and "disconnect_origami" in shown
-    assert "connect_origami" not in str(blocks.build_home(connected, may_manage=False))
+    assert "connect_origami" not in str(_home(connected, may_manage=False))
 
 
 async def test_the_doctor_checks_the_installations_database_with_many_workspaces(

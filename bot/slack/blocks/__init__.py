@@ -22,7 +22,8 @@ Origami app's host: the builders take it as ``app_url`` (default ``ORIGAMI_APP_U
 from bot.domain import Answer
 from bot.slack.blocks.common import ORIGAMI_APP_URL, Block, Message
 from bot.slack.blocks.feedback import build_feedback
-from bot.slack.blocks.home import build_home, build_key_modal, build_only_admins_modal
+from bot.slack.blocks.home import build_home
+from bot.slack.blocks.home_connection import build_key_modal, build_only_admins_modal
 from bot.slack.blocks.modals import build_freeform_modal
 from bot.slack.blocks.notices import (
     build_already_answered,

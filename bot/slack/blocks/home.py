@@ -1,103 +1,31 @@
-"""App Home's ``home`` tab (the workspace's Origami connection) and the key modal."""
+"""App Home's ``home`` tab: its sections, in order, each built by its own module
+(``home_connection``, ``home_recent``, ``home_settings``), joined here within Slack's
+limits. A new section is one more builder module and one more entry in the caller's list.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from bot.slack import actions as ids
-from bot.slack import home_texts, limits
-from bot.slack.blocks.common import (
-    actions_blocks,
-    button_element,
-    context_block,
-    header_block,
-    plain_text,
-    section_block,
-)
-from bot.tenancy.origami_keys import Connection
+from bot.slack.blocks.common import Block, context_block
+
+# views.publish: a Home view holds at most 100 blocks.
+MAX_HOME_BLOCKS = 100
+HOME_CLIPPED = "Some of this tab could not be shown: it holds too much."
+_DIVIDER: Block = {"type": "divider"}
 
 
-def _disconnect_confirm() -> dict[str, Any]:
-    return {
-        "title": plain_text(home_texts.DISCONNECT_CONFIRM_TITLE),
-        "text": plain_text(home_texts.DISCONNECT_CONFIRM_TEXT),
-        "confirm": plain_text(home_texts.DISCONNECT_CONFIRM_YES),
-        "deny": plain_text(home_texts.DISCONNECT_CONFIRM_NO),
-        "style": "danger",
-    }
-
-
-def build_home(connection: Connection | None, *, may_manage: bool) -> dict[str, Any]:
-    """The ``home`` tab for one person: whether the workspace is connected, and, for
-    those who may change it, the buttons that do."""
-    blocks = [header_block(home_texts.HOME_TITLE, "home_title")]
-    if connection is None:
-        blocks.append(section_block(home_texts.NOT_CONNECTED, "connection"))
-    else:
-        status = home_texts.connected(
-            connection.organization_name,
-            connection.plan_name,
-            connection.last4,
-            connection.set_by,
-            connection.set_at,
-        )
-        blocks.append(section_block(status, "connection"))
-    if may_manage:
-        buttons = [
-            button_element(
-                home_texts.CHANGE_KEY if connection else home_texts.CONNECT,
-                ids.CONNECT_ORIGAMI,
-                style="primary" if connection is None else None,
-            )
-        ]
-        if connection is not None:
-            buttons.append(
-                button_element(
-                    home_texts.DISCONNECT,
-                    ids.DISCONNECT_ORIGAMI,
-                    style="danger",
-                    confirm=_disconnect_confirm(),
-                )
-            )
-        blocks += actions_blocks(buttons, "connection_actions")
-        blocks.append(context_block(home_texts.GET_A_KEY, "get_a_key"))
-    elif connection is None:
-        blocks.append(context_block(home_texts.ASK_AN_ADMIN, "ask_an_admin"))
+def build_home(sections: Sequence[Sequence[Block]]) -> dict[str, Any]:
+    """The ``home`` view of ``sections`` (empty ones left out), a divider between two;
+    past 100 blocks, the last ones give way to a note that says so."""
+    blocks: list[Block] = []
+    for section in sections:
+        if not section:
+            continue
+        if blocks:
+            blocks.append(dict(_DIVIDER))
+        blocks.extend(section)
+    if len(blocks) > MAX_HOME_BLOCKS:
+        blocks = [*blocks[: MAX_HOME_BLOCKS - 1], context_block(HOME_CLIPPED, "home_clipped")]
     return {"type": "home", "blocks": blocks}
-
-
-def build_key_modal() -> dict[str, Any]:
-    """The modal that takes a pasted Origami key (it carries no metadata: the workspace
-    and the person come from the submission itself)."""
-    return {
-        "type": "modal",
-        "callback_id": ids.ORIGAMI_KEY_MODAL,
-        "title": plain_text(home_texts.MODAL_TITLE[: limits.MAX_MODAL_TITLE]),
-        "submit": plain_text(home_texts.MODAL_SUBMIT),
-        "close": plain_text(home_texts.MODAL_CLOSE),
-        "blocks": [
-            section_block(home_texts.GET_A_KEY, "get_a_key"),
-            {
-                "type": "input",
-                "block_id": ids.ORIGAMI_KEY_BLOCK,
-                "label": plain_text(home_texts.MODAL_INPUT_LABEL),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.ORIGAMI_KEY_INPUT,
-                    "min_length": 1,
-                    "max_length": 200,
-                    "placeholder": plain_text(home_texts.MODAL_PLACEHOLDER),
-                },
-            },
-        ],
-    }
-
-
-def build_only_admins_modal() -> dict[str, Any]:
-    """What a person who may not change the key sees on clicking a (stale) button."""
-    return {
-        "type": "modal",
-        "title": plain_text(home_texts.MODAL_TITLE[: limits.MAX_MODAL_TITLE]),
-        "close": plain_text(home_texts.MODAL_CLOSE),
-        "blocks": [section_block(home_texts.ONLY_ADMINS, "only_admins")],
-    }

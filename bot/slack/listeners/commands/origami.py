@@ -18,11 +18,12 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.conversations import Conversations
 from bot.conversations.commands import Opened
-from bot.slack import payloads
+from bot.slack import payloads, settings_texts
 from bot.slack.blocks import Message
 from bot.slack.blocks import commands as replies
 from bot.slack.blocks.schedules import build_schedules_list
 from bot.slack.commands import SlashCommand, Verb, parse_command
+from bot.workspace_settings import NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -101,3 +102,5 @@ async def _new(
         return
     if opened is Opened.NOT_IN_CHANNEL:
         await respond(**_private(replies.build_command_note(replies.NOT_IN_CHANNEL)))
+    elif isinstance(opened, NotAllowed):
+        await respond(**_private(replies.build_command_note(settings_texts.not_allowed(opened))))

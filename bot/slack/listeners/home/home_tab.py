@@ -1,24 +1,37 @@
-"""``app_home_opened`` on the ``home`` tab: publish the workspace's connection for the
-person who opened it (with the buttons that change it, if they may)."""
+"""``app_home_opened`` on the ``home`` tab: publish the person's Home (both modes): the
+workspace's connection and account, their recent conversations, its settings, the
+sections other features add (schedules), and, for those who may change them, the buttons
+that do."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversations.home import Home
 from bot.slack import blocks, payloads
+from bot.slack.blocks.common import Block
+from bot.slack.blocks.home_connection import build_account_section, build_connection_section
+from bot.slack.blocks.home_recent import build_recent_section
+from bot.slack.blocks.home_settings import build_settings_section
+from bot.stores import StoreError
+from bot.summaries import RecentConversation
 from bot.tenancy.connections import Connections
 
 log = logging.getLogger(__name__)
 
 # users.info fields that make someone a workspace admin (owners are admins too).
 _ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
+# A workspace's URL (auth.test) changes only when it is renamed: an hour per process.
+_URL_KEPT_S = 3600.0
+_TEAMS_KEPT = 10_000
 
-# A section of the home tab below the connection (schedules, ...): its blocks for one
+# A section of the home tab below this module's own (schedules, ...): its blocks for one
 # person, from (client, team, user id).
 HomeSection = Callable[[AsyncWebClient, str, str], Awaitable[list[dict[str, Any]]]]
 
@@ -31,8 +44,8 @@ async def is_home_tab(body: dict[str, Any]) -> bool:
 async def may_manage(
     client: AsyncWebClient, connections: Connections, team: str, user_id: str
 ) -> bool:
-    """Whether ``user_id`` may set or remove the workspace's key: an admin or owner by
-    ``users.info``, or the person who installed the app. Unsure (Slack refused) is no."""
+    """Whether ``user_id`` may change the workspace's key and settings: an admin or owner
+    by ``users.info``, or the person who installed the app. Unsure (Slack refused) is no."""
     if not payloads.is_user_id(user_id):
         return False
     if await connections.is_installer(team, user_id):
@@ -53,25 +66,76 @@ async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
     return isinstance(user, dict) and any(user.get(flag) is True for flag in _ADMIN_FLAGS)
 
 
-async def publish_home(
-    client: AsyncWebClient,
-    connections: Connections,
-    team: str,
-    user_id: str,
-    sections: Sequence[HomeSection] = (),
-) -> None:
-    manage = await may_manage(client, connections, team, user_id)
-    view = blocks.build_home(await connections.status(team), may_manage=manage)
-    for section in sections:
-        view["blocks"] += await section(client, team, user_id)
-    await client.views_publish(user_id=user_id, view=view)
+class HomeTab:
+    """Builds and publishes a person's Home. ``connections``: many workspaces (the key's
+    section and its buttons); None with one workspace. ``sections``: those other features
+    add below this module's own, in order."""
+
+    def __init__(
+        self,
+        home: Home,
+        connections: Connections | None,
+        sections: Sequence[HomeSection] = (),
+    ) -> None:
+        self.home = home
+        self.connections = connections
+        self.sections = list(sections)
+        self._urls: dict[str, tuple[float, str]] = {}
+
+    async def may_manage(self, client: AsyncWebClient, team: str, user_id: str) -> bool:
+        """An admin or owner, or (many workspaces) whoever installed the app."""
+        if self.connections is not None:
+            return await may_manage(client, self.connections, team, user_id)
+        return await is_workspace_admin(client, user_id)
+
+    async def publish(self, client: AsyncWebClient, team: str, user_id: str) -> None:
+        if not payloads.is_user_id(user_id):
+            return
+        manage = await self.may_manage(client, team, user_id)
+        account = await self.home.account(team)
+        if self.connections is not None:
+            connection = await self.connections.status(team)
+            top = build_connection_section(connection, account, may_manage=manage)
+        else:
+            top = build_account_section(account)
+        settings = await self.home.settings(team)
+        # One section a builder module; a new section is one more line here.
+        sections: list[list[Block]] = [
+            top,
+            build_recent_section(await self._recent(team, user_id), await self._url(client, team)),
+            build_settings_section(settings, may_manage=manage),
+        ]
+        for section in self.sections:
+            sections.append(await section(client, team, user_id))
+        await client.views_publish(user_id=user_id, view=blocks.build_home(sections))
+
+    async def _recent(self, team: str, user_id: str) -> list[RecentConversation] | None:
+        try:
+            return await self.home.recent(team, user_id)
+        except StoreError:
+            log.warning("the recent conversations could not be read")
+            return None
+
+    async def _url(self, client: AsyncWebClient, team: str) -> str:
+        """The workspace's URL, the root of its permalinks; "" (links left out) when
+        Slack does not say."""
+        kept = self._urls.get(team)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        try:
+            url = str((await client.auth_test()).get("url") or "")
+        except SlackApiError as exc:
+            log.warning("auth.test failed; no thread links", extra={"error": str(exc)})
+            return ""
+        if len(self._urls) >= _TEAMS_KEPT:
+            self._urls.clear()
+        self._urls[team] = (time.monotonic() + _URL_KEPT_S, url)
+        return url
 
 
-def build_handle_home_tab_opened(
-    connections: Connections, sections: Sequence[HomeSection] = ()
-) -> Callable[..., Awaitable[None]]:
+def build_handle_home_tab_opened(tab: HomeTab) -> Callable[..., Awaitable[None]]:
     async def handle_home_tab_opened(body: dict[str, Any], client: AsyncWebClient) -> None:
         user_id = str((body.get("event") or {}).get("user") or "")
-        await publish_home(client, connections, payloads.to_team(body), user_id, sections)
+        await tab.publish(client, payloads.to_team(body), user_id)
 
     return handle_home_tab_opened

@@ -5,7 +5,7 @@ the person may (a button can be clicked from a stale tab, a payload forged)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -13,13 +13,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import actions as ids
 from bot.slack import blocks, home_texts, payloads
-from bot.slack.listeners.home.home_tab import HomeSection, may_manage, publish_home
+from bot.slack.listeners.home.home_tab import HomeTab
 from bot.tenancy.connections import Connections, KeyNotSaved
 
 log = logging.getLogger(__name__)
 
 
-def build_handle_connect_origami(connections: Connections) -> Callable[..., Awaitable[None]]:
+def build_handle_connect_origami(
+    tab: HomeTab, connections: Connections
+) -> Callable[..., Awaitable[None]]:
     async def handle_connect_origami(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -28,7 +30,7 @@ def build_handle_connect_origami(connections: Connections) -> Callable[..., Awai
         trigger_id = str(body.get("trigger_id") or "")
         # The trigger id lasts 3 s: may_manage before views.open costs a database read
         # and one users.info, well within it.
-        allowed = await may_manage(client, connections, team, user_id)
+        allowed = await tab.may_manage(client, team, user_id)
         view = blocks.build_key_modal() if allowed else blocks.build_only_admins_modal()
         await client.views_open(trigger_id=trigger_id, view=view)
 
@@ -36,30 +38,31 @@ def build_handle_connect_origami(connections: Connections) -> Callable[..., Awai
 
 
 def build_handle_disconnect_origami(
-    connections: Connections, sections: Sequence[HomeSection] = ()
+    tab: HomeTab, connections: Connections
 ) -> Callable[..., Awaitable[None]]:
     async def handle_disconnect_origami(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
         team, user_id = payloads.to_team(body), payloads.to_user(body)
-        if not await may_manage(client, connections, team, user_id):
+        if not await tab.may_manage(client, team, user_id):
             log.warning("a key removal refused: not an admin", extra={"user": user_id})
         else:
             await connections.disconnect(team)
-        await publish_home(client, connections, team, user_id, sections)
+            tab.home.forget_account(team)
+        await tab.publish(client, team, user_id)
 
     return handle_disconnect_origami
 
 
 def build_handle_origami_key(
-    connections: Connections, sections: Sequence[HomeSection] = ()
+    tab: HomeTab, connections: Connections
 ) -> Callable[..., Awaitable[None]]:
     async def handle_origami_key(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         team, user_id = payloads.to_team(body), payloads.to_user(body)
-        if not await may_manage(client, connections, team, user_id):
+        if not await tab.may_manage(client, team, user_id):
             await ack(
                 response_action="errors", errors={ids.ORIGAMI_KEY_BLOCK: home_texts.ONLY_ADMINS}
             )
@@ -76,6 +79,7 @@ def build_handle_origami_key(
             await ack(response_action="errors", errors={ids.ORIGAMI_KEY_BLOCK: error})
             return
         await ack()
-        await publish_home(client, connections, team, user_id, sections)
+        tab.home.forget_account(team)
+        await tab.publish(client, team, user_id)
 
     return handle_origami_key

@@ -5,7 +5,7 @@ every click (``Schedules.change``): a stale tab or a forged payload changes noth
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -67,27 +67,6 @@ def build_schedules_section(schedules: Schedules, connections: Connections | Non
         return build_schedules_home(views, may_change=may)
 
     return schedules_section
-
-
-def build_publish_sections_only(sections: Sequence[HomeSection]) -> Publish:
-    """One workspace: the home tab holds the sections alone (no key to connect)."""
-
-    async def publish(client: AsyncWebClient, team: str, user_id: str) -> None:
-        blocks: list[dict[str, Any]] = []
-        for section in sections:
-            blocks += await section(client, team, user_id)
-        await client.views_publish(user_id=user_id, view={"type": "home", "blocks": blocks})
-
-    return publish
-
-
-def build_handle_home_opened(publish: Publish) -> Handler:
-    async def handle_home_opened(body: dict[str, Any], client: AsyncWebClient) -> None:
-        user_id = str((body.get("event") or {}).get("user") or "")
-        if payloads.is_user_id(user_id):
-            await publish(client, payloads.to_team(body), user_id)
-
-    return handle_home_opened
 
 
 def build_handle_schedule_change(
