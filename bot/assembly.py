@@ -33,6 +33,7 @@ from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
 from bot.credits import CreditWatch
 from bot.delivery import Delivery
+from bot.enrichment import EnrichmentConfig, EnrichmentFollower, EnrichmentView
 from bot.files.attach import Attachments
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
@@ -44,6 +45,7 @@ from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
 from bot.slack.blocks import ORIGAMI_APP_URL
+from bot.slack.enrichment_view import SlackEnrichmentView
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.stores import Stores, connect
@@ -60,6 +62,8 @@ class Core:
     conversations: Conversations
     sender: Sender
     watcher: Watcher
+    # Re-reads the tables still being enriched after their run (None: not followed).
+    follower: EnrichmentFollower | None = None
 
 
 @dataclass
@@ -143,6 +147,14 @@ def build(settings: Settings) -> Parts:
         files=SlackFileSource(tenants.slack, slack_session, settings.slack_api_url),
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
+        enriching=(
+            SlackEnrichmentView(tenants.slack, app_url=settings.origami_app_url),
+            EnrichmentConfig(
+                first_read_s=settings.enrichment_read_seconds,
+                max_wait_s=4 * settings.enrichment_read_seconds,
+                follow_s=settings.enrichment_follow_minutes * 60,
+            ),
+        ),
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
 
@@ -169,13 +181,16 @@ def assemble(
     files: FileSource | None = None,
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
+    enriching: tuple[EnrichmentView, EnrichmentConfig] | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
     where the client is made); by default a registry no one reads. ``surface``: Slack's
     agent platform (sessions, status, the Messages tab). ``files``: where shared files
     are read (without, prompts go without their files). ``low_credits``: the balance
-    below which a finished run's thread says it is low (0: never)."""
+    below which a finished run's thread says it is low (0: never). ``enriching``: how
+    tables still being enriched after their run are shown, and followed (None: they are
+    not followed)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -196,8 +211,13 @@ def assemble(
         attachments=attachments,
     )
     credits = CreditWatch(stores, origami, presenter, low_credits)
+    previews = LeadPreviews(origami)
+    follower = None
+    if enriching is not None:
+        view, config = enriching
+        follower = EnrichmentFollower(stores.enrichment, origami, view, delivery, previews, config)
     events = RunEvents(
-        stores, sender, delivery, presenter, intake, live, LeadPreviews(origami), credits
+        stores, sender, delivery, presenter, intake, live, previews, credits, follower
     )
     watch = _with_hold(watch, send)
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
@@ -215,7 +235,7 @@ def assemble(
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),
     )
-    return Core(conversations, sender, watcher)
+    return Core(conversations, sender, watcher, follower)
 
 
 def _with_hold(watch: WatcherConfig, send: SendConfig) -> WatcherConfig:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.enrichment import EnrichmentFollower
 from bot.metrics import Metrics, metrics_route
 from bot.stores.heartbeats import TTL_BEATS, HeartbeatStore
 from bot.watcher import Watcher
@@ -39,23 +40,30 @@ class WorkerHalf:
         heartbeats: HeartbeatStore,
         every_s: float,
         metrics: Metrics | None = None,
+        follower: EnrichmentFollower | None = None,
     ) -> None:
-        """``metrics``: the process's, which then shows the schedule's size when scraped."""
+        """``metrics``: the process's, which then shows the schedule's size when scraped.
+        ``follower``: re-reads tables still being enriched, beside the watcher."""
         if metrics is not None:
             metrics.read_schedule_size(watcher.schedule.count)
         self.watcher = watcher
+        self.follower = follower
         self.heartbeats = heartbeats
         self.every_s = every_s
         self.ttl_s = every_s * TTL_BEATS
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self.watcher.run_forever(), name="watcher"),
             asyncio.create_task(self.watcher.listen_for_handoffs(), name="handoffs"),
         ]
+        if self.follower is not None:
+            # Not among the tasks whose end ends the worker: a table's card is cosmetic.
+            self._following = asyncio.create_task(self.follower.run_forever(), name="enriching")
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
         log.info("worker started", extra={"worker": self.worker_id})
 
@@ -93,6 +101,10 @@ class WorkerHalf:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
         await _stop_watcher(self.watcher, self._tasks)
+        if self.follower is not None and self._following is not None:
+            self.follower.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._following, timeout=10)
         try:
             await asyncio.wait_for(self.heartbeats.gone(self.worker_id), 2)
         except Exception as exc:

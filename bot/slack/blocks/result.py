@@ -125,7 +125,7 @@ def build_result(
         content.append(_Unit([section_block(texts.RESULT_CUT, "text:cut")], texts.RESULT_CUT))
     if tables:
         cards = build_table_cards(
-            tables, run_id=run.id, app_url=app_url, changes=_changes(run.response)
+            tables, run_id=run.id, app_url=app_url, changes=table_changes(run.response)
         )
         summary = "; ".join(texts.table_fallback(t.name, t.lead_count) for t in tables[:3])
         content.append(_Unit(cards, summary))
@@ -165,7 +165,7 @@ def _show_steps(run: Run, run_ok: bool) -> list[Block]:
     return actions_blocks([button], "steps_actions")
 
 
-def _changes(response: RunResponse | None) -> dict[str, TableChange]:
+def table_changes(response: RunResponse | None) -> dict[str, TableChange]:
     """What the run's actions did to each table (created it, added leads)."""
     if response is None:
         return {}
