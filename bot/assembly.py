@@ -250,7 +250,7 @@ def assemble(
     if schedules is not None:
         manage = Schedules(stores, origami, schedules.posts, first_read_s=schedules.poller.pace_s)
         poller = ScheduledRunPoller(
-            stores, origami, schedules.posts, delivery, presenter, live, schedules.poller
+            stores, origami, schedules.posts, delivery, presenter, live, schedules.poller, metrics
         )
     conversations = Conversations(
         intake=intake,

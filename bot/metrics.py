@@ -57,9 +57,14 @@ ORIGAMI_ENDPOINTS = frozenset(
         "/agents/{id}/cancel",
         "/tables/{id}",
         "/tables/{id}/rows",
+        "/scheduled-agents",
+        "/scheduled-agents/{id}",
+        "/scheduled-agents/{id}/runs",
+        "/scheduled-agents/{id}/enable",
+        "/scheduled-agents/{id}/disable",
     }
 )
-_COLLECTIONS = ("agents", "tables")
+_COLLECTIONS = ("agents", "tables", "scheduled-agents")
 # A label value read from outside (a payload type, a Slack error code): short and plain, or
 # "other", so that no caller can make new series without bound.
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,63}")
@@ -196,6 +201,11 @@ class Metrics:
             "feedback_clicks_total",
             "Feedback on results, once per person and result, by verdict (good, bad).",
             ("verdict",),
+        )
+        # Once per run: the same run seen by two workers, or after a restart, is not counted.
+        self.scheduled_runs_posted = counter(
+            "scheduled_runs_posted_total",
+            "Runs of schedules made from Slack, each posted as a new thread in its channel.",
         )
         # Learnt once per workspace (and kept a day): a rise is a workspace whose runs now
         # use the Stop button or the progress line.

@@ -100,10 +100,6 @@ class ScheduledAgentEndpoints(Requester):
         data = await self._json("POST", "scheduled-agents", json=body, key=idempotency_key)
         return parsed(ScheduledAgent, data, 201)
 
-    async def get_scheduled_agent(self, schedule_id: str) -> ScheduledAgent:
-        data = await self._json("GET", f"scheduled-agents/{_origami_id(schedule_id)}")
-        return parsed(ScheduledAgent, data, 200)
-
     async def list_scheduled_agents(self) -> list[ScheduledAgent]:
         """The organisation's schedules, up to ``LIST_MAX`` (pages followed)."""
         found: list[ScheduledAgent] = []

@@ -20,6 +20,7 @@ from bot import logs
 from bot.delivery import Delivery, ack_owner
 from bot.domain import RunRecord, ThreadRef
 from bot.live_status import LiveStatus
+from bot.metrics import Metrics
 from bot.origami import errors
 from bot.origami.scheduled import ScheduledRun
 from bot.ports import Presenter
@@ -53,7 +54,9 @@ class ScheduledRunPoller:
         presenter: Presenter,
         live: LiveStatus,
         config: PollerConfig | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.origami = origami
         self.stores = stores
         self.posts = posts
@@ -136,6 +139,7 @@ class ScheduledRunPoller:
                 log.exception("could not post a scheduled run; trying again later")
                 await self.stores.schedules.let_go(team, run.run_id)
                 return
+        self.metrics.scheduled_runs_posted.inc()
         log.info("scheduled run posted", extra={"run": run.run_id})
 
     async def _watch(self, record: ScheduleRecord, run: ScheduledRun, opener: str) -> None:

@@ -202,6 +202,10 @@ async def test_a_schedule_from_the_modal_posts_two_runs_as_two_threads_that_cont
     # The runs' list is read at a poll's priority, under the workspace's key.
     (read, *_) = app.origami.requests("GET", f"/scheduled-agents/{made.id}/runs")
     assert read.headers["Authorization"] == f"Bearer {app.origami.api_key}"
+    # Counted once each, by the worker that posted it.
+    worker = app.workers[0] if app.workers else app
+    scraped = (await app.http.get(f"{worker.url}/metrics")).text
+    assert "origami_slack_scheduled_runs_posted_total 2.0" in scraped
 
 
 async def test_schedule_play_opens_the_modal_and_origami_refusals_are_field_errors(
@@ -251,6 +255,15 @@ async def test_other_failures_are_a_plain_message_and_a_closed_channel_is_said(
     assert ack["response_action"] == "update"
     assert "can't run scheduled agents" in texts_of({"blocks": ack["view"]["blocks"]})
     assert "Traceback" not in str(ack)
+    # Origami slower than Slack's 3 s: asked to submit again, which replays its answer.
+    app.origami.delay_next(1, 3.0, method="POST", path_prefix="/scheduled-agents")
+    state = values("find founders in Boston", "daily", CHANNEL)
+    ack = await submit(app, view, state)
+    assert "Submit again" in ack["errors"]["schedule_when"]
+    assert await submit(app, view, state) is None
+    await app.origami.wait_for(lambda: len(app.origami.schedules.live()) == 1, timeout=5)
+    slow, again = app.origami.requests("POST", "/scheduled-agents")[-2:]
+    assert again.replayed and slow.headers["Idempotency-Key"] == again.headers["Idempotency-Key"]
     # A channel the app is not in: made, and its maker is told, privately, to invite it.
     app.slack.leave(OTHER_CHANNEL)
     view = await open_modal(app, thread_ts)
@@ -260,7 +273,7 @@ async def test_other_failures_are_a_plain_message_and_a_closed_channel_is_said(
     await app.slack.wait_for(lambda s: s.ephemerals(user=payloads.USER_ID), timeout=5)
     (note,) = app.slack.ephemerals(user=payloads.USER_ID)
     assert "invite me" in texts_of(note) and note["thread_ts"] == thread_ts
-    assert len(app.origami.schedules.live()) == 1
+    assert len(app.origami.schedules.live()) == 2
 
 
 def home_click(view: dict[str, Any], action_id: str, user: str, trigger_id: str) -> dict[str, Any]:

@@ -218,6 +218,8 @@ async def test_two_workspaces_install_connect_talk_and_one_uninstalls(
             )
         )
         assert ws.api_key[-4:] in texts(shown) and ws.api_key[:-4] not in texts(shown)
+        # Below the connection, the workspace's schedules (tests/e2e/test_schedules.py).
+        assert "Schedules" in texts(shown) and "No schedules yet" in texts(shown)
     checked = {r.headers["Authorization"] for r in origami.requests("GET", "/account")}
     assert f"Bearer {a.api_key}" in checked and f"Bearer {b.api_key}" in checked
 

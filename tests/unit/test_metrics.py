@@ -29,6 +29,10 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         ("agents/ag_1/cancel", "/agents/{id}/cancel"),
         ("tables/tb_9", "/tables/{id}"),
         ("tables/tb_9/rows", "/tables/{id}/rows"),
+        ("scheduled-agents", "/scheduled-agents"),
+        ("scheduled-agents/sa_1/runs", "/scheduled-agents/{id}/runs"),
+        ("scheduled-agents/sa_1/disable", "/scheduled-agents/{id}/disable"),
+        ("scheduled-agents/sa_1/trigger", "other"),  # not called by this app
         (
             httpx.URL("https://o.test/api/v2/agents/ag_1/runs/r_2?include=stats"),
             "/agents/{id}/runs/{id}",

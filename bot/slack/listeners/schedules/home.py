@@ -102,15 +102,19 @@ def build_handle_schedule_change(
         if change is None:
             return
         team, user_id = payloads.to_team(body), payloads.to_user(body)
-        admin = await may_change_all(client, connections, team, user_id)
-        changed = await schedules.change(
-            team,
-            user_id,
-            str(action.get("value") or ""),
-            change,
-            admin=admin,
-            cause=str(action.get("action_ts") or body.get("trigger_id") or ""),
-        )
+        try:
+            admin = await may_change_all(client, connections, team, user_id)
+            changed = await schedules.change(
+                team,
+                user_id,
+                str(action.get("value") or ""),
+                change,
+                admin=admin,
+                cause=str(action.get("action_ts") or body.get("trigger_id") or ""),
+            )
+        except Exception:
+            log.exception("a schedule change failed")
+            changed = Changed.FAILED
         refused = _REFUSED.get(changed)
         if refused is not None:
             await _tell(client, str(body.get("trigger_id") or ""), refused)

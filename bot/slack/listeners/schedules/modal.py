@@ -75,7 +75,14 @@ def build_handle_schedule_submission(conversations: Conversations) -> Handler:
         team, user_id = payloads.to_team(body), payloads.to_user(body)
         # The view's id is the submission's own: a resubmission of the same values (after
         # a timeout) replays Origami's answer instead of making a second schedule.
-        result = await schedules.create(team, user_id, form, cause=str(view.get("id") or ""))
+        try:
+            result = await schedules.create(team, user_id, form, cause=str(view.get("id") or ""))
+        except Exception:
+            # Redis or a bug: said plainly; a submission again replays Origami's answer.
+            log.exception("a schedule's creation failed")
+            failed = build_schedule_failed_view(texts.FAILED_OTHER)
+            await ack(response_action="update", view=failed)
+            return
         if result.outcome is Created.INVALID_CRON:
             await ack(response_action="errors", errors={cron_error_block(view): texts.INVALID_CRON})
             return
