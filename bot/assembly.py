@@ -8,7 +8,7 @@ one process and ``python -m bot web`` / ``python -m bot worker`` run one each.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,6 +41,8 @@ from bot.origami.client import OrigamiClient, build_http_client
 from bot.ports import FileSource, Presenter
 from bot.previews import LeadPreviews
 from bot.run_events import RunEvents
+from bot.schedules.manage import SchedulePosts, Schedules
+from bot.schedules.runs import PollerConfig, ScheduledRunPoller
 from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
@@ -48,6 +50,7 @@ from bot.slack.blocks import ORIGAMI_APP_URL
 from bot.slack.enrichment_view import SlackEnrichmentView
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
+from bot.slack.schedule_posts import SlackSchedulePosts
 from bot.stores import Stores, connect
 from bot.stores.budget import NO_BUDGET, BudgetRule
 from bot.tenancy.origami import OneKey, OrigamiFor
@@ -64,6 +67,8 @@ class Core:
     watcher: Watcher
     # Re-reads the tables still being enriched after their run (None: not followed).
     follower: EnrichmentFollower | None = None
+    # The worker's reader of scheduled runs (None: a harness that posts no schedules).
+    schedule_poller: ScheduledRunPoller | None = None
 
 
 @dataclass
@@ -155,8 +160,23 @@ def build(settings: Settings) -> Parts:
                 follow_s=settings.enrichment_follow_minutes * 60,
             ),
         ),
+        schedules=ScheduleSettings(
+            SlackSchedulePosts(tenants.slack),
+            PollerConfig(
+                pace_s=settings.schedule_poll_seconds,
+                first_poll_s=settings.origami_first_poll_seconds,
+            ),
+        ),
     )
     return Parts(stores, origami, slack, core, slack_session, tenants, metrics)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """Where schedules post (their channels' messages), and how their runs are read."""
+
+    posts: SchedulePosts
+    poller: PollerConfig = field(default_factory=PollerConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +202,7 @@ def assemble(
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
     enriching: tuple[EnrichmentView, EnrichmentConfig] | None = None,
+    schedules: ScheduleSettings | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
     ``metrics``: what the parts count into (the Origami client's own hook is given
@@ -190,7 +211,8 @@ def assemble(
     are read (without, prompts go without their files). ``low_credits``: the balance
     below which a finished run's thread says it is low (0: never). ``enriching``: how
     tables still being enriched after their run are shown, and followed (None: they are
-    not followed)."""
+    not followed). ``schedules``: where schedules post (without, the app makes no
+    schedules)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -223,6 +245,13 @@ def assemble(
     watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
     buttons = Buttons(stores, origami, presenter, intake)
     tables = Tables(stores, origami, presenter)
+    poller = None
+    manage = None
+    if schedules is not None:
+        manage = Schedules(stores, origami, schedules.posts, first_read_s=schedules.poller.pace_s)
+        poller = ScheduledRunPoller(
+            stores, origami, schedules.posts, delivery, presenter, live, schedules.poller
+        )
     conversations = Conversations(
         intake=intake,
         buttons=buttons,
@@ -234,8 +263,9 @@ def assemble(
         links=Links(stores, origami, presenter, app_url),
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),
+        schedules=manage,
     )
-    return Core(conversations, sender, watcher, follower)
+    return Core(conversations, sender, watcher, follower, poller)
 
 
 def _with_hold(watch: WatcherConfig, send: SendConfig) -> WatcherConfig:

@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     # Not for everyday tuning (tests lower it): the first wait between two re-reads of such
     # a table (they grow to four times this); each re-read takes two requests of the budget.
     enrichment_read_seconds: float = Field(30.0, alias="ENRICHMENT_READ_SECONDS", ge=0.1, le=600)
+    # How often each schedule made from Slack has its runs read (one request each, at a
+    # poll's priority under the request budget): a run is posted at most this long after
+    # it starts. Schedules run at most hourly, so minutes are plenty.
+    schedule_poll_seconds: float = Field(120.0, alias="SCHEDULE_POLL_SECONDS", gt=0, le=3600)
 
     @field_validator(
         "slack_bot_token",

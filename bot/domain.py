@@ -217,6 +217,7 @@ class StepKind(StrEnum):
     PROMPT = "prompt"  # its label goes to the agent as the next run
     EXPORT_CSV = "export_csv"  # the table's rows are uploaded as a CSV, as Export CSV does
     ASK_FOR_FILE = "ask_for_file"  # the person is asked to share a file in the thread
+    SCHEDULE = "schedule"  # the schedule modal opens, with the run's prompt
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,8 @@ def to_next_step(action: NextAction, tables: Sequence[Table]) -> NextStep:
             return NextStep(StepKind.EXPORT_CSV, table_id)
     elif action.type is NextActionType.UPLOAD_CSV:
         return NextStep(StepKind.ASK_FOR_FILE)
+    elif action.type is NextActionType.SCHEDULE_PLAY:
+        return NextStep(StepKind.SCHEDULE)
     return NextStep(StepKind.PROMPT)
 
 

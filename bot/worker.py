@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from bot.enrichment import EnrichmentFollower
 from bot.metrics import Metrics, metrics_route
+from bot.schedules.runs import ScheduledRunPoller
 from bot.stores.heartbeats import TTL_BEATS, HeartbeatStore
 from bot.watcher import Watcher
 
@@ -41,13 +42,16 @@ class WorkerHalf:
         every_s: float,
         metrics: Metrics | None = None,
         follower: EnrichmentFollower | None = None,
+        schedules: ScheduledRunPoller | None = None,
     ) -> None:
         """``metrics``: the process's, which then shows the schedule's size when scraped.
-        ``follower``: re-reads tables still being enriched, beside the watcher."""
+        ``follower``: re-reads tables still being enriched, beside the watcher.
+        ``schedules``: the reader of scheduled runs, run beside the watcher."""
         if metrics is not None:
             metrics.read_schedule_size(watcher.schedule.count)
         self.watcher = watcher
         self.follower = follower
+        self.schedules = schedules
         self.heartbeats = heartbeats
         self.every_s = every_s
         self.ttl_s = every_s * TTL_BEATS
@@ -64,6 +68,8 @@ class WorkerHalf:
         if self.follower is not None:
             # Not among the tasks whose end ends the worker: a table's card is cosmetic.
             self._following = asyncio.create_task(self.follower.run_forever(), name="enriching")
+        if self.schedules is not None:
+            self._tasks.append(asyncio.create_task(self.schedules.run_forever(), name="schedules"))
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
         log.info("worker started", extra={"worker": self.worker_id})
 
@@ -100,6 +106,8 @@ class WorkerHalf:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
+        if self.schedules is not None:
+            self.schedules.stop()
         await _stop_watcher(self.watcher, self._tasks)
         if self.follower is not None and self._following is not None:
             self.follower.stop()

@@ -2,7 +2,8 @@
 table actions (``tables``), next steps by type (``next_steps``), pasted table links
 (``links``), ``/origami``
 (``commands``), feedback on a result (``feedback``), what the agent did (``steps``), the
-Messages tab (``agent_dm``) and Slack's Stop (``sessions``). They work on plain values and
+Messages tab (``agent_dm``), Slack's Stop (``sessions``) and schedules (``schedules``,
+from ``bot.schedules``). They work on plain values and
 the presenter port; none sends to Origami a prompt itself: prompts are kept, and a sender
 (``bot.sending``) sends them."""
 
@@ -20,6 +21,7 @@ from bot.conversations.next_steps import NextSteps
 from bot.conversations.sessions import Sessions
 from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
+from bot.schedules.manage import Schedules
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +38,5 @@ class Conversations:
     links: Links
     feedback: Feedback
     steps: Steps
+    # Schedules made from a result (None: a harness that makes none).
+    schedules: Schedules | None = None

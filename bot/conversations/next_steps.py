@@ -2,8 +2,8 @@
 
 ``export_csv`` exports the table it names, as the table card's Export CSV does;
 ``upload_csv`` asks the person to share the file in the thread (a file shared there goes
-to the agent); every other step, typed or not, sends its label as the next run. Schedules
-do not exist in the app yet, so ``schedule_play`` is a prompt too, for now.
+to the agent); ``schedule_play`` opens the schedule modal (the listener opens it, with the
+draft ``click`` returns); every other step, typed or not, sends its label as the next run.
 
 What a step does is decided when the run is delivered (``to_next_steps``) and saved with
 its outcome: a click names only the run and the step's index.
@@ -17,28 +17,47 @@ from bot.domain import Note, StepKind, ThreadRef
 from bot.next_step_kinds import to_next_step as to_next_step
 from bot.next_step_kinds import to_next_steps as to_next_steps
 from bot.ports import Presenter
+from bot.schedules.manage import Draft
 from bot.stores import Stores
 
 
 class NextSteps:
     def __init__(
-        self, stores: Stores, presenter: Presenter, buttons: Buttons, tables: Tables
+        self,
+        stores: Stores,
+        presenter: Presenter,
+        buttons: Buttons,
+        tables: Tables,
     ) -> None:
         self.stores = stores
         self.presenter = presenter
         self.buttons = buttons
         self.tables = tables
 
+    async def schedule_draft(self, thread: ThreadRef, run_id: str, user_id: str) -> Draft | None:
+        """What the schedule modal opens with, for a run of this thread (a result's
+        Schedule button, or a ``schedule_play`` step): the run's prompt, and this channel
+        as the place to post. None: the run is not this thread's (the person is told)."""
+        record = await run_here(self.stores, self.presenter, thread, run_id, user_id)
+        if record is None:
+            return None
+        return Draft(prompt=record.prompt, channel=thread.channel)
+
     async def click(
         self, thread: ThreadRef, run_id: str, index: int, user_id: str, message_ts: str
-    ) -> None:
-        if await run_here(self.stores, self.presenter, thread, run_id, user_id) is None:
-            return
+    ) -> Draft | None:
+        """Do what the step says; for a ``schedule_play`` step, the modal's draft (the
+        listener opens it: it holds the click's trigger id)."""
+        record = await run_here(self.stores, self.presenter, thread, run_id, user_id)
+        if record is None:
+            return None
         outcome = await self.stores.deliveries.outcome(thread.team, run_id)
         if outcome is None or not 0 <= index < len(outcome.next_actions):
             await self.presenter.note(thread, user_id, Note.EXPIRED)
-            return
+            return None
         step = outcome.step(index)
+        if step.kind is StepKind.SCHEDULE:
+            return Draft(prompt=record.prompt, channel=thread.channel)
         if step.kind is StepKind.EXPORT_CSV:
             # Not one-shot, as the card's own Export CSV: each click uploads the rows as
             # they are then.
@@ -48,3 +67,4 @@ class NextSteps:
         else:
             label = outcome.next_actions[index]
             await self.buttons.send_next_step(thread, run_id, index, label, user_id, message_ts)
+        return None

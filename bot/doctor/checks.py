@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.doctor import tenancy, verdicts
 from bot.doctor.agent_checks import check_agent_features
+from bot.doctor.unfurls import unfurl_domain
 from bot.doctor.verdicts import CALL_TIMEOUT_S, Check, Status, reason
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
@@ -101,6 +102,11 @@ def _slack_error(exc: SlackApiError) -> str:
 
 
 async def check_origami(settings: Settings) -> list[Check]:
+    """The Origami key's lines, then whether the app's table links can unfurl."""
+    return [*await check_origami_key(settings), unfurl_domain(settings.origami_app_url)]
+
+
+async def check_origami_key(settings: Settings) -> list[Check]:
     """GET /account (the key works: organisation, plan), then GET /account/credits (the
     balance, and the rate-limit headers of that answer). Many workspaces: each connects
     its own key in App Home, which checks it with ``GET /account`` before saving it."""

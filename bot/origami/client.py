@@ -20,10 +20,11 @@ import httpx
 from bot.origami import documents, models
 from bot.origami.models import Account, CreatedAgent, Credits, Run, Table
 from bot.origami.requester import Priority as Priority
-from bot.origami.requester import Requester, json_object, parsed
 from bot.origami.requester import RequestGate as RequestGate
 from bot.origami.requester import RetryPolicy as RetryPolicy
+from bot.origami.requester import json_object, parsed
 from bot.origami.rows import RowsPage
+from bot.origami.scheduled import ScheduledAgentEndpoints
 
 # The client's vocabulary, importable from here as from ``bot.origami.wire``.
 from bot.origami.wire import PROMPT_MAX_CHARS as PROMPT_MAX_CHARS
@@ -46,8 +47,9 @@ class Poll:
     retry_after: float | None
 
 
-class OrigamiClient(Requester):
-    """The Origami v2 endpoints this app uses (requests made by ``Requester``)."""
+class OrigamiClient(ScheduledAgentEndpoints):
+    """The Origami v2 endpoints this app uses (requests made by ``Requester``; the
+    scheduled agents' in ``bot.origami.scheduled``)."""
 
     def bound(self, api_key: str, gate: RequestGate | None = None) -> OrigamiClient:
         """This client under another key (a workspace's), on the same connections, retry

@@ -1,5 +1,6 @@
-"""The bot scopes the app asks for, and what each is for (the doctor names the feature a
-missing scope stops)."""
+"""What the manifest declares that the running app must agree with: the bot scopes it asks
+for, and what each is for (the doctor names the feature a missing scope stops), and the
+domains whose links Slack sends it to unfurl."""
 
 from __future__ import annotations
 
@@ -20,3 +21,8 @@ MANIFEST_BOT_SCOPES: dict[str, str] = {
     "links:read": "pasted table links",
     "links:write": "unfurling table links",
 }
+
+# slack-app-manifest.yml's features.unfurl_domains (a test keeps them the same). Slack
+# sends link_shared for these domains and their subdomains only, so ORIGAMI_APP_URL's host
+# must be one of them for pasted table links to unfurl (the doctor checks it).
+MANIFEST_UNFURL_DOMAINS: tuple[str, ...] = ("origami.chat",)

@@ -29,6 +29,7 @@ from bot.stores.prompts import KeptPromptStore
 from bot.stores.questions import QuestionStore
 from bot.stores.runs import RunStore
 from bot.stores.schedule import RunSchedule
+from bot.stores.scheduled import ScheduleStore
 from bot.stores.started import StartedStore
 from bot.stores.threads import ThreadStore
 from bot.stores.workspaces import WorkspaceStore
@@ -56,6 +57,7 @@ class Stores:
     started: StartedStore
     files: FileStore
     enrichment: EnrichmentStore
+    schedules: ScheduleStore
     _client: Any
 
     @classmethod
@@ -75,6 +77,7 @@ class Stores:
             started=StartedStore(client),
             files=FileStore(client),
             enrichment=EnrichmentStore(client),
+            schedules=ScheduleStore(client),
             _client=client,
         )
 

@@ -239,3 +239,37 @@ def enriching(team: str, run_id: str, table_id: str) -> str:
     """HASH: a table still being enriched after run ``run_id`` ended, and where in the
     thread its card and preview are (``bot.stores.enrichment.FollowedTable``)."""
     return f"{PREFIX}:{_part(team)}:enriching:{_part(run_id)}:{_part(table_id)}"
+
+
+# Scheduled agents (``bot.schedules``).
+
+# A schedule made from Slack lives until it is deleted; its record is refreshed on every
+# poll of its runs, so this only forgets one nobody polls any more (the app gone a year).
+SCHEDULES_TTL = timedelta(days=400)
+# A run found in a schedule's history is posted once: its marker outlives the history's
+# window (the newest runs, at most hourly: under a day) many times over.
+SCHEDULED_RUN_TTL = timedelta(days=30)
+
+
+def schedules(team: str) -> str:
+    """HASH: schedule id -> what the app keeps of a schedule made from this workspace
+    (its channel, who made it, its name and cron)."""
+    return f"{PREFIX}:{_part(team)}:schedules"
+
+
+def schedules_due() -> str:
+    """ZSET of ``team|schedule id`` scored by the epoch ms at which the schedule's runs are
+    next read (all workspaces: a worker does not know teams in advance)."""
+    return f"{PREFIX}:schedules:due"
+
+
+def scheduled_run(team: str, run_id: str) -> str:
+    """HASH: a scheduled run found in a schedule's history: the ts of the thread opened for
+    it (``opener``), when it was about to be posted (``intent``), and ``done`` once its
+    thread is bound to its agent and the run is watched."""
+    return f"{PREFIX}:{_part(team)}:sched-run:{_part(run_id)}"
+
+
+def scheduled_run_lease(team: str, run_id: str) -> str:
+    """STRING, SET NX PX: the process posting a scheduled run's thread right now."""
+    return f"{PREFIX}:{_part(team)}:sched-run-lease:{_part(run_id)}"

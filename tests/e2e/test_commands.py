@@ -54,9 +54,10 @@ async def test_origami_help_and_an_unknown_verb_answer_privately(app: AppProcess
     assert app.slack.pings() == []
 
 
-async def test_origami_schedules_says_plainly_they_are_coming(app: AppProcess) -> None:
+async def test_origami_schedules_with_none_says_how_to_make_one(app: AppProcess) -> None:
     shown = private_text(await command(app, "schedules"))
-    assert "Scheduled agents aren't available in Slack yet" in shown
+    assert "No schedules yet" in shown and "*Schedule* under a result" in shown
+    # Nothing to read: Origami is not asked (tests/e2e/test_schedules.py lists some).
     assert app.origami.requests() == []
 
 

@@ -1,6 +1,7 @@
 """The agent's next steps by type, clicked in Slack: ``export_csv`` exports the table it
-names, ``upload_csv`` asks for a file, the rest (``schedule_play`` included, until the app
-has schedules) send their label as the next run."""
+names, ``upload_csv`` asks for a file, ``schedule_play`` opens the schedule modal
+(tests/e2e/test_schedules.py goes on from there), the rest send their label as the next
+run."""
 
 from __future__ import annotations
 
@@ -83,10 +84,17 @@ def _with_step_button(message: dict[str, Any], index: int) -> dict[str, Any]:
     return old
 
 
-async def test_schedule_play_and_unknown_types_are_follow_up_prompts(app: AppProcess) -> None:
+async def test_schedule_play_opens_the_modal_and_unknown_types_are_follow_up_prompts(
+    app: AppProcess,
+) -> None:
     thread_ts = await _finished(app)
-    await click(app, thread_ts, "next_action:3")
+    await click(app, thread_ts, "next_action:3", trigger_id=app.slack.issue_trigger_id())
+    (modal,) = await app.slack.wait_for(lambda s: s.views("schedule"), timeout=5)
+    prompt = next(b for b in modal["blocks"] if b["block_id"] == "schedule_prompt")
+    assert prompt["element"]["initial_value"] == "find founders"
+    assert follow_ups(app) == []
+    await click(app, thread_ts, "next_action:4")
     await app.slack.wait_for(lambda s: len(follow_ups(app)) == 1, timeout=5)
-    assert follow_ups(app)[0].body["prompt"] == "Run this every Monday"
+    assert follow_ups(app)[0].body["prompt"] == "Teleport the leads"
     await wait_finished(app, thread_ts, 2)
     assert app.slack.files() == []

@@ -633,6 +633,10 @@ class FakeOrigami:
         self.plan = {"id": "pro", "name": "Pro"}
         self.can_use_api = True
         self.credits: float = 5000
+        # Scheduled agents (their own module: this one is long); a test fires them.
+        from tests.fakes.origami_schedules import FakeSchedules
+
+        self.schedules = FakeSchedules(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -876,6 +880,7 @@ class FakeOrigami:
         app.router.add_post(p + "/workspaces/{id}/documents", self._upload_documents)
         app.router.add_get(p + "/account", self._account)
         app.router.add_get(p + "/account/credits", self._account_credits)
+        self.schedules.add_routes(app.router, p)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
 
     def _take(
@@ -1804,7 +1809,7 @@ class FakeOrigami:
                 "plan": dict(self.plan),
                 "capabilities": {
                     "canUseApi": self.can_use_api,
-                    "canRunScheduledTasks": self.can_use_api,
+                    "canRunScheduledTasks": self.can_use_api and self.schedules.can_run_scheduled,
                     "concurrentAgents": self.concurrency_limit,
                 },
                 "workspaces": {"used": len(self.agents), "limit": None},

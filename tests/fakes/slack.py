@@ -401,6 +401,10 @@ def _check_element(
             _check_str(errs, el.get("initial_value"), ptr + "/initial_value", longest)
     if kind in _OPTION_LIMITS:
         _check_options(errs, el, ptr, kind)
+    if kind in ("conversations_select", "multi_conversations_select"):
+        from tests.fakes.slack_views import check_conversations_select  # uses _Errors
+
+        check_conversations_select(errs, el, ptr, in_input=allowed is _INPUT_ELEMENTS)
     if "placeholder" in el:
         _check_text(
             errs, el.get("placeholder"), ptr + "/placeholder", MAX_PLACEHOLDER, plain_only=True
@@ -1951,6 +1955,7 @@ class FakeSlack:
             m
             for m in self._channels.get(channel, {}).values()
             if m.get("thread_ts") in (None, m["ts"])
+            and (not args.get("oldest") or _ts_key(m["ts"]) > _ts_key(str(args["oldest"])))
         ]
         top.sort(key=lambda m: _ts_key(m["ts"]), reverse=True)
         limit = int(args.get("limit") or 100)

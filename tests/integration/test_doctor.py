@@ -32,6 +32,7 @@ ALL_CHECKS = [
     "Origami",
     "Origami credits",
     "Origami rate limit",
+    "Origami link unfurls",
     "Redis",
     "Redis persistence",
     "Redis eviction",
@@ -289,9 +290,11 @@ async def test_nothing_answering_is_a_failing_line_each_never_a_traceback(
     assert [(c.name, c.status) for c in checks] == [
         ("Slack", Status.FAIL),
         ("Origami", Status.FAIL),
+        # A setting checked against the manifest, which needs nothing to answer.
+        ("Origami link unfurls", Status.PASS),
         ("Redis", Status.FAIL),
     ]
-    slack_line, origami_line, redis_line = checks
+    slack_line, origami_line, _, redis_line = checks
     assert slack_line.detail.startswith(f"could not reach Slack at http://127.0.0.1:{closed}/api/")
     assert "SLACK_API_URL" in slack_line.fix
     assert origami_line.detail.startswith("could not reach Origami at")

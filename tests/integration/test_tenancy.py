@@ -184,7 +184,8 @@ async def test_the_doctor_checks_the_installations_database_with_many_workspaces
     )
     (installations,) = await check_slack(settings)
     assert installations.status is Status.PASS and "0 workspace(s)" in installations.detail
-    (origami,) = await check_origami(settings)
+    origami, unfurls = await check_origami(settings)
+    assert unfurls.status is Status.PASS
     assert origami.status is Status.PASS and "App Home" not in origami.detail
     assert "Home tab" in origami.detail
     broken = settings.model_copy(

@@ -38,6 +38,7 @@ from bot.slack.blocks import (
 from bot.slack.blocks.common import plain_preview
 from bot.slack.blocks.tables import TableChange
 from bot.slack.mrkdwn import escape, markdown_to_mrkdwn
+from bot.slack.schedule_actions import SCHEDULE_RUN
 from tests.fakes.agent_blocks import MAX_CARD_TITLE
 from tests.fakes.slack import MAX_UPDATE_TEXT, message_errors, view_errors
 
@@ -133,10 +134,11 @@ def cards(blocks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def elements(message: Message, *, steps: bool = False) -> list[dict[str, Any]]:
     """The buttons of a message: in ``actions`` blocks, then on its cards. Show steps,
-    under every finished run, only with ``steps``."""
+    under every finished run, and Schedule, under every completed one, only with
+    ``steps``."""
     listed = [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
     found = listed + [e for card in cards(message.blocks) for e in card.get("actions", [])]
-    return [e for e in found if steps or e["action_id"] != ids.SHOW_STEPS]
+    return [e for e in found if steps or e["action_id"] not in (ids.SHOW_STEPS, SCHEDULE_RUN)]
 
 
 def blocks_of(messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -315,11 +317,17 @@ def test_build_result_completed_posts_text_cards_then_next_steps() -> None:
         "context",
         "context_actions",
     ]
-    [show] = message.blocks[4]["elements"]
+    [show, schedule] = message.blocks[4]["elements"]
     assert (show["action_id"], show["value"], show["text"]["text"]) == (
         ids.SHOW_STEPS,
         RUN_ID,
         "Show steps",
+    )
+    # A completed run's search can be put on a schedule.
+    assert (schedule["action_id"], schedule["value"], schedule["text"]["text"]) == (
+        SCHEDULE_RUN,
+        RUN_ID,
+        "Schedule",
     )
     # The one-shot buttons are an actions block; the card keeps its own buttons inside it.
     assert message.blocks[2]["text"]["text"] == "*Suggested next steps*"

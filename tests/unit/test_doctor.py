@@ -10,9 +10,12 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.__main__ import main
 from bot.doctor.report import exit_code, redacted, render_json, render_text
+from bot.doctor.unfurls import covered, unfurl_domain
 from bot.doctor.verdicts import (
     MANIFEST_BOT_SCOPES,
     Check,
@@ -31,6 +34,7 @@ from bot.doctor.verdicts import (
 from bot.origami import errors
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.origami.models import Account, Credits, ErrorBody, Handoff
+from bot.slack.scopes import MANIFEST_UNFURL_DOMAINS
 from bot.stores.health import ServerFacts
 from tests.unit.test_contract import generate, pointer, resolve, spec_or_skip, validation_errors
 
@@ -421,3 +425,34 @@ def test_json_without_doctor_is_a_usage_error(capsys: pytest.CaptureFixture[str]
         main(["web", "--json"])
     assert info.value.code == 2
     assert "--json goes with doctor" in capsys.readouterr().err
+
+
+# -- Link unfurls ----------------------------------------------------------------------------
+
+
+def test_the_unfurl_domains_checked_are_the_manifests() -> None:
+    manifest = yaml.safe_load((ROOT / "slack-app-manifest.yml").read_text(encoding="utf-8"))
+    assert list(MANIFEST_UNFURL_DOMAINS) == manifest["features"]["unfurl_domains"]
+    as_json = json.loads((ROOT / "manifest.json").read_text(encoding="utf-8"))
+    assert list(MANIFEST_UNFURL_DOMAINS) == as_json["features"]["unfurl_domains"]
+
+
+def test_links_on_the_manifests_domain_or_a_subdomain_unfurl() -> None:
+    assert unfurl_domain("https://origami.chat").status is Status.PASS
+    assert unfurl_domain("https://eu.Origami.chat/").status is Status.PASS
+
+
+def test_an_app_url_off_the_manifests_domains_is_a_warning_with_the_manifest_fix() -> None:
+    check = unfurl_domain("https://origami.example.com")
+    assert check.status is Status.WARN
+    assert "origami.example.com" in check.detail
+    assert "unfurl_domains" in check.fix
+    # A look-alike that only ends with the domain's letters is not a subdomain of it.
+    assert unfurl_domain("https://notorigami.chat").status is Status.WARN
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.from_regex(r"[a-z0-9-]{1,20}(\.[a-z0-9-]{1,20}){0,3}", fullmatch=True))
+def test_a_host_is_covered_only_by_being_a_domain_or_under_one(host: str) -> None:
+    expected = host == "origami.chat" or host.endswith(".origami.chat")
+    assert covered(host) is expected

@@ -28,7 +28,10 @@ def test_each_type_does_what_it_says() -> None:
     assert step(next_action("Export", "export_csv", "Denver Founders")).table_id == DENVER.id
     assert step(next_action("Export", "export_csv", DENVER.id)).table_id == DENVER.id
     assert step(next_action("Upload", "upload_csv")) == NextStep(StepKind.ASK_FOR_FILE)
-    for kind in ("find_more_leads", "schedule_play", "send_messages", "input_required"):
+    assert step(next_action("Run this every Monday", "schedule_play")) == NextStep(
+        StepKind.SCHEDULE
+    )
+    for kind in ("find_more_leads", "send_messages", "input_required"):
         assert step(next_action("Go", kind)) == NextStep(StepKind.PROMPT)
     assert step(next_action("Go")) == NextStep(StepKind.PROMPT)
 

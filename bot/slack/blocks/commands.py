@@ -17,7 +17,7 @@ HELP = (
     "*Talk to Origami's lead agents from here:*\n"
     "• `/origami new <what you're looking for>`: start a conversation in this channel\n"
     "• `/origami list`: the conversations you started lately (only you see the list)\n"
-    "• `/origami schedules`: agents that run on a schedule\n"
+    "• `/origami schedules`: this workspace's scheduled searches (only you see the list)\n"
     "• `/origami help`: this message\n"
     "You can also mention me (`@Origami find 20 seed-stage SaaS founders in Austin`) or "
     "share a CSV with me; reply in a thread to keep a conversation going."
@@ -37,10 +37,6 @@ NONE_STARTED = (
     "for>`, or mention me in a channel."
 )
 LIST_TITLE = "*Your recent conversations:*"
-SCHEDULES_COMING = (
-    "Scheduled agents aren't available in Slack yet; they're coming. For now, start the "
-    "search again with `/origami new`, or in its thread, whenever you need it."
-)
 OPENED_BY = "*{who}* started this with `/origami new`; replies in the thread continue it."
 FAILED = (
     "Something went wrong on our side, and nothing was sent to Origami. Try again in a "

@@ -18,7 +18,8 @@ from bot.origami.models import Run, RunResponse, RunStatus, Table
 from bot.origami.next_actions import NextAction
 from bot.previews import LeadPreview
 from bot.slack import actions as ids
-from bot.slack import limits, texts
+from bot.slack import limits, schedule_texts, texts
+from bot.slack import schedule_actions as schedule_ids
 from bot.slack.blocks.common import (
     ORIGAMI_APP_URL,
     Block,
@@ -164,11 +165,21 @@ def build_result(
 
 
 def _show_steps(run: Run, run_ok: bool) -> list[Block]:
-    """The Show steps button of a run that ended (it reads the run's transcript)."""
+    """The Show steps button of a run that ended (it reads the run's transcript), and the
+    Schedule button of one that completed."""
     if not run_ok or run.status in (RunStatus.RUNNING, RunStatus.UNKNOWN):
         return []
-    button = button_element(texts.SHOW_STEPS, ids.SHOW_STEPS, value=run.id)
-    return actions_blocks([button], "steps_actions")
+    buttons = [button_element(texts.SHOW_STEPS, ids.SHOW_STEPS, value=run.id)]
+    if run.status is RunStatus.COMPLETED:
+        # The same search on a schedule: the modal opens with the run's prompt.
+        buttons.append(
+            button_element(
+                schedule_texts.SCHEDULE_BUTTON,
+                schedule_ids.SCHEDULE_RUN,
+                value=schedule_ids.schedule_run_value(run.id),
+            )
+        )
+    return actions_blocks(buttons, "steps_actions")
 
 
 def table_changes(response: RunResponse | None) -> dict[str, TableChange]:

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversations import Conversations
 from bot.conversations.buttons import Buttons
 from bot.domain import ThreadRef
 from bot.slack import actions as ids
 from bot.slack import payloads
+from bot.slack.listeners.schedules.modal import open_schedule_modal
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +61,24 @@ def build_handle_retry_run(conversations: Conversations) -> Handler:
 
 
 def build_handle_next_action(conversations: Conversations) -> Handler:
-    async def handle_next_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def handle_next_action(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         try:
             ref = ids.parse_next_action(str(body["actions"][0].get("value", "")))
         except ValueError:
             log.warning("malformed next-action button value")
             return
-        await conversations.next_steps.click(
-            payloads.to_action_thread(body),
+        thread = payloads.to_action_thread(body)
+        draft = await conversations.next_steps.click(
+            thread,
             ref.run_id,
             ref.index,
             payloads.to_user(body),
             payloads.to_action_message_ts(body),
         )
+        if draft is not None:  # a schedule_play step: its modal
+            await open_schedule_modal(client, str(body.get("trigger_id") or ""), draft, thread)
 
     return handle_next_action

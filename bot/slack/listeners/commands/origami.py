@@ -8,6 +8,7 @@ never wait on a post.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,11 +21,15 @@ from bot.conversations.commands import Opened
 from bot.slack import payloads
 from bot.slack.blocks import Message
 from bot.slack.blocks import commands as replies
+from bot.slack.blocks.schedules import build_schedules_list
 from bot.slack.commands import SlashCommand, Verb, parse_command
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[None]]
+
+# ``/origami schedules`` answers in its ack: Origami's list must come within Slack's 3 s.
+LIST_TIMEOUT_S = 2.2
 
 
 def _private(message: Message) -> dict[str, Any]:
@@ -51,7 +56,7 @@ async def _answer(
     if command.verb is Verb.NEW:
         return replies.build_command_note(replies.NEW_EMPTY)
     if command.verb is Verb.SCHEDULES:
-        return replies.build_command_note(replies.SCHEDULES_COMING)
+        return await _schedules(conversations, payloads.to_team(body))
     if command.verb is Verb.LIST:
         try:
             started = await conversations.commands.started(
@@ -62,6 +67,20 @@ async def _answer(
             return replies.build_command_note(replies.FAILED)
         return replies.build_started_list(started, str(body.get("team_domain") or ""))
     return replies.build_command_help(command.word if command.verb is None else None)
+
+
+async def _schedules(conversations: Conversations, team: str) -> Message:
+    """The workspace's schedules; Origami is read once, within the ack's 3 s (its client
+    gives up after the timeout, and the reply says the list cannot be read now)."""
+    if conversations.schedules is None:
+        return build_schedules_list(None)
+    try:
+        async with asyncio.timeout(LIST_TIMEOUT_S):
+            views = await conversations.schedules.listing(team)
+    except Exception as exc:
+        log.warning("could not list the schedules", extra={"error": type(exc).__name__})
+        return build_schedules_list(None)
+    return build_schedules_list(views)
 
 
 async def _new(

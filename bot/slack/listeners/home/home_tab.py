@@ -4,7 +4,7 @@ person who opened it (with the buttons that change it, if they may)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 
 # users.info fields that make someone a workspace admin (owners are admins too).
 _ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
+
+# A section of the home tab below the connection (schedules, ...): its blocks for one
+# person, from (client, team, user id).
+HomeSection = Callable[[AsyncWebClient, str, str], Awaitable[list[dict[str, Any]]]]
 
 
 async def is_home_tab(body: dict[str, Any]) -> bool:
@@ -33,6 +37,13 @@ async def may_manage(
         return False
     if await connections.is_installer(team, user_id):
         return True
+    return await is_workspace_admin(client, user_id)
+
+
+async def is_workspace_admin(client: AsyncWebClient, user_id: str) -> bool:
+    """An admin or owner by ``users.info``. Unsure (Slack refused) is no."""
+    if not payloads.is_user_id(user_id):
+        return False
     try:
         response = await client.users_info(user=user_id)
     except SlackApiError as exc:
@@ -43,16 +54,24 @@ async def may_manage(
 
 
 async def publish_home(
-    client: AsyncWebClient, connections: Connections, team: str, user_id: str
+    client: AsyncWebClient,
+    connections: Connections,
+    team: str,
+    user_id: str,
+    sections: Sequence[HomeSection] = (),
 ) -> None:
     manage = await may_manage(client, connections, team, user_id)
     view = blocks.build_home(await connections.status(team), may_manage=manage)
+    for section in sections:
+        view["blocks"] += await section(client, team, user_id)
     await client.views_publish(user_id=user_id, view=view)
 
 
-def build_handle_home_tab_opened(connections: Connections) -> Callable[..., Awaitable[None]]:
+def build_handle_home_tab_opened(
+    connections: Connections, sections: Sequence[HomeSection] = ()
+) -> Callable[..., Awaitable[None]]:
     async def handle_home_tab_opened(body: dict[str, Any], client: AsyncWebClient) -> None:
         user_id = str((body.get("event") or {}).get("user") or "")
-        await publish_home(client, connections, payloads.to_team(body), user_id)
+        await publish_home(client, connections, payloads.to_team(body), user_id, sections)
 
     return handle_home_tab_opened

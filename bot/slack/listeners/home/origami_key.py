@@ -5,7 +5,7 @@ the person may (a button can be clicked from a stale tab, a payload forged)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import actions as ids
 from bot.slack import blocks, home_texts, payloads
-from bot.slack.listeners.home.home_tab import may_manage, publish_home
+from bot.slack.listeners.home.home_tab import HomeSection, may_manage, publish_home
 from bot.tenancy.connections import Connections, KeyNotSaved
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,9 @@ def build_handle_connect_origami(connections: Connections) -> Callable[..., Awai
     return handle_connect_origami
 
 
-def build_handle_disconnect_origami(connections: Connections) -> Callable[..., Awaitable[None]]:
+def build_handle_disconnect_origami(
+    connections: Connections, sections: Sequence[HomeSection] = ()
+) -> Callable[..., Awaitable[None]]:
     async def handle_disconnect_origami(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -45,12 +47,14 @@ def build_handle_disconnect_origami(connections: Connections) -> Callable[..., A
             log.warning("a key removal refused: not an admin", extra={"user": user_id})
         else:
             await connections.disconnect(team)
-        await publish_home(client, connections, team, user_id)
+        await publish_home(client, connections, team, user_id, sections)
 
     return handle_disconnect_origami
 
 
-def build_handle_origami_key(connections: Connections) -> Callable[..., Awaitable[None]]:
+def build_handle_origami_key(
+    connections: Connections, sections: Sequence[HomeSection] = ()
+) -> Callable[..., Awaitable[None]]:
     async def handle_origami_key(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -72,6 +76,6 @@ def build_handle_origami_key(connections: Connections) -> Callable[..., Awaitabl
             await ack(response_action="errors", errors={ids.ORIGAMI_KEY_BLOCK: error})
             return
         await ack()
-        await publish_home(client, connections, team, user_id)
+        await publish_home(client, connections, team, user_id, sections)
 
     return handle_origami_key

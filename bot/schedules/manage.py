@@ -1,0 +1,218 @@
+"""Schedules, as people use them from Slack: draft one from a result, create it from the
+modal, list the workspace's, and pause, resume or delete one.
+
+Who may change a schedule: the person who made it, or a workspace admin or owner (as for
+the workspace's Origami key). The caller says whether the person is an admin (Slack's
+``users.info``); the rule itself is applied here, on every change, whatever a button or a
+forged payload claims.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bot.origami import errors
+from bot.origami.client import clip_utf16, idempotency_key
+from bot.origami.scheduled import NAME_MAX, ScheduledAgent, is_origami_id
+from bot.problems import Problem, problem_from_error
+from bot.schedules.records import Change, ScheduleRecord, ScheduleView
+from bot.stores import Stores
+from bot.tenancy.origami import OrigamiFor
+
+log = logging.getLogger(__name__)
+
+# The modal's submission waits for Origami before Slack's 3 s run out: past this, the
+# person is asked to submit again (the same submission replays under the same key).
+CREATE_TIMEOUT_S = 2.2
+# A new schedule's runs are first read this soon (the app sets the poller's pace): its
+# first run is at the cron's next time at the earliest.
+FIRST_READ_S = 120.0
+
+
+class SchedulePosts(Protocol):
+    """What the schedules show in channels (``bot.slack.schedule_posts``)."""
+
+    async def confirm(self, record: ScheduleRecord) -> bool:
+        """Say in the schedule's channel that its runs will be posted there; False when
+        the app cannot post there (not invited)."""
+
+    async def cannot_post(
+        self, record: ScheduleRecord, channel: str, thread_ts: str, user: str
+    ) -> None:
+        """Tell ``user``, privately in ``channel``'s thread, that the app cannot post in
+        the schedule's channel (yet)."""
+
+    async def open_run_thread(self, record: ScheduleRecord, run_id: str) -> str | None:
+        """Post the top message of a scheduled run's thread (with a marker naming the
+        run); its ts, or None when the app cannot post in the channel."""
+
+    async def find_run_thread(self, record: ScheduleRecord, run_id: str, since: float) -> str:
+        """The ts of a run's top message posted since ``since`` (epoch s), or ""."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the schedule modal opens with."""
+
+    prompt: str
+    channel: str  # the channel the button was clicked in: the default place to post
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleForm:
+    """The modal's submission, checked field by field by the listener."""
+
+    prompt: str
+    cron: str
+    channel: str
+
+
+class Created(StrEnum):
+    CREATED = "created"
+    INVALID_CRON = "invalid_cron"  # Origami: not a cron it reads
+    TOO_FREQUENT = "too_frequent"  # Origami: the cron runs too often
+    TIMED_OUT = "timed_out"  # no answer in time: submit again (it replays)
+    FAILED = "failed"  # anything else: ``problem`` says what
+
+
+@dataclass(frozen=True, slots=True)
+class CreateResult:
+    outcome: Created
+    record: ScheduleRecord | None = None
+    problem: Problem | None = None
+    # False when this creation was answered before (the same submission again): it was
+    # confirmed in the channel then.
+    new: bool = True
+
+
+class Changed(StrEnum):
+    DONE = "done"
+    NOT_ALLOWED = "not_allowed"  # neither its maker nor an admin
+    GONE = "gone"  # no such schedule here (deleted meanwhile, or another workspace's)
+    FAILED = "failed"
+
+
+def schedule_name(prompt: str) -> str:
+    """A schedule's name: its prompt's first line, within Origami's 120."""
+    lines = prompt.strip().splitlines()
+    first = " ".join(lines[0].split()) if lines else ""
+    return clip_utf16(first, NAME_MAX) if first else "Slack schedule"
+
+
+class Schedules:
+    def __init__(
+        self,
+        stores: Stores,
+        origami: OrigamiFor,
+        posts: SchedulePosts,
+        *,
+        first_read_s: float = FIRST_READ_S,
+    ) -> None:
+        self.stores = stores
+        self.origami = origami
+        self.posts = posts
+        self.first_read_s = first_read_s
+
+    async def create(self, team: str, user_id: str, form: ScheduleForm, cause: str) -> CreateResult:
+        """Create the schedule in Origami (enabled) and keep it. ``cause``: the
+        submission's own id; the same submission of the same values makes one schedule
+        however often it arrives."""
+        name = schedule_name(form.prompt)
+        key = idempotency_key("schedule", cause, form.cron, form.channel, form.prompt)
+        try:
+            client = await self.origami.for_team(team)
+            async with asyncio.timeout(CREATE_TIMEOUT_S):
+                made = await client.create_scheduled_agent(
+                    name, form.prompt, form.cron, idempotency_key=key
+                )
+        except TimeoutError:
+            log.warning("origami did not answer a schedule's creation in time")
+            return CreateResult(Created.TIMED_OUT)
+        except errors.InvalidRequest as exc:
+            if exc.code == "INVALID_CRON":
+                return CreateResult(Created.INVALID_CRON)
+            if exc.code == "CRON_TOO_FREQUENT":
+                return CreateResult(Created.TOO_FREQUENT)
+            return CreateResult(Created.FAILED, problem=problem_from_error(exc))
+        except errors.OrigamiError as exc:
+            log.warning("a schedule was not created", extra={"error": type(exc).__name__})
+            return CreateResult(Created.FAILED, problem=problem_from_error(exc, agent_call=False))
+        record = ScheduleRecord(
+            team=team,
+            schedule_id=made.id,
+            channel=form.channel,
+            creator=user_id,
+            name=made.name or name,
+            cron=made.cron or form.cron,
+            prompt=form.prompt,
+        )
+        new = await self.stores.schedules.add(record, self.first_read_s)
+        log.info("schedule created", extra={"schedule": made.id, "channel": form.channel})
+        return CreateResult(Created.CREATED, record=record, new=new)
+
+    async def confirm(self, record: ScheduleRecord) -> bool:
+        return await self.posts.confirm(record)
+
+    async def listing(self, team: str) -> list[ScheduleView]:
+        """The workspace's schedules with Origami's state of each (one request); one that
+        Origami no longer has is forgotten. Raises the client's errors."""
+        records = await self.stores.schedules.of_team(team)
+        if not records:
+            return []
+        client = await self.origami.for_team(team)
+        live = {s.id: s for s in await client.list_scheduled_agents()}
+        shown = []
+        for record in records:
+            found = live.get(record.schedule_id)
+            if found is None:
+                await self.stores.schedules.remove(team, record.schedule_id)
+                continue
+            shown.append(_view(record, found))
+        return shown
+
+    async def change(
+        self, team: str, user_id: str, schedule_id: str, change: Change, *, admin: bool, cause: str
+    ) -> Changed:
+        """Pause, resume or delete a schedule, if ``user_id`` may. ``cause``: the click's
+        own id, so a click retried replays Origami's first answer, and each new click is a
+        request of its own."""
+        if not is_origami_id(schedule_id):
+            return Changed.GONE
+        record = await self.stores.schedules.get(team, schedule_id)
+        if record is None:
+            return Changed.GONE
+        if user_id != record.creator and not admin:
+            log.warning("a schedule change refused: neither its maker nor an admin")
+            return Changed.NOT_ALLOWED
+        try:
+            client = await self.origami.for_team(team)
+            if change is Change.DELETE:
+                await client.delete_scheduled_agent(schedule_id)
+            else:
+                key = idempotency_key("schedule", change.value, schedule_id, cause)
+                await client.set_scheduled_agent_enabled(
+                    schedule_id, change is Change.RESUME, idempotency_key=key
+                )
+        except errors.NotFound:
+            await self.stores.schedules.remove(team, schedule_id)
+            return Changed.GONE
+        except errors.OrigamiError as exc:
+            log.warning("a schedule change failed", extra={"error": type(exc).__name__})
+            return Changed.FAILED
+        if change is Change.DELETE:
+            await self.stores.schedules.remove(team, schedule_id)
+        log.info("schedule changed", extra={"schedule": schedule_id, "change": change.value})
+        return Changed.DONE
+
+
+def _view(record: ScheduleRecord, found: ScheduledAgent) -> ScheduleView:
+    return ScheduleView(
+        record=record,
+        enabled=found.enabled,
+        next_run_at=found.next_run_at if found.enabled else None,
+        plan_blocked=found.plan_blocked,
+    )

@@ -1,0 +1,155 @@
+"""The poller of scheduled runs over real HTTP (fake Origami) and a real Redis: a run is
+posted once, even when the process dies between posting its thread and recording it, and
+a run whose channel is closed to the app is kept for a later read, not lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.assembly import ScheduleSettings, assemble
+from bot.domain import BusyKind, ThreadRef
+from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
+from bot.schedules.records import ScheduleRecord
+from bot.schedules.runs import PollerConfig, ScheduledRunPoller
+from bot.sending import SendConfig
+from bot.stores import Stores
+from bot.watcher import WatcherConfig
+from tests.fakes.agent_surface import RecordingAgentSurface
+from tests.fakes.origami import FakeOrigami, RunScript
+from tests.fakes.presenter import RecordingPresenter
+from tests.integration.harness import die_on_first_call
+
+TEAM, CHANNEL = "T1", "C1"
+
+
+@dataclass
+class RecordingPosts:
+    """``SchedulePosts`` that records the threads it opens (by run), and finds them."""
+
+    opened: dict[str, str] = field(default_factory=dict)  # run id -> ts
+    closed: bool = False  # the app may not post in the channel
+    confirmed: list[str] = field(default_factory=list)
+
+    async def confirm(self, record: ScheduleRecord) -> bool:
+        self.confirmed.append(record.schedule_id)
+        return not self.closed
+
+    async def cannot_post(
+        self, record: ScheduleRecord, channel: str, thread_ts: str, user: str
+    ) -> None:
+        return None
+
+    async def open_run_thread(self, record: ScheduleRecord, run_id: str) -> str | None:
+        if self.closed:
+            return None
+        ts = f"1800000000.{len(self.opened) + 1:06d}"
+        self.opened[run_id] = ts
+        return ts
+
+    async def find_run_thread(self, record: ScheduleRecord, run_id: str, since: float) -> str:
+        return self.opened.get(run_id, "")
+
+
+@dataclass
+class Scheduled:
+    fake: FakeOrigami
+    stores: Stores
+    poller: ScheduledRunPoller
+    posts: RecordingPosts
+    record: ScheduleRecord
+
+
+@pytest.fixture
+async def sched(stores: Stores) -> AsyncIterator[Scheduled]:
+    async with FakeOrigami(retry_after="0.2") as fake:
+        origami = OrigamiClient(
+            build_http_client(fake.url, fake.api_key, timeout=5),
+            retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_budget=5),
+        )
+        posts = RecordingPosts()
+        core = assemble(
+            stores,
+            origami,
+            RecordingPresenter(),
+            SendConfig(first_poll_s=0.05),
+            WatcherConfig(lease_s=5, idle_s=0.02),
+            surface=RecordingAgentSurface(),
+            schedules=ScheduleSettings(
+                posts, PollerConfig(pace_s=0.05, lease_s=0.2, first_poll_s=0.05)
+            ),
+        )
+        assert core.schedule_poller is not None
+        made = await origami.create_scheduled_agent(
+            "Monday founders", "find founders", "0 9 * * 1", idempotency_key="test:make"
+        )
+        record = ScheduleRecord(TEAM, made.id, CHANNEL, "U1", made.name, made.cron, "find founders")
+        await stores.schedules.add(record, 0)
+        try:
+            yield Scheduled(fake, stores, core.schedule_poller, posts, record)
+        finally:
+            await origami.aclose()
+
+
+async def read_until(s: Scheduled, done: Callable[[], object], limit_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while not done():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the poller did not get there")
+        await s.poller.tick()
+        await asyncio.sleep(0.06)  # past the pace: the schedule is due again
+
+
+async def test_a_run_is_posted_once_when_the_process_dies_before_recording_its_thread(
+    sched: Scheduled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = sched
+    s.fake.script(RunScript(polls=1, text="Monday's founders"))
+    run = s.fake.schedules.fire(s.record.schedule_id)
+    assert run is not None
+    # Dies after the thread was posted, before its ts was recorded.
+    calls = die_on_first_call(monkeypatch, s.stores.schedules, "opened")
+    await s.poller.tick()
+    assert calls == [1] and list(s.posts.opened) == [run.id]
+    # The lease runs out; the next read finds the thread it posted instead of a second.
+    await asyncio.sleep(0.25)
+    await read_until(s, lambda: len(calls) == 2)
+    assert list(s.posts.opened) == [run.id]
+    thread_ts = s.posts.opened[run.id]
+    state = await s.stores.threads.get(ThreadRef(TEAM, CHANNEL, thread_ts))
+    assert state is not None and state.agent_id == run.agent_id
+    assert state.busy is not None and state.busy.kind is BusyKind.RUN and state.busy.id == run.id
+    # Read again and again: nothing more is posted.
+    for _ in range(3):
+        await asyncio.sleep(0.06)
+        await s.poller.tick()
+    assert list(s.posts.opened) == [run.id]
+
+
+async def test_a_run_in_a_closed_channel_is_kept_and_posted_once_the_app_may(
+    sched: Scheduled,
+) -> None:
+    s = sched
+    s.posts.closed = True
+    s.fake.script(RunScript(polls=1))
+    run = s.fake.schedules.fire(s.record.schedule_id)
+    assert run is not None
+    await s.poller.tick()
+    assert s.posts.opened == {}
+    assert await s.stores.schedules.done_runs(TEAM, [run.id]) == set()
+    s.posts.closed = False  # invited
+    await read_until(s, lambda: run.id in s.posts.opened)
+    assert await s.stores.schedules.done_runs(TEAM, [run.id]) == {run.id}
+
+
+async def test_a_schedule_deleted_in_origami_is_forgotten(sched: Scheduled) -> None:
+    s = sched
+    s.fake.schedules.items[s.record.schedule_id].deleted = True
+    await read_until(
+        s, lambda: s.fake.requests("GET", f"/scheduled-agents/{s.record.schedule_id}/runs")
+    )
+    assert await s.stores.schedules.get(TEAM, s.record.schedule_id) is None
+    assert await s.poller.tick() == 0
