@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.conversations.next_steps import to_next_steps
 from bot.domain import (
     KeptPrompt,
     Part,
@@ -33,6 +32,7 @@ from bot.domain import (
     ThreadRef,
     questions_intro,
 )
+from bot.next_step_kinds import to_next_steps
 from bot.origami.models import Run, RunStatus
 from bot.ports import Presenter
 from bot.previews import LeadPreview
