@@ -125,10 +125,14 @@ def build(settings: Settings) -> Parts:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     # Many workspaces: Bolt's client has no token (each request gets its installation's).
     slack = make_client(token)
-    if settings.tenancy is Tenancy.SINGLE:
+    per_organization = settings.tenancy is not Tenancy.SINGLE
+    if not per_organization:
         tenants = one_workspace(slack, origami)
     else:
-        tenants = many_workspaces(settings, origami, make_client, stores.workspaces.forget)
+        # ORIGAMI_REQUESTS_PER_MINUTE is then each organisation's share of its own limit.
+        budgets = stores.organization_budgets(rule)
+        budgets.on_wait = metrics.budget_waited
+        tenants = many_workspaces(settings, origami, make_client, stores.workspaces.forget, budgets)
     core = assemble(
         stores,
         tenants.origami,
@@ -160,6 +164,7 @@ def build(settings: Settings) -> Parts:
                 follow_s=settings.enrichment_follow_minutes * 60,
             ),
         ),
+        per_organization=per_organization,
         schedules=ScheduleSettings(
             SlackSchedulePosts(tenants.slack),
             PollerConfig(
@@ -202,6 +207,7 @@ def assemble(
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
     enriching: tuple[EnrichmentView, EnrichmentConfig] | None = None,
+    per_organization: bool = False,
     schedules: ScheduleSettings | None = None,
 ) -> Core:
     """``origami``: the one client (one workspace), or the lookup of each workspace's.
@@ -209,10 +215,11 @@ def assemble(
     where the client is made); by default a registry no one reads. ``surface``: Slack's
     agent platform (sessions, status, the Messages tab). ``files``: where shared files
     are read (without, prompts go without their files). ``low_credits``: the balance
-    below which a finished run's thread says it is low (0: never). ``enriching``: how
-    tables still being enriched after their run are shown, and followed (None: they are
-    not followed). ``schedules``: where schedules post (without, the app makes no
-    schedules)."""
+    below which a finished run's thread says it is low (0: never). ``per_organization``:
+    ``rule`` is each Origami organisation's budget (many workspaces), not one for all.
+    ``enriching``: how tables still being enriched after their run are shown, and
+    followed (None: they are not followed). ``schedules``: where schedules post
+    (without, the app makes no schedules)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -242,7 +249,15 @@ def assemble(
         stores, sender, delivery, presenter, intake, live, previews, credits, follower
     )
     watch = _with_hold(watch, send)
-    watcher = Watcher(stores.schedule, origami, events, watch, budget=rule, metrics=metrics)
+    watcher = Watcher(
+        stores.schedule,
+        origami,
+        events,
+        watch,
+        budget=rule,
+        per_organization=per_organization,
+        metrics=metrics,
+    )
     buttons = Buttons(stores, origami, presenter, intake)
     tables = Tables(stores, origami, presenter)
     poller = None

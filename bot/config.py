@@ -89,7 +89,7 @@ WHERE: dict[str, str] = {
     "process's runs are taken over after this, default 30",
     "ORIGAMI_FIRST_POLL_SECONDS": "seconds before a new run's first poll, default 3",
     "ORIGAMI_REQUESTS_PER_MINUTE": "share of Origami's 100 requests/minute org limit this "
-    "app may use, default 90",
+    "app may use, per Origami organisation (each connected key's), default 90",
     "SUGGESTED_PROMPTS": "the Messages tab's suggested prompts, a JSON list of at most 4 "
     '{"title": "…", "message": "…"} (title up to 75 characters); [] for none',
     "SUGGESTED_PROMPTS_TITLE": "the line above the suggested prompts, up to 75 characters",

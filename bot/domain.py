@@ -75,10 +75,19 @@ class KeptPrompt:
     attempt: int = 1
     tries: int = 0  # sends tried so far (for the back-off after Origami was down)
     files: tuple[SlackFile, ...] = ()  # uploaded and attached before it is sent
+    # Its Idempotency-Keys carry its workspace: two workspaces of one Origami organisation
+    # (which keeps keys per organisation) can have the same channel id and ts. False for
+    # a prompt kept before keys did: sent again after an upgrade, it keeps the key its
+    # first try went out under, so Origami still answers it rather than starting twice.
+    keyed_by_team: bool = True
 
     @property
     def thread(self) -> ThreadRef:
         return ThreadRef(self.team, self.channel, self.thread_ts)
+
+    def key_parts(self) -> tuple[str, ...]:
+        """What the Idempotency-Keys of its requests are made from (after their kind)."""
+        return (self.team, self.cause) if self.keyed_by_team else (self.cause,)
 
     @property
     def busy(self) -> Busy:
@@ -87,8 +96,8 @@ class KeptPrompt:
     def idempotency_key(self) -> str:
         kind = "start" if self.kind is PromptKind.START else "run"
         if self.attempt == 1:
-            return idempotency_key(kind, self.cause)
-        return idempotency_key(kind, self.cause, f"attempt-{self.attempt}")
+            return idempotency_key(kind, *self.key_parts())
+        return idempotency_key(kind, *self.key_parts(), f"attempt-{self.attempt}")
 
 
 def kept_prompt_id(cause: str) -> str:

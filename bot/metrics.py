@@ -225,8 +225,8 @@ class Metrics:
         self.origami_budget = Gauge(
             PREFIX + "origami_budget_requests_per_minute",
             "The Origami requests a minute all processes may make together "
-            "(ORIGAMI_REQUESTS_PER_MINUTE), by priority: user (a person's POST) or poll "
-            "(polls leave the rest to people).",
+            "(ORIGAMI_REQUESTS_PER_MINUTE; with many workspaces, per Origami organisation), "
+            "by priority: user (a person's POST) or poll (polls leave the rest to people).",
             ("priority",),
             registry=registry,
         )
@@ -241,6 +241,11 @@ class Metrics:
             "Seconds Origami requests and due polls waited for the shared request budget, "
             "by priority.",
             ("priority",),
+        )
+        self.polls_deferred = counter(
+            "origami_polls_deferred_total",
+            "Due polls rescheduled to when their Origami organisation's request budget has "
+            "room (many workspaces), instead of standing in front of other organisations'.",
         )
         # -- Slack's Web API ------------------------------------------------------------
         self.slack_api_errors = counter(

@@ -4,12 +4,15 @@ Both live in the run schedule (``bot.stores.schedule``): a sorted set scored by 
 entry is next due. Every worker runs a watcher. Its loop claims what is due (one Lua call
 that also moves it to the end of a lease, then one read of the records), starts a send or
 a poll for each without waiting for the others, and sleeps until the next entry is due.
-What it finds goes to its port (``WatchPort``: ``bot.run_events`` in the app). Finished
-sends and polls hand their outcome to a settler that writes all outcomes waiting at that
-moment in one more call: a running run is rescheduled at ``Retry-After``, a finished
-one is delivered and removed. Only runs still under this process's lease are settled, so
-a process that stalls past its lease cannot undo another's work. A process that dies holds
-its claims only until the lease runs out; then any other process picks them up.
+With many workspaces, each poll takes its slot from its Origami organisation's budget, and
+one over it is rescheduled to when that budget has room: a busy organisation never holds
+another's polls back. What it finds goes to its port (``WatchPort``: ``bot.run_events``
+in the app). Finished sends and polls hand their outcome to a settler that writes all
+outcomes waiting at that moment in one more call: a running run is rescheduled at
+``Retry-After``, a finished one is delivered and removed. Only runs still under this
+process's lease are settled, so a process that stalls past its lease cannot undo another's
+work. A process that dies holds its claims only until the lease runs out; then any other
+process picks them up.
 
 The loop never waits for a slow poll (or a slow Slack update) before claiming what is due
 next: a run is polled on time however long the others take.
@@ -40,10 +43,13 @@ class Watcher:
         config: WatcherConfig | None = None,
         *,
         budget: BudgetRule = NO_BUDGET,
+        per_organization: bool = False,
         metrics: Metrics | None = None,
     ) -> None:
-        # With the shared budget, each claim takes its polls' slots (no round trip a poll).
+        # With the shared budget, each claim takes its polls' slots (no round trip a poll);
+        # ``per_organization``: ``budget`` is each Origami organisation's (many workspaces).
         self.budget = budget
+        self.per_organization = per_organization
         self.schedule = schedule
         self._config = config or WatcherConfig()
         self._stopping = asyncio.Event()
@@ -163,6 +169,7 @@ class Watcher:
             limit=room,
             budget=self.budget,
             progress_per_minute=self.config.progress_per_minute,
+            per_organization=self.per_organization,
         )
         self._next_due_ms = batch.next_due_ms
         if self._nudged:
@@ -172,6 +179,9 @@ class Watcher:
             # Due runs were held back for the request budget: look again when it has room.
             self._next_due_ms = now_ms() + batch.budget_wait_ms
             self.work.metrics.budget_waited("poll", batch.budget_wait_ms / 1000)
+        if batch.deferred:
+            # Runs over their organisation's budget were rescheduled to when it has room.
+            self.work.metrics.polls_deferred.inc(batch.deferred)
         tasks = []
         for item in batch.items:
             task = asyncio.create_task(self._poll(item))

@@ -111,7 +111,7 @@ async def check_origami_key(settings: Settings) -> list[Check]:
     balance, and the rate-limit headers of that answer). Many workspaces: each connects
     its own key in App Home, which checks it with ``GET /account`` before saving it."""
     if settings.origami_api_key is None:
-        return [tenancy.origami_per_workspace()]
+        return [tenancy.origami_per_workspace(settings.origami_requests_per_minute)]
     http = build_http_client(
         settings.origami_api_url,
         settings.origami_api_key.get_secret_value(),

@@ -23,10 +23,11 @@ def database_failed(exc: BaseException) -> Check:
     )
 
 
-def origami_per_workspace() -> Check:
+def origami_per_workspace(per_minute: int) -> Check:
     return Check(
         "Origami",
         Status.PASS,
         "many workspaces: each connects its own Origami key in the app's Home tab "
-        "(checked with GET /account before it is saved)",
+        "(checked with GET /account before it is saved); each Origami organisation's keys "
+        f"get ORIGAMI_REQUESTS_PER_MINUTE ({per_minute}) requests a minute of their own",
     )

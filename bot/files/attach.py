@@ -78,7 +78,7 @@ class Attachments:
     async def _workspace(self, kept: KeptPrompt) -> str:
         if kept.kind is PromptKind.START:
             name = kept.text.strip().splitlines()[0] if kept.text.strip() else "Slack"
-            key = idempotency_key("workspace", kept.cause)
+            key = idempotency_key("workspace", *kept.key_parts())
             origami = await self._origami(kept.team)
             return await origami.create_workspace(name, idempotency_key=key)
         agent = await (await self._origami(kept.team)).get_agent(kept.agent_id)

@@ -16,7 +16,7 @@ from typing import Any
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from bot.stores.budget import BudgetRule, RequestBudget
+from bot.stores.budget import BudgetRule, OrganizationBudgets, RequestBudget
 from bot.stores.buttons import OpenButtonsStore
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
@@ -84,6 +84,10 @@ class Stores:
     def budget(self, rule: BudgetRule) -> RequestBudget:
         """The Origami request budget (the client's gate), shared by all processes."""
         return RequestBudget(self._client, rule)
+
+    def organization_budgets(self, rule: BudgetRule) -> OrganizationBudgets:
+        """Many workspaces: a budget of ``rule`` for each Origami organisation."""
+        return OrganizationBudgets(self._client, rule)
 
     async def ping(self) -> bool:
         try:

@@ -1,10 +1,12 @@
-"""One Origami request budget for every process of the app.
+"""The Origami request budget, shared by every process of the app.
 
 Origami allows 100 requests a minute per organisation, shared by all its keys (and its
-web app). Every process takes a slot from one sliding one-minute window in Redis before
-each request. Polls may only use the budget minus a reserve, so a person's POST (a new
-conversation, an answer) finds room even while the watcher is busy: under pressure polls
-are spaced out, POSTs wait at most for the reserve to free up and are never refused.
+web app). Every process takes a slot from a sliding one-minute window in Redis before
+each request: one window with one workspace (its one key), one per organisation with many
+(``OrganizationBudgets``), so an organisation that is busy never slows another down.
+Polls may only use the budget minus a reserve, so a person's POST (a new conversation, an
+answer) finds room even while the watcher is busy: under pressure polls are spaced out,
+POSTs wait at most for the reserve to free up and are never refused.
 """
 
 from __future__ import annotations
@@ -96,16 +98,18 @@ NO_BUDGET = BudgetRule(per_minute=-1, poll_limit=-1)
 
 class RequestBudget:
     """The Origami client's ``RequestGate``: ``rule.per_minute`` requests across all
-    processes, polls held to ``rule.poll_limit``."""
+    processes, polls held to ``rule.poll_limit``, in the window ``key``."""
 
     def __init__(
         self,
         client: Any,
         rule: BudgetRule,
         *,
+        key: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.rule = rule
+        self.key = key or keys.origami_budget()
         self._take = client.register_script(_TAKE_LUA)
         self._sleep = sleep
         self.waited_s = 0.0
@@ -120,7 +124,7 @@ class RequestBudget:
                 "limit": self.rule.limit(priority),
                 "member": unique_member(),
             }
-            wait_ms = int(await self._take(keys=[keys.origami_budget()], args=[json.dumps(args)]))
+            wait_ms = int(await self._take(keys=[self.key], args=[json.dumps(args)]))
             if wait_ms == 0:
                 return
             # Jitter keeps processes that wait for the same slot from waking together.
@@ -132,3 +136,36 @@ class RequestBudget:
                 extra={"priority": priority.value, "wait_s": round(delay, 2)},
             )
             await self._sleep(delay)
+
+
+# Organisations whose gate a process keeps (a gate is two small objects; past this many,
+# they are made again as needed).
+_GATES_KEPT = 10_000
+
+
+class OrganizationBudgets:
+    """Many workspaces: one ``RequestBudget`` per Origami organisation, each with the whole
+    ``rule`` (ORIGAMI_REQUESTS_PER_MINUTE is each organisation's share), and which
+    organisation each workspace is in, for the watcher's claim (``keys.budget_of_team``)."""
+
+    def __init__(self, client: Any, rule: BudgetRule) -> None:
+        self._client = client
+        self.rule = rule
+        self._gates: dict[str, RequestBudget] = {}
+        # Told of every wait (its priority and seconds), whatever the organisation.
+        self.on_wait: Callable[[Priority, float], None] = lambda priority, seconds: None
+
+    def gate(self, organization: str) -> RequestBudget:
+        gate = self._gates.get(organization)
+        if gate is None:
+            if len(self._gates) >= _GATES_KEPT:
+                self._gates.clear()
+            key = keys.organization_budget(organization)
+            gate = RequestBudget(self._client, self.rule, key=key)
+            gate.on_wait = lambda priority, seconds: self.on_wait(priority, seconds)
+            self._gates[organization] = gate
+        return gate
+
+    async def remember(self, team: str, organization: str) -> None:
+        """``team``'s key is in ``organization``: its polls take that window's slots."""
+        await self._client.hset(keys.budget_of_team(), team, keys.organization_budget(organization))

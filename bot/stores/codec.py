@@ -115,6 +115,8 @@ def kept_fixed_json(item: KeptPrompt) -> str:
     fixed: dict[str, Any] = {name: getattr(item, name) for name in _FIXED}
     if item.files:
         fixed["files"] = _FILES.dump_python(item.files, mode="json")
+    if item.keyed_by_team:
+        fixed["keyed_by_team"] = True
     return json.dumps(fixed, ensure_ascii=False)
 
 
@@ -138,6 +140,8 @@ def load_kept(data: Mapping[str, str]) -> KeptPrompt | None:
             attempt=int(data.get("attempt", "1")),
             tries=int(data.get("tries", "0")),
             files=_FILES.validate_python(fixed.get("files", ())),
+            # Absent: kept by a version whose keys did not carry the workspace.
+            keyed_by_team=fixed.get("keyed_by_team") is True,
         )
     except (KeyError, ValueError, TypeError, ValidationError):
         log.warning("unreadable kept prompt in Redis")

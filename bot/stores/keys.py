@@ -4,7 +4,8 @@ Keys are namespaced by Slack team (``ogs:{team}:…``) so one Redis serves sever
 workspaces. The process-wide ones: the run schedule (a worker does not know teams in
 advance; its entries carry the team), the Origami request budget (Origami's limit is per
 organisation, not per Slack team), Slack's progress-update allowance and the heartbeats.
-No key name is built anywhere else, Lua included: scripts get theirs in ``KEYS``.
+No key name is built anywhere else, Lua included: scripts get theirs in ``KEYS`` (or, for
+the per-organisation budgets, from a hash of names built here: ``budget_of_team``).
 """
 
 from __future__ import annotations
@@ -184,8 +185,25 @@ def handoff_channel() -> str:
 
 
 def origami_budget() -> str:
-    """ZSET: the Origami requests of the last minute, all processes (a sliding window)."""
+    """ZSET: the Origami requests of the last minute, all processes (a sliding window).
+    One workspace: its one key's organisation."""
     return f"{PREFIX}:origami:budget"
+
+
+def organization_budget(organization: str) -> str:
+    """ZSET: the same window for one Origami organisation (many workspaces: each
+    organisation's keys have a limit of their own)."""
+    return f"{PREFIX}:origami:budget:org:{_part(organization)}"
+
+
+def budget_of_team() -> str:
+    """HASH: workspace key -> the name of its organisation's budget window
+    (``organization_budget``), written whenever a process opens the workspace's Origami
+    key. The watcher's claim reads it to take each poll's slot from the right window in
+    the same atomic step: the one place a script finds key names outside ``KEYS`` (it
+    cannot know which organisations are due before it looks), so the app needs one
+    Redis, not a Cluster. A field is dropped with its workspace."""
+    return f"{PREFIX}:origami:budget:teams"
 
 
 def progress_budget() -> str:

@@ -19,49 +19,10 @@ from typing import Any, cast
 
 from bot.domain import BusyKind, KeptPrompt, RunRecord
 from bot.stores import codec, keys
-from bot.stores.budget import NO_BUDGET, TAKE_SLOTS_FN, BudgetRule, now_ms, unique_member
+from bot.stores.budget import NO_BUDGET, BudgetRule, now_ms, unique_member
+from bot.stores.claim_scripts import CLAIM_LUA, CLAIM_PER_ORGANIZATION_LUA
 
 log = logging.getLogger(__name__)
-
-# KEYS: the schedule, the Origami request budget, Slack's progress-update allowance.
-# Claims what is due: every kept prompt (each takes a person's slot of the budget if there
-# is one; one without is still sent, after waiting for a slot), and as many runs as the
-# polls' share of the budget has room for. Then flags as many progress updates as the
-# allowance has room for. Returns what it claimed and when to look again.
-_CLAIM_LUA = (
-    TAKE_SLOTS_FN
-    + """
-local a = cjson.decode(ARGV[1])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', a.now, 'LIMIT', 0, a.limit)
-local runs, prompts = 0, 0
-for _, m in ipairs(due) do
-  if string.sub(m, 1, 1) == 'p' then prompts = prompts + 1 else runs = runs + 1 end
-end
-local runs_ok, wait = take_slots(KEYS[2], a.now, a.window, a.poll_limit, runs, a.member .. 'r')
-local prompts_ok = take_slots(KEYS[2], a.now, a.window, a.user_limit, prompts, a.member .. 'p')
-local lease, kept_lease = a.now + a.lease, a.now + a.kept_lease
-local claimed, admitted, claimed_runs = {}, {}, 0
-for _, m in ipairs(due) do
-  local slot = 0
-  if string.sub(m, 1, 1) == 'p' then
-    redis.call('ZADD', KEYS[1], kept_lease, m)
-    if prompts_ok > 0 then slot, prompts_ok = 1, prompts_ok - 1 end
-  elseif runs_ok > 0 then
-    redis.call('ZADD', KEYS[1], lease, m)
-    slot, runs_ok, claimed_runs = 1, runs_ok - 1, claimed_runs + 1
-  end
-  if string.sub(m, 1, 1) == 'p' or slot == 1 then
-    claimed[#claimed + 1] = m
-    admitted[#admitted + 1] = slot
-  end
-end
-local shows = take_slots(KEYS[3], a.now, 60000, a.progress_limit, claimed_runs, a.member .. 's')
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local next_due = -1
-if first[2] then next_due = tonumber(first[2]) end
-return {claimed, admitted, shows, next_due, wait, lease, kept_lease}
-"""
-)
 
 # KEYS: the schedule, the failure counts. For each entry still held under the caller's
 # lease: reschedule it, or drop it (due -1) with its failure count. Returns how many
@@ -140,6 +101,8 @@ class ClaimBatch:
     items: list[Claimed]
     next_due_ms: int | None
     budget_wait_ms: int  # > 0 when the request budget held due runs back
+    # Due runs rescheduled to when their organisation's budget has room (many workspaces).
+    deferred: int = 0
 
 
 # Run records a process keeps after reading them once (see ``RunSchedule._records``).
@@ -149,7 +112,8 @@ _RECORDS_KEPT = 20_000
 class RunSchedule:
     def __init__(self, client: Any) -> None:
         self.redis = client
-        self._claim = client.register_script(_CLAIM_LUA)
+        self._claim = client.register_script(CLAIM_LUA)
+        self._claim_per_organization = client.register_script(CLAIM_PER_ORGANIZATION_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
         # A run's record is written once, when Origami takes its prompt (``RunStore.watch``),
         # and never changed: a run this process polled before needs no read when it comes
@@ -165,12 +129,14 @@ class RunSchedule:
         limit: int,
         budget: BudgetRule = NO_BUDGET,
         progress_per_minute: int = -1,
+        per_organization: bool = False,
         now: int | None = None,
     ) -> ClaimBatch:
-        """Claim up to ``limit`` due entries (see ``_CLAIM_LUA``), then read the records this
-        process does not keep yet: one round trip, two when there are any. Runs are held
-        for ``lease_s``, prompts for ``kept_lease_s`` (a send may take the Origami client's
-        whole retry budget)."""
+        """Claim up to ``limit`` due entries (see ``bot.stores.claim_scripts``), then read
+        the records this process does not keep yet: one round trip, two when there are
+        any. Runs are held for ``lease_s``, prompts for ``kept_lease_s`` (a send may take
+        the Origami client's whole retry budget). ``per_organization``: ``budget`` is each
+        Origami organisation's, not one for all (many workspaces)."""
         args = {
             "now": now_ms() if now is None else now,
             "lease": int(lease_s * 1000),
@@ -182,9 +148,12 @@ class RunSchedule:
             "progress_limit": progress_per_minute,
             "member": unique_member(),
         }
-        entries, admitted, shows, next_due, wait, lease, kept_lease = await self._claim(
-            keys=[keys.schedule(), keys.origami_budget(), keys.progress_budget()],
-            args=[json.dumps(args)],
+        script = self._claim_per_organization if per_organization else self._claim
+        claim_keys = [keys.schedule(), keys.origami_budget(), keys.progress_budget()]
+        if per_organization:
+            claim_keys.append(keys.budget_of_team())
+        entries, admitted, shows, next_due, wait, lease, kept_lease, deferred = await script(
+            keys=claim_keys, args=[json.dumps(args)]
         )
         claims = [
             Claim(str(e), int(kept_lease if str(e).startswith("p|") else lease)) for e in entries
@@ -220,6 +189,7 @@ class RunSchedule:
             items=items,
             next_due_ms=None if int(next_due) < 0 else int(next_due),
             budget_wait_ms=int(wait),
+            deferred=int(deferred),
         )
 
     def _kept_record(self, entry: str, read: dict[str, Any]) -> RunRecord | None:

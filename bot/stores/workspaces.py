@@ -86,4 +86,5 @@ class WorkspaceStore:
                 pipe.hdel(keys.failures(), *chunk)
                 gone, _ = await pipe.execute()
             removed += int(gone)
+        removed += int(await self.redis.hdel(keys.budget_of_team(), team))
         return removed

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from bot.origami import errors
-from bot.origami.client import OrigamiClient
 from bot.tenancy.database import Database
 from bot.tenancy.origami import WorkspaceKeys
 from bot.tenancy.origami_keys import Connection, now
@@ -48,12 +47,10 @@ class Connections:
         self,
         database: Database,
         keys: WorkspaceKeys,
-        shared: OrigamiClient,
         forget_state: Callable[[str], Awaitable[int]],
     ) -> None:
         self._db = database
         self._keys = keys
-        self._shared = shared
         self._forget_state = forget_state
 
     async def status(self, team: str) -> Connection | None:
@@ -78,10 +75,11 @@ class Connections:
             raise KeyNotSaved(KeyRefused.MALFORMED)
         if any(c.isspace() for c in api_key):
             raise KeyNotSaved(KeyRefused.MALFORMED)
+        # Its organisation is not known before Origami answers: the check counts in a
+        # window of the key's own (one request), not in any organisation's.
+        checking = self._keys.bound(api_key, own_organization(api_key))
         try:
-            account, _ = await asyncio.wait_for(
-                self._shared.bound(api_key).get_account(), CHECK_TIMEOUT_S
-            )
+            account, _ = await asyncio.wait_for(checking.get_account(), CHECK_TIMEOUT_S)
         except errors.Unauthorized:
             raise KeyNotSaved(KeyRefused.REJECTED) from None
         except errors.PaymentRequired:
@@ -92,9 +90,7 @@ class Connections:
             raise KeyNotSaved(KeyRefused.NO_API)
         # Without the organisation's id (a malformed answer), the key stands for its own
         # organisation: its budget is then its own.
-        organization = (
-            account.organization_id or "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
-        )
+        organization = account.organization_id or own_organization(api_key)
         connection = Connection(
             workspace=team,
             last4=api_key[-4:],
@@ -125,3 +121,8 @@ class Connections:
         await self.disconnect(team)
         removed = await self._forget_state(team)
         log.info("workspace uninstalled", extra={"redis_keys": removed})
+
+
+def own_organization(api_key: str) -> str:
+    """What a key stands for when its organisation is not known: itself."""
+    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.origami import errors
@@ -45,7 +45,10 @@ class OneKey:
 
 class WorkspaceKeys:
     """Many workspaces: each under its own key, with its organisation's request budget
-    (``gate_for(organization_id)``; by default the shared client's)."""
+    (``gate_for(organization_id)``; by default the shared client's). ``opened(team,
+    organization_id)`` is told each time a key is read from the database (at most every
+    ``cache_s`` per workspace and process): the watcher's claim learns from it which
+    organisation's budget a workspace's polls take, with no lookup per poll."""
 
     def __init__(
         self,
@@ -53,12 +56,14 @@ class WorkspaceKeys:
         keys: OrigamiKeyStore,
         *,
         gate_for: Callable[[str], RequestGate] | None = None,
+        opened: Callable[[str, str], Awaitable[None]] | None = None,
         cache_s: float = KEY_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._shared = shared
         self._keys = keys
         self._gate_for = gate_for
+        self._opened = opened
         self._cache_s = cache_s
         self._clock = clock
         self._kept: dict[str, tuple[float, OrigamiClient]] = {}
@@ -76,12 +81,18 @@ class WorkspaceKeys:
             self._kept.pop(team, None)
             raise errors.NotConnected(team)
         api_key, organization = found
-        gate = self._gate_for(organization) if self._gate_for is not None else None
-        client = self._shared.bound(api_key, gate)
+        if self._opened is not None:
+            await self._opened(team, organization)
+        client = self.bound(api_key, organization)
         if len(self._kept) >= _KEPT:
             self._kept.clear()
         self._kept[team] = (self._clock() + self._cache_s, client)
         return client
+
+    def bound(self, api_key: str, organization: str) -> OrigamiClient:
+        """The shared client under ``api_key``, in ``organization``'s budget."""
+        gate = self._gate_for(organization) if self._gate_for is not None else None
+        return self._shared.bound(api_key, gate)
 
     def forget(self, team: str) -> None:
         """Drop what this process keeps for ``team`` (its key was changed or removed)."""

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.origami.client import OrigamiClient
+from bot.stores.budget import OrganizationBudgets
 from bot.tenancy.connections import Connections
 from bot.tenancy.database import Database, open_database
 from bot.tenancy.origami import OneKey, OrigamiFor, WorkspaceKeys
@@ -46,9 +47,11 @@ def many_workspaces(
     origami: OrigamiClient,
     make_client: Callable[[str], AsyncWebClient],
     forget_state: Callable[[str], Awaitable[int]],
+    budgets: OrganizationBudgets,
 ) -> Tenants:
     """``origami``: the shared client, with no key of its own; ``make_client``: a Slack
-    client for a bot token; ``forget_state``: deletes a workspace's Redis state."""
+    client for a bot token; ``forget_state``: deletes a workspace's Redis state;
+    ``budgets``: each Origami organisation's request budget."""
     assert settings.slack_client_id is not None
     assert settings.slack_client_secret is not None
     assert settings.secrets_key is not None
@@ -57,7 +60,9 @@ def many_workspaces(
         client_id=settings.slack_client_id,
         box=SecretBox(settings.secrets_key.get_secret_value()),
     )
-    keys = WorkspaceKeys(origami, database.origami_keys)
+    keys = WorkspaceKeys(
+        origami, database.origami_keys, gate_for=budgets.gate, opened=budgets.remember
+    )
     oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret.get_secret_value(),
@@ -72,5 +77,5 @@ def many_workspaces(
         origami=keys,
         database=database,
         oauth=oauth,
-        connections=Connections(database, keys, origami, forget_state),
+        connections=Connections(database, keys, forget_state),
     )

@@ -269,7 +269,7 @@ async def test_a_create_slower_than_the_client_is_waited_for_not_orphaned(
         await slow.aclose()
     assert time.monotonic() - started >= 2.0
     creates = h.fake.requests("POST", "/agents")
-    assert {r.headers["idempotency-key"] for r in creates} == {"start:C1:1.0"}
+    assert {r.headers["idempotency-key"] for r in creates} == {"start:T1:C1:1.0"}
     assert any(r.status == 409 for r in creates)
     assert len(h.fake.agents) == 1 and len(h.fake.runs) == 1
     problems = [p.data["problem"] for p in h.presenter.of("problem")]
@@ -286,7 +286,7 @@ async def test_a_reply_joined_with_others_keeps_each_under_its_own_key(h: Harnes
     h.fake.finish(run_id)
     await h.drive(lambda: len(h.run_posts()) == 1)
     (follow,) = h.run_posts()
-    assert follow.headers["idempotency-key"] == "run:queued:C1:2.000,C1:2.001"
+    assert follow.headers["idempotency-key"] == "run:T1:queued:C1:2.000,C1:2.001"
 
 
 async def test_a_typed_answer_counts_only_through_a_modal_opened_by_its_author(

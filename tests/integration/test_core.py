@@ -30,7 +30,7 @@ async def test_start_poll_and_deliver_once(h: Harness) -> None:
     h.fake.script(RunScript(polls=3, status="completed", text="Found **20** founders."))
     await h.start(THREAD, prompt("find 20 founders", "C1:1.0"))
     (created,) = h.fake.requests("POST", "/agents")
-    assert created.headers["idempotency-key"] == "start:C1:1.0"
+    assert created.headers["idempotency-key"] == "start:T1:C1:1.0"
     assert created.body["prompt"] == "find 20 founders"
     state = await h.thread_state()
     assert state is not None and state.agent_id and state.busy
@@ -118,7 +118,7 @@ async def test_follow_up_while_running_is_queued_and_sent_once_after(h: Harness)
     await h.drive(lambda: len(h.presenter.of("result")) == 2)
     (follow,) = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert follow.body["prompt"] == "also in Dallas\n\nand Houston"
-    assert follow.headers["idempotency-key"] == "run:queued:C1:3.0,C1:4.0"
+    assert follow.headers["idempotency-key"] == "run:T1:queued:C1:3.0,C1:4.0"
     assert h.presenter.of("result")[1].data["run"].response.text == "Second answer"
 
 
@@ -199,7 +199,7 @@ async def test_several_questions_are_sent_together(h: Harness) -> None:
     await h.sent()
     (sent,) = [r for r in h.fake.requests("POST") if r.path.endswith("/runs")]
     assert sent.body["prompt"] == "Which city? -> Austin\nHow many? -> about 15"
-    assert sent.headers["idempotency-key"] == f"run:answers:{run_id}"
+    assert sent.headers["idempotency-key"] == f"run:T1:answers:{run_id}"
 
 
 async def test_continue_is_sent_once_however_often_clicked(h: Harness) -> None:
@@ -254,7 +254,7 @@ async def test_no_free_slot_keeps_the_prompt_and_starts_it_later(h: Harness) -> 
     )
     creates = h.fake.requests("POST", "/agents")
     assert [r.status for r in creates if r.status == 202] == [202, 202]
-    assert creates[-1].headers["idempotency-key"] == "start:C1:1.0:attempt-2"
+    assert creates[-1].headers["idempotency-key"] == "start:T1:C1:1.0:attempt-2"
     assert creates[-1].body["prompt"] == "find founders"
     state = await h.thread_state()
     assert state is not None and state.agent_id is not None
@@ -275,7 +275,7 @@ async def test_origami_down_for_good_the_user_is_told_after_bounded_tries(h: Har
     creates = h.fake.requests("POST", "/agents")
     # 3 tries of 3 quick client attempts each, all under one Idempotency-Key.
     assert len(creates) == 9
-    assert {r.headers["idempotency-key"] for r in creates} == {"start:C1:1.0"}
+    assert {r.headers["idempotency-key"] for r in creates} == {"start:T1:C1:1.0"}
     assert await h.thread_state() is None
     assert await h.stores.schedule.count() == 0
 
@@ -309,8 +309,8 @@ async def test_agent_busy_with_a_run_we_do_not_watch_sends_once_after_it(h: Harn
     busy = [r for r in h.fake.requests("POST") if r.status == 409]
     assert busy and all(r.body["prompt"] == "and Dallas" for r in busy)
     # The 409 is stored under its key; the try that went through used a new one.
-    assert busy[0].headers["idempotency-key"] == "run:C1:5.0"
-    assert ours[0].headers["idempotency-key"].startswith("run:C1:5.0:attempt-")
+    assert busy[0].headers["idempotency-key"] == "run:T1:C1:5.0"
+    assert ours[0].headers["idempotency-key"].startswith("run:T1:C1:5.0:attempt-")
 
 
 async def test_crash_before_the_acknowledgement_loses_nothing(
@@ -372,7 +372,7 @@ async def test_a_kept_prompt_is_sent_by_a_watcher_as_soon_as_it_is_announced(
         await asyncio.wait_for(asyncio.gather(loop, listener), 15)
     assert len(h.presenter.of("acknowledge")) == 1
     (created,) = h.fake.requests("POST", "/agents")
-    assert created.headers["idempotency-key"] == "start:C1:1.0"
+    assert created.headers["idempotency-key"] == "start:T1:C1:1.0"
 
 
 async def test_a_sender_that_dies_after_saying_on_it_is_followed_by_one_that_finds_it(
@@ -387,7 +387,7 @@ async def test_a_sender_that_dies_after_saying_on_it_is_followed_by_one_that_fin
     await h.drive(lambda: bool(h.presenter.of("result")))
     assert len(h.presenter.of("acknowledge")) == 1
     (created,) = h.fake.requests("POST", "/agents")
-    assert created.headers["idempotency-key"] == "start:C1:1.0"
+    assert created.headers["idempotency-key"] == "start:T1:C1:1.0"
     # The progress line is the acknowledgement found, not a new message.
     (final,) = h.presenter.of("progress_final")
     assert final.data["ts"] == h.presenter.of("acknowledge")[0].data["ts"]

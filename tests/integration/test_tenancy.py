@@ -188,6 +188,7 @@ async def test_the_doctor_checks_the_installations_database_with_many_workspaces
     assert unfurls.status is Status.PASS
     assert origami.status is Status.PASS and "App Home" not in origami.detail
     assert "Home tab" in origami.detail
+    assert "ORIGAMI_REQUESTS_PER_MINUTE (90) requests a minute of their own" in origami.detail
     broken = settings.model_copy(
         update={
             "database_url": settings.database_url.__class__(
