@@ -6,7 +6,12 @@ own process keeps the fakes' CPU out of the app's and the load generator's. The 
 API (loopback only) exposes what the fakes record, through their public methods:
 
 - ``GET /calls?since=N`` (slack): the Web API calls from index N on, compactly;
-- ``GET /requests?since=N`` (origami): the API requests from index N on, compactly;
+- ``POST /teams`` (slack): ``{"team_ids": [...]}`` adds those workspaces, each with its
+  own bot token; answers their ``team_id``, ``bot_token``, ``bot_user_id``, ``bot_id``;
+- ``GET /requests?since=N`` (origami): the API requests from index N on, compactly
+  (``&org=1``: each with the organisation of its key last);
+- ``POST /orgs`` (origami): ``{"count": n}`` adds that many organisations, a key each;
+  answers their ``api_key`` and ``org_id``;
 - ``POST /script`` (origami): ``{"polls": int|null, "status": str}`` for every next run;
 - ``POST /finish`` (origami): ``{"run_ids": [...]}`` ends those runs now;
 - ``GET /health``.
@@ -68,8 +73,24 @@ def _slack_control(fake: FakeSlack) -> web.Application:
             {"total": len(recorded), "items": items, "rejections": len(fake.rejections)}
         )
 
+    async def teams(request: web.Request) -> web.Response:
+        body = await request.json()
+        added = [fake.add_team(str(team_id)) for team_id in body.get("team_ids", [])]
+        return web.json_response(
+            [
+                {
+                    "team_id": t.team_id,
+                    "bot_token": t.bot_token,
+                    "bot_user_id": t.bot_user_id,
+                    "bot_id": t.bot_id,
+                }
+                for t in added
+            ]
+        )
+
     app = web.Application()
     app.router.add_get("/calls", calls)
+    app.router.add_post("/teams", teams)
     app.router.add_get("/health", _health)
     return app
 
@@ -77,6 +98,7 @@ def _slack_control(fake: FakeSlack) -> web.Application:
 def _origami_control(fake: FakeOrigami) -> web.Application:
     async def requests(request: web.Request) -> web.Response:
         since = int(request.query.get("since", "0"))
+        with_org = request.query.get("org") == "1"
         recorded = fake.requests()
         items = [
             [
@@ -85,6 +107,7 @@ def _origami_control(fake: FakeOrigami) -> web.Application:
                 r.time,
                 r.status,
                 r.response_headers.get("Retry-After"),
+                *([r.org] if with_org else []),
             ]
             for r in recorded[since:]
         ]
@@ -103,8 +126,14 @@ def _origami_control(fake: FakeOrigami) -> web.Application:
             fake.finish(str(run_id))
         return _ok()
 
+    async def orgs(request: web.Request) -> web.Response:
+        body = await request.json()
+        keys = [fake.add_org(f"Bench org {i}") for i in range(int(body.get("count", 0)))]
+        return web.json_response([{"api_key": k, "org_id": fake.org_of(k)} for k in keys])
+
     app = web.Application()
     app.router.add_get("/requests", requests)
+    app.router.add_post("/orgs", orgs)
     app.router.add_post("/script", script)
     app.router.add_post("/finish", finish)
     app.router.add_get("/health", _health)
@@ -132,7 +161,9 @@ async def _serve(args: argparse.Namespace) -> None:
         info = {"url": slack.api_url, "bot_token": BOT_TOKEN}
         stopper = slack.stop
     else:
-        origami = FakeOrigami(api_key=API_KEY, retry_after=args.retry_after)
+        origami = FakeOrigami(
+            api_key=API_KEY, retry_after=args.retry_after, rate_limit_per_minute=args.rate_limit
+        )
         origami.default_script = RunScript(polls=args.polls)
         await origami.start()
         control = _origami_control(origami)
@@ -157,6 +188,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("kind", choices=["slack", "origami"])
     parser.add_argument("--retry-after", default="1", help="origami: Retry-After while running")
     parser.add_argument("--polls", type=int, default=0, help="origami: running polls per run")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        help="origami: requests a minute per organisation before 429 (default: no limit)",
+    )
     asyncio.run(_serve(parser.parse_args(argv)))
 
 

@@ -273,6 +273,8 @@ class App:
     layout: str
     web: Proc  # the process that serves Slack
     worker: Proc | None = None  # the worker process, in the split layout
+    # Workers beside the first (``start_more_workers``), split layout.
+    more_workers: list[Proc] = field(default_factory=list)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -280,7 +282,11 @@ class App:
 
     @property
     def procs(self) -> list[Proc]:
-        return [self.web] if self.worker is None else [self.web, self.worker]
+        return [self.web] if self.worker is None else [self.web, self.worker, *self.more_workers]
+
+    @property
+    def workers(self) -> list[Proc]:
+        return [] if self.worker is None else [self.worker, *self.more_workers]
 
     @property
     def watcher(self) -> Proc:
@@ -350,6 +356,19 @@ async def start_app(
         for proc in started:
             proc.stop()
         raise
+
+
+async def start_more_workers(
+    app: App, slack: Proc, origami: Proc, redis_url: str, n: int, **settings: str
+) -> None:
+    """``n`` more ``python -m bot worker`` beside ``app``'s (split layout), started with
+    the settings ``app`` was (the same ``REDIS_URL``)."""
+    for _ in range(n):
+        env = _app_env(slack, origami, redis_url, free_port(), settings)
+        name = f"worker{len(app.workers) + 1}"
+        worker = _spawn(name, [sys.executable, "-m", "bot", "worker"], env, cwd=_app_root)
+        app.more_workers.append(worker)
+        await _wait_logged(worker, 'msg="worker started"')
 
 
 def start_profiler(targets: list[Proc], out: Path) -> list[subprocess.Popen[bytes]]:
