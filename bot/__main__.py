@@ -131,6 +131,7 @@ async def serve(settings: Settings, role: Role = Role.ALL) -> int:
             parts.stores.heartbeats,
             settings.worker_heartbeat_seconds,
             metrics=parts.metrics,
+            follower=parts.core.follower,
             schedules=parts.core.schedule_poller,
         )
         if role.runs_worker

@@ -8,6 +8,7 @@ Slack is called. Nothing here knows Slack's wire format.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Protocol
@@ -20,6 +21,17 @@ from bot.domain import Progress, ThreadRef
 PROMPTS_MAX = 4
 # A session's title is at most 200 characters (``agents.sessions.setStatus``).
 SESSION_TITLE_MAX = 200
+# Slack clears a thread's status 2 minutes after it was set if the app posts nothing
+# meanwhile. A running run sets it again at its first poll in each 90 s of its life,
+# flagged or not (``bot.live_status.should_show``): two such polls are at most 90 s plus
+# one poll interval (15 s) apart. Within one such window, a status whose text did not
+# change is not set again.
+STATUS_REFRESH_S = 90.0
+
+
+def status_window(elapsed_s: float) -> int:
+    """Which 90 s window of its run's life a status set at ``elapsed_s`` falls in."""
+    return math.floor(max(elapsed_s, 0.0) / STATUS_REFRESH_S)
 
 
 class AgentFeature(StrEnum):
@@ -95,8 +107,9 @@ class AgentSurface(Protocol):
     ) -> Shown:
         """``title`` and ``initiator`` only when the call creates the session."""
 
-    async def set_status(self, thread: ThreadRef, progress: Progress | None) -> Shown:
-        """The thread's loading status; ``None`` before the first poll."""
+    async def set_status(self, thread: ThreadRef, progress: Progress) -> Shown:
+        """The thread's loading status, showing ``progress``. What Slack shows already
+        (the same text, set lately) may be left as it is: ``SHOWN`` without a call."""
 
     async def show_stop_button(self, thread: ThreadRef, message_ts: str, run_id: str) -> None:
         """Where Slack's own Stop is refused: the "On it" message gets our Stop button."""

@@ -35,6 +35,7 @@ from bot.conversations.steps import Steps
 from bot.conversations.tables import Tables
 from bot.credits import CreditWatch
 from bot.delivery import Delivery
+from bot.enrichment import EnrichmentConfig, EnrichmentFollower, EnrichmentView
 from bot.files.attach import Attachments
 from bot.live_status import LiveStatus
 from bot.metrics import Metrics, count_slack_errors
@@ -48,6 +49,7 @@ from bot.sending import BUSY_RETRY_S, SendConfig, Sender
 from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.app import build_web_client
 from bot.slack.blocks import ORIGAMI_APP_URL
+from bot.slack.enrichment_view import SlackEnrichmentView
 from bot.slack.files import SlackFileSource
 from bot.slack.presenter import SlackPresenter
 from bot.slack.schedule_posts import SlackSchedulePosts
@@ -66,6 +68,8 @@ class Core:
     conversations: Conversations
     sender: Sender
     watcher: Watcher
+    # Re-reads the tables still being enriched after their run (None: not followed).
+    follower: EnrichmentFollower | None = None
     # The worker's reader of scheduled runs (None: a harness that posts no schedules).
     schedule_poller: ScheduledRunPoller | None = None
 
@@ -156,6 +160,14 @@ def build(settings: Settings) -> Parts:
         app_url=settings.origami_app_url,
         low_credits=settings.low_credits_warning,
         groups=SlackUserGroups(tenants.slack),
+        enriching=(
+            SlackEnrichmentView(tenants.slack, app_url=settings.origami_app_url),
+            EnrichmentConfig(
+                first_read_s=settings.enrichment_read_seconds,
+                max_wait_s=4 * settings.enrichment_read_seconds,
+                follow_s=settings.enrichment_follow_minutes * 60,
+            ),
+        ),
         per_organization=per_organization,
         schedules=ScheduleSettings(
             SlackSchedulePosts(tenants.slack),
@@ -203,6 +215,7 @@ def assemble(
     app_url: str = ORIGAMI_APP_URL,
     low_credits: int = 0,
     groups: GroupMembers | None = None,
+    enriching: tuple[EnrichmentView, EnrichmentConfig] | None = None,
     per_organization: bool = False,
     schedules: ScheduleSettings | None = None,
 ) -> Core:
@@ -214,8 +227,10 @@ def assemble(
     below which a finished run's thread says it is low (0: never). ``groups``: who is in
     the workspace's user groups (without, a workspace that limits who may start agents
     answers nobody but says why). ``per_organization``: ``rule`` is each Origami
-    organisation's budget (many workspaces), not one for all. ``schedules``: where
-    schedules post (without, the app makes no schedules)."""
+    organisation's budget (many workspaces), not one for all. ``enriching``: how tables
+    still being enriched after their run are shown, and followed (None: they are not
+    followed). ``schedules``: where schedules post (without, the app makes no
+    schedules)."""
     metrics = metrics if metrics is not None else Metrics()
     dm = dm or DmSettings()
     if isinstance(origami, OrigamiClient):
@@ -236,8 +251,13 @@ def assemble(
         attachments=attachments,
     )
     credits = CreditWatch(stores, origami, presenter, low_credits)
+    previews = LeadPreviews(origami)
+    follower = None
+    if enriching is not None:
+        view, config = enriching
+        follower = EnrichmentFollower(stores.enrichment, origami, view, delivery, previews, config)
     events = RunEvents(
-        stores, sender, delivery, presenter, intake, live, LeadPreviews(origami), credits
+        stores, sender, delivery, presenter, intake, live, previews, credits, follower
     )
     watch = _with_hold(watch, send)
     watcher = Watcher(
@@ -272,7 +292,7 @@ def assemble(
         home=Home(stores, origami),
         schedules=manage,
     )
-    return Core(conversations, sender, watcher, poller)
+    return Core(conversations, sender, watcher, follower, poller)
 
 
 def _with_hold(watch: WatcherConfig, send: SendConfig) -> WatcherConfig:

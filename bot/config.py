@@ -93,6 +93,8 @@ WHERE: dict[str, str] = {
     "SUGGESTED_PROMPTS": "the Messages tab's suggested prompts, a JSON list of at most 4 "
     '{"title": "…", "message": "…"} (title up to 75 characters); [] for none',
     "SUGGESTED_PROMPTS_TITLE": "the line above the suggested prompts, up to 75 characters",
+    "ENRICHMENT_FOLLOW_MINUTES": "how long a table still being enriched when its run ends "
+    "keeps its card updated, default 30",
 }
 
 
@@ -165,6 +167,15 @@ class Settings(BaseSettings):
     # sends before another may take it over; it must outlast the Origami client's retries
     # (30 s) and a file upload, or a live worker's send is taken over.
     prompt_hold_seconds: float = Field(90.0, alias="PROMPT_HOLD_SECONDS", ge=5, le=600)
+    # How long a table still being enriched when its run ends is followed (its card
+    # updated in place, a line in the thread once it is done); past it, its card says to
+    # look in Origami. A team whose enrichments run long may want longer.
+    enrichment_follow_minutes: float = Field(
+        30.0, alias="ENRICHMENT_FOLLOW_MINUTES", gt=0, le=24 * 60
+    )
+    # Not for everyday tuning (tests lower it): the first wait between two re-reads of such
+    # a table (they grow to four times this); each re-read takes two requests of the budget.
+    enrichment_read_seconds: float = Field(30.0, alias="ENRICHMENT_READ_SECONDS", ge=0.1, le=600)
     # How often each schedule made from Slack has its runs read (one request each, at a
     # poll's priority under the request budget): a run is posted at most this long after
     # it starts. Schedules run at most hourly, so minutes are plenty.

@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.conversations.next_steps import to_next_steps
 from bot.domain import (
     KeptPrompt,
     Part,
@@ -33,6 +32,7 @@ from bot.domain import (
     ThreadRef,
     questions_intro,
 )
+from bot.next_step_kinds import to_next_steps
 from bot.origami.models import Run, RunStatus
 from bot.ports import Presenter
 from bot.previews import LeadPreview
@@ -59,6 +59,14 @@ class Posted:
 
     ts: dict[str, str]
     fields: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A finished run's result as posted: its parts, and each part's ts by name."""
+
+    parts: list[Part]
+    ts: dict[str, str]
 
 
 class Delivery:
@@ -105,7 +113,7 @@ class Delivery:
 
     async def deliver(
         self, record: RunRecord, run: Run, previews: Mapping[str, LeadPreview] | None = None
-    ) -> None:
+    ) -> Delivered:
         """Post a finished run's result once: its parts (``previews``: the first leads of
         its tables), its questions (saved for their buttons), and its progress line's last
         state. Safe to call again after a crash."""
@@ -119,7 +127,8 @@ class Delivery:
         )
         elapsed = _elapsed(record, run)
         keep = {ELAPSED: f"{elapsed:.1f}", OUTCOME: codec.dump_outcome(outcome)}
-        posted = await self.post_once(thread, run.id, self._parts(run, elapsed, previews), keep)
+        parts = self._parts(run, elapsed, previews)
+        posted = await self.post_once(thread, run.id, parts, keep)
         # The duration the first delivery fixed (the same unless Origami gave no times).
         elapsed = float(posted.fields.get(ELAPSED, elapsed))
         questions = run.todo.pending_questions if run.status is RunStatus.NEEDS_INPUT else []
@@ -144,6 +153,7 @@ class Delivery:
         if record.progress_ts:
             await self.presenter.progress_final(thread, record.progress_ts, run, elapsed)
         log.info("run delivered", extra={"status": run.status_raw, "elapsed_s": round(elapsed)})
+        return Delivered(parts, posted.ts)
 
     async def close_stale(self, thread: ThreadRef, stale: Sequence[str]) -> None:
         """A newer run started in ``thread``: the last result's next steps and

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 
-from bot.agent_platform import SESSION_TITLE_MAX, AgentFeature, AgentSurface, SessionStatus, Shown
+from bot.agent_platform import (
+    SESSION_TITLE_MAX,
+    AgentFeature,
+    AgentSurface,
+    SessionStatus,
+    Shown,
+    status_window,
+)
 from bot.domain import Progress, RunRecord, ThreadRef
 from bot.metrics import Metrics
 from bot.ports import Presenter
@@ -26,10 +32,6 @@ log = logging.getLogger(__name__)
 # Sessions and statuses are cosmetic: slack_sdk's retries of a 429 must not hold a send or
 # a delivery (and its lease) longer than this.
 COSMETIC_TIMEOUT_S = 5.0
-# Slack clears a status 2 minutes after it was set if the app posts nothing meanwhile. A
-# running run sets it again at its first poll in each 90 s of its life, flagged or not:
-# two such polls are at most 90 s plus one poll interval (15 s) apart.
-STATUS_REFRESH_S = 90.0
 
 
 def should_show(*, flagged: bool, elapsed_s: float, interval_s: float) -> bool:
@@ -38,8 +40,7 @@ def should_show(*, flagged: bool, elapsed_s: float, interval_s: float) -> bool:
     an earlier 90 s window). Decided from the run's age alone: no state to keep."""
     if flagged:
         return True
-    window = math.floor(max(elapsed_s, 0.0) / STATUS_REFRESH_S)
-    return window != math.floor(max(elapsed_s - interval_s, 0.0) / STATUS_REFRESH_S)
+    return status_window(elapsed_s) != status_window(elapsed_s - interval_s)
 
 
 def session_title(prompt: str) -> str:
@@ -66,8 +67,8 @@ class LiveStatus:
 
     async def started(self, record: RunRecord, *, new_conversation: bool) -> None:
         """A run is in flight: its session is processing (created with a title from the
-        prompt for a new conversation) and its status shows that it starts. Where Slack's
-        Stop is refused, the "On it" message gets our Stop button instead."""
+        prompt for a new conversation). Where Slack's Stop is refused, the "On it" message
+        gets our Stop button instead."""
         try:
             async with asyncio.timeout(COSMETIC_TIMEOUT_S):
                 await self._start(record, new_conversation=new_conversation)
@@ -84,8 +85,8 @@ class LiveStatus:
         )
         if not sessions:
             await self.surface.show_stop_button(record.thread, record.progress_ts, record.run_id)
-        if AgentFeature.STATUS not in refused:
-            await self._status(record.thread, None)
+        # No status yet: the "On it" message just posted says the same, and the first
+        # poll sets the status (and learns a refusal of it) a few seconds later.
 
     async def progress(self, record: RunRecord, progress: Progress, *, flagged: bool) -> None:
         """A poll that shows progress (``should_show``). The status is set; the progress
@@ -130,7 +131,7 @@ class LiveStatus:
             await self._refuse(thread.team, AgentFeature.SESSIONS)
         return shown is Shown.SHOWN
 
-    async def _status(self, thread: ThreadRef, progress: Progress | None) -> Shown:
+    async def _status(self, thread: ThreadRef, progress: Progress) -> Shown:
         shown = await self.surface.set_status(thread, progress)
         if shown is Shown.REFUSED:
             await self._refuse(thread.team, AgentFeature.STATUS)

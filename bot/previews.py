@@ -179,16 +179,24 @@ class LeadPreviews:
         ][:MAX_PREVIEWS]
         previews: dict[str, LeadPreview] = {}
         for table in wanted:
-            try:
-                origami = await self.origami.for_team(team)
-                page = await origami.table_rows(table.id, limit=PREVIEW_ROWS)
-            except OrigamiError as exc:
-                log.warning(
-                    "no lead preview: the rows could not be read",
-                    extra={"table": table.id, "error": type(exc).__name__},
-                )
-                continue
-            preview = to_preview(table, [row.cells for row in page.items], page.total)
-            if preview.rows:
+            preview = await self.of_table(team, table)
+            if preview is not None:
                 previews[table.id] = preview
         return previews
+
+    async def of_table(self, team: str, table: Table) -> LeadPreview | None:
+        """The preview of one table as it is now (also re-read while it is still being
+        enriched, ``bot.enrichment``); None when its rows cannot be read or show nothing."""
+        if not _TABLE_ID_RE.fullmatch(table.id) or not pick_columns(table.columns):
+            return None
+        try:
+            origami = await self.origami.for_team(team)
+            page = await origami.table_rows(table.id, limit=PREVIEW_ROWS)
+        except OrigamiError as exc:
+            log.warning(
+                "no lead preview: the rows could not be read",
+                extra={"table": table.id, "error": type(exc).__name__},
+            )
+            return None
+        preview = to_preview(table, [row.cells for row in page.items], page.total)
+        return preview if preview.rows else None

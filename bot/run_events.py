@@ -16,6 +16,7 @@ from bot.conversations.intake import Intake
 from bot.credits import CreditWatch
 from bot.delivery import Delivery
 from bot.domain import Busy, BusyKind, GiveUp, KeptPrompt, Progress, RunRecord
+from bot.enrichment import EnrichmentFollower
 from bot.live_status import LiveStatus
 from bot.origami.models import Run
 from bot.ports import Presenter
@@ -45,6 +46,7 @@ class RunEvents:
         live: LiveStatus,
         previews: LeadPreviews | None = None,
         credits: CreditWatch | None = None,
+        enrichment: EnrichmentFollower | None = None,
     ) -> None:
         self.stores = stores
         self.sender = sender
@@ -54,6 +56,7 @@ class RunEvents:
         self.live = live
         self.previews = previews
         self.credits = credits
+        self.enrichment = enrichment
 
     async def send(self, kept: KeptPrompt, *, admitted: bool) -> float | None:
         return await self.sender.send(kept, admitted=admitted)
@@ -75,9 +78,14 @@ class RunEvents:
         )
 
     async def finished(self, record: RunRecord, run: Run) -> None:
-        """Post the run's result once, then send what was waiting for it."""
+        """Post the run's result once (and follow its tables still being enriched), then
+        send what was waiting for it."""
         with logs.context(agent=record.agent_id, run=record.run_id, channel=record.channel):
-            await self.delivery.deliver(record, run, await self._previews(record.team, run))
+            delivered = await self.delivery.deliver(
+                record, run, await self._previews(record.team, run)
+            )
+            if self.enrichment is not None:
+                await self.enrichment.follow(record, run, delivered)
             await self.live.ended(record)
             await self._release(record, summary_of_run(run))
             if self.credits is not None:

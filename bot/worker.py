@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.enrichment import EnrichmentFollower
 from bot.metrics import Metrics, metrics_route
 from bot.schedules.runs import ScheduledRunPoller
 from bot.stores.heartbeats import TTL_BEATS, HeartbeatStore
@@ -40,13 +41,16 @@ class WorkerHalf:
         heartbeats: HeartbeatStore,
         every_s: float,
         metrics: Metrics | None = None,
+        follower: EnrichmentFollower | None = None,
         schedules: ScheduledRunPoller | None = None,
     ) -> None:
         """``metrics``: the process's, which then shows the schedule's size when scraped.
+        ``follower``: re-reads tables still being enriched, beside the watcher.
         ``schedules``: the reader of scheduled runs, run beside the watcher."""
         if metrics is not None:
             metrics.read_schedule_size(watcher.schedule.count)
         self.watcher = watcher
+        self.follower = follower
         self.schedules = schedules
         self.heartbeats = heartbeats
         self.every_s = every_s
@@ -54,12 +58,16 @@ class WorkerHalf:
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         self._tasks: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
+        self._following: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self.watcher.run_forever(), name="watcher"),
             asyncio.create_task(self.watcher.listen_for_handoffs(), name="handoffs"),
         ]
+        if self.follower is not None:
+            # Not among the tasks whose end ends the worker: a table's card is cosmetic.
+            self._following = asyncio.create_task(self.follower.run_forever(), name="enriching")
         if self.schedules is not None:
             self._tasks.append(asyncio.create_task(self.schedules.run_forever(), name="schedules"))
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
@@ -101,6 +109,10 @@ class WorkerHalf:
         if self.schedules is not None:
             self.schedules.stop()
         await _stop_watcher(self.watcher, self._tasks)
+        if self.follower is not None and self._following is not None:
+            self.follower.stop()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._following, timeout=10)
         try:
             await asyncio.wait_for(self.heartbeats.gone(self.worker_id), 2)
         except Exception as exc:

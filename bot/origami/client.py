@@ -174,9 +174,16 @@ class OrigamiClient(ScheduledAgentEndpoints):
 
     # -- tables ----------------------------------------------------------------------
 
-    async def get_table(self, table_id: str, *, include_stats: bool = True) -> Table:
+    async def get_table(
+        self, table_id: str, *, include_stats: bool = True, priority: Priority = Priority.USER
+    ) -> Table:
+        """``priority``: a person's read by default; the background re-reads of a table
+        still being enriched (``bot.enrichment``) take a poll's share of the budget."""
         params = {"include": "stats"} if include_stats else None
-        return Table.model_validate(await self._json("GET", f"tables/{table_id}", params=params))
+        response = await self._request(
+            "GET", f"tables/{table_id}", params=params, priority=priority
+        )
+        return Table.model_validate(json_object(response))
 
     async def table_rows(self, table_id: str, *, limit: int) -> RowsPage:
         """The first ``limit`` rows (1-200) of a table, in the table's saved order. Read

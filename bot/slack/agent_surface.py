@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from bot.agent_platform import SessionStatus, Shown, SuggestedPrompt
+from bot.agent_platform import SessionStatus, Shown, SuggestedPrompt, status_window
 from bot.domain import Progress, ThreadRef
 from bot.slack import agent_texts
 from bot.slack.blocks.agent import build_onboarding, build_stopped_by, build_working
@@ -43,6 +43,10 @@ REFUSALS = frozenset(
 )
 
 
+# Runs whose last status a process keeps: more than it has in flight.
+_STATUSES_KEPT = 10_000
+
+
 def classify(exc: SlackApiError) -> Shown:
     return Shown.REFUSED if slack_error(exc) in REFUSALS else Shown.FAILED
 
@@ -51,6 +55,10 @@ class SlackAgentSurface:
     def __init__(self, clients: AsyncWebClient | SlackFor) -> None:
         # One client (one workspace), or the lookup of each workspace's installation.
         self.slack = SlackMessages(clients)
+        # The status this process last set for each run, and in which window of the run's
+        # life. Kept in the process, not in Redis: a run polled by another process now and
+        # then costs that process one call, not every poll a round trip.
+        self._statuses: dict[tuple[str, str, str, str], tuple[tuple[str, ...], int]] = {}
 
     async def set_session(
         self,
@@ -74,23 +82,35 @@ class SlackAgentSurface:
             ),
         )
 
-    async def set_status(self, thread: ThreadRef, progress: Progress | None) -> Shown:
-        if progress is None:
-            status, loading = agent_texts.STATUS_STARTING, None
-        else:
-            status, loading = agent_texts.STATUS_WORKING, agent_texts.loading_messages(progress)
+    async def set_status(self, thread: ThreadRef, progress: Progress) -> Shown:
+        """Set the status, unless this process set the same text for the same run in the
+        same 90 s window of the run's life (``bot.agent_platform.status_window``): Slack
+        still shows it. The first poll of each window always sets it, which keeps it from
+        running out (Slack clears a status 2 minutes after it was set)."""
+        loading = tuple(agent_texts.loading_messages(progress))
+        key = (thread.team, thread.channel, thread.thread_ts, progress.run_id)
+        window = status_window(progress.elapsed_s)
+        if self._statuses.get(key) == (loading, window):
+            return Shown.SHOWN
         client = await self._client(thread)
         if client is None:
             return Shown.FAILED
-        return await self._call(
+        shown = await self._call(
             "assistant.threads.setStatus",
             client.assistant_threads_setStatus(
                 channel_id=thread.channel,
                 thread_ts=thread.thread_ts,
-                status=status,
-                loading_messages=loading,
+                status=agent_texts.STATUS_WORKING,
+                loading_messages=list(loading),
             ),
         )
+        if shown is Shown.SHOWN:
+            if len(self._statuses) >= _STATUSES_KEPT:
+                self._statuses.clear()  # a miss costs one call
+            self._statuses[key] = (loading, window)
+        else:
+            self._statuses.pop(key, None)
+        return shown
 
     async def show_stop_button(self, thread: ThreadRef, message_ts: str, run_id: str) -> None:
         await self.slack.update(thread, message_ts, build_working(run_id))

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from bot.domain import Progress
 from bot.slack.mrkdwn import mention
-from bot.slack.texts import duration, plural
+from bot.slack.texts import plural
 
 # Shown after the app's name, as Slack words it ("Origami is working on it…").
 STATUS_WORKING = "is working on it…"
-STATUS_STARTING = "is starting…"
 # The notification preview of the "On it" message with a Stop button (no mrkdwn marks).
 WORKING_PREVIEW = "⏳ Working on it…"
 # Slack rotates through at most 10 loading messages; ours are few and short.
@@ -23,17 +22,30 @@ _ELAPSED_MAX_S = 24 * 3600.0
 
 
 def loading_messages(progress: Progress) -> list[str]:
-    """Step 3 of up to 50 · 12 leads so far · working for 1m 20s · 2 messages queued"""
+    """Step 3 of up to 50 · 12 leads so far · Working for 2 min · 2 messages queued
+
+    The time in whole minutes: a status whose text has not changed is not set again
+    (``bot.slack.agent_surface``), and seconds would change it at every poll."""
     steps = f"Step {progress.steps_completed:,} of up to {max(progress.steps_max, 1):,}"
     messages = [steps]
     if progress.leads_found is not None:
         messages.append(f"{plural(progress.leads_found, 'lead')} found so far")
     # A run is watched 2 hours at most: a clock jump must not make a line of any length.
     elapsed = min(progress.elapsed_s, _ELAPSED_MAX_S)
-    messages.append(f"Working for {duration(elapsed)}")
+    messages.append(f"Working for {_minutes(elapsed)}")
     if progress.queued > 0:
         messages.append(f"{plural(progress.queued, 'message')} waiting for this run")
     return messages[:LOADING_MESSAGES_MAX]
+
+
+def _minutes(seconds: float) -> str:
+    """under a minute, 1 min, 59 min, 1h 05m"""
+    minutes = int(max(seconds, 0.0) // 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 def stopped_by(user_id: str) -> str:

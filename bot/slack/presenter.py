@@ -166,7 +166,6 @@ class SlackPresenter(ChannelPosts):
             blocks.build_progress(
                 run_id=progress.run_id,
                 steps_completed=progress.steps_completed,
-                steps_max=progress.steps_max,
                 elapsed_s=progress.elapsed_s,
                 leads_found=progress.leads_found,
                 queued=progress.queued,

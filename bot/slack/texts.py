@@ -50,16 +50,12 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
-def progress_bar(done: int, total: int, width: int = 10) -> str:
-    total = max(total, 1)
-    filled = max(0, min(width, math.ceil(width * done / total)))
-    return "▰" * filled + "▱" * (width - filled)
-
-
 # -- the first reply and the live progress line ---------------------------------------------
 
-ACK = "⏳ On it… asking Origami now."
-PROGRESS_TITLE = "⏳ *Origami is working on it…*"
+# The bot is Origami: it speaks for itself, in the first person.
+ACK = "⏳ On it. I'm getting started…"
+PROGRESS_TITLE = "⏳ *I'm working on it…*"
+PROGRESS_PREVIEW = "I'm working on it…"
 STOP = "Stop"
 STOP_CURRENT = "Stop current run"
 STOP_CONFIRM_TITLE = "Stop this run?"
@@ -71,16 +67,15 @@ STOP_CONFIRM_NO = "Keep going"
 def progress_line(
     *,
     steps_completed: int,
-    steps_max: int,
     elapsed_s: float,
     leads_found: int | None = None,
     queued: int = 0,
 ) -> str:
-    """▰▰▰▱▱▱▱▱▱▱ 12/50 steps · 2m 05s · 37 leads so far · 2 messages queued"""
-    parts = [
-        f"{progress_bar(steps_completed, steps_max)} {steps_completed}/{max(steps_max, 1)} steps",
-        duration(elapsed_s),
-    ]
+    """Step 12 · 2m 05s · 37 leads so far · 2 messages queued
+
+    Steps taken, not a bar against the plan's maximum: a run seldom uses most of its
+    steps, so "12/50" read as a run a quarter done when it was nearly finished."""
+    parts = [f"Step {max(steps_completed, 0):,}", duration(elapsed_s)]
     if leads_found is not None:
         parts.append(f"{plural(leads_found, 'lead')} so far")
     if queued > 0:

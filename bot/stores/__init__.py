@@ -20,6 +20,7 @@ from bot.stores.budget import BudgetRule, OrganizationBudgets, RequestBudget
 from bot.stores.buttons import OpenButtonsStore
 from bot.stores.claims import ClaimStore
 from bot.stores.deliveries import DeliveryStore
+from bot.stores.enrichment import EnrichmentStore
 from bot.stores.feedback import FeedbackStore
 from bot.stores.files import FileStore
 from bot.stores.health import ServerFacts, server_facts
@@ -57,6 +58,7 @@ class Stores:
     open_buttons: OpenButtonsStore
     started: StartedStore
     files: FileStore
+    enrichment: EnrichmentStore
     schedules: ScheduleStore
     summaries: SummaryStore
     settings: SettingsStore
@@ -78,6 +80,7 @@ class Stores:
             open_buttons=OpenButtonsStore(client),
             started=StartedStore(client),
             files=FileStore(client),
+            enrichment=EnrichmentStore(client),
             schedules=ScheduleStore(client),
             summaries=SummaryStore(client),
             settings=SettingsStore(client),

@@ -252,6 +252,25 @@ def onboarded(team: str, user_id: str) -> str:
     return f"{PREFIX}:{_part(team)}:onboarded:{_part(user_id)}"
 
 
+# Tables still being enriched after their run ended, re-read until done (``bot.enrichment``).
+
+# A followed table's record outlives the longest follow by a day: a worker that comes back
+# from an outage still finds what it was following, and then stops.
+ENRICHING_TTL = timedelta(days=1)
+
+
+def enriching_due() -> str:
+    """ZSET of followed tables (``e|team|run|table``) scored by the epoch ms at which each is
+    next re-read; a claim moves an entry to the end of its lease (as the run schedule)."""
+    return f"{PREFIX}:enriching:due"
+
+
+def enriching(team: str, run_id: str, table_id: str) -> str:
+    """HASH: a table still being enriched after run ``run_id`` ended, and where in the
+    thread its card and preview are (``bot.stores.enrichment.FollowedTable``)."""
+    return f"{PREFIX}:{_part(team)}:enriching:{_part(run_id)}:{_part(table_id)}"
+
+
 # Scheduled agents (``bot.schedules``).
 
 # A schedule made from Slack lives until it is deleted; its record is refreshed on every

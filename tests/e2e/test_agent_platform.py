@@ -49,6 +49,30 @@ async def wait_processing(app: AppProcess, thread_ts: str, channel: str = CHANNE
     )
 
 
+async def test_the_status_is_not_set_again_while_its_text_is_unchanged(app: AppProcess) -> None:
+    # A run stuck on its first step for six polls: its status says the same each time.
+    app.origami.script(RunScript(polls=6, steps_max=2), RunScript(polls=2))
+    thread_ts = await mention(app, "find founders")
+    await wait_finished(app, thread_ts)
+    polls = [r for r in app.origami.requests("GET") if "/runs/" in r.path]
+    assert len(polls) == 7
+    [status] = app.slack.calls("assistant.threads.setStatus")
+    assert status.ok and status.args["loading_messages"][0] == "Step 1 of up to 2"
+    # The next run of the thread (the result cleared the status) sets its own.
+    await reply(app, thread_ts, "and in Dallas")
+    await wait_finished(app, thread_ts, 2)
+    assert len(app.slack.calls("assistant.threads.setStatus")) >= 2
+    # The session is set once a change: processing, then active, each run (the last
+    # after the delivery).
+    await app.slack.wait_for(lambda s: len(_session_calls(app)) >= 4, timeout=5)
+    assert [c.args["status"] for c in _session_calls(app)] == [
+        "processing",
+        "active",
+        "processing",
+        "active",
+    ]
+
+
 async def test_a_mention_runs_with_the_session_processing_then_active(app: AppProcess) -> None:
     app.origami.script(RunScript(polls=3, tables=[make_table("Austin founders", 5)]))
     thread_ts = await mention(app, "find 20 seed-stage SaaS founders in Austin\nwith emails")
@@ -210,9 +234,11 @@ async def test_status_refused_falls_back_to_the_progress_line_learnt_once(
     app.origami.script(RunScript(polls=3), RunScript(polls=3))
     thread_ts = await mention(app, "find founders")
     progress = await app.slack.wait_for_call(
-        "chat.update", match=lambda a: "steps" in str(a.get("text")), timeout=10
+        "chat.update", match=lambda a: "Step " in str(a.get("text")), timeout=10
     )
-    assert "▰" in str(progress.args["blocks"]) or "▱" in str(progress.args["blocks"])
+    # In the first person, steps taken without a bar against the maximum.
+    assert "I'm working on it" in str(progress.args["blocks"])
+    assert "▰" not in str(progress.args["blocks"]) and "/50" not in str(progress.args["blocks"])
     await wait_finished(app, thread_ts)
     await reply(app, thread_ts, "and in Dallas")
     await wait_finished(app, thread_ts, 2)

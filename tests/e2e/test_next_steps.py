@@ -5,8 +5,20 @@ run."""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from tests.e2e.conftest import AppProcess
-from tests.e2e.test_conversations import click, follow_ups, mention, texts_of, wait_finished
+from tests.e2e.test_conversations import (
+    CHANNEL,
+    click,
+    find_message,
+    follow_ups,
+    mention,
+    texts_of,
+    wait_finished,
+)
+from tests.fakes import payloads
 from tests.fakes.origami import RunScript, make_table, next_action
 
 STEPS = [
@@ -26,11 +38,20 @@ async def _finished(app: AppProcess) -> str:
     return thread_ts
 
 
-async def test_export_csv_exports_the_named_table_and_upload_csv_asks_for_a_file(
+async def test_export_csv_is_the_cards_button_alone_and_upload_csv_asks_for_a_file(
     app: AppProcess,
 ) -> None:
     thread_ts = await _finished(app)
-    await click(app, thread_ts, "next_action:1")
+    result = find_message(app, thread_ts, "next_action:0")
+    # The card of the table the export_csv step names has its own Export CSV: the step
+    # is not shown beside it; the others keep their index (a click names it).
+    shown = [a for a in payloads.action_ids(result) if a.startswith("next_action:")]
+    assert shown == ["next_action:0", "next_action:2", "next_action:3", "next_action:4"]
+    assert "Export the table as CSV" not in texts_of(result)
+    # A result posted before the step was dropped still has it: it exports the named table.
+    old = _with_step_button(result, 1)
+    payload = payloads.click(old, "next_action:1", channel=CHANNEL)
+    assert (await app.post_interactive(payload)).status_code == 200
     await app.slack.wait_for(lambda s: [f for f in s.files() if f.completed], timeout=5)
     (csv_file,) = app.slack.files()
     assert csv_file.thread_ts == thread_ts and csv_file.filename == "Austin-founders.csv"
@@ -43,8 +64,24 @@ async def test_export_csv_exports_the_named_table_and_upload_csv_asks_for_a_file
     assert note["thread_ts"] == thread_ts
     # Neither sent anything to the agent, nor closed the other steps.
     assert follow_ups(app) == []
-    await click(app, thread_ts, "next_action:1")  # a second export, as the card's button
+    assert (await app.post_interactive(payload)).status_code == 200  # again, as the card's
     await app.slack.wait_for(lambda s: len([f for f in s.files() if f.completed]) == 2, 5)
+
+
+def _with_step_button(message: dict[str, Any], index: int) -> dict[str, Any]:
+    """``message`` as a result posted with next step ``index``'s button had it."""
+    old = copy.deepcopy(message)
+    [actions] = [b for b in old["blocks"] if b.get("block_id") == "next_actions"]
+    run_id = actions["elements"][0]["value"].rpartition(":")[0]
+    actions["elements"].append(
+        {
+            "type": "button",
+            "action_id": f"next_action:{index}",
+            "text": {"type": "plain_text", "text": "Export the table as CSV"},
+            "value": f"{run_id}:{index}",
+        }
+    )
+    return old
 
 
 async def test_schedule_play_opens_the_modal_and_unknown_types_are_follow_up_prompts(

@@ -40,7 +40,7 @@ class RecordingAgentSurface:
         self.asked.append(Asked("session", {"thread": thread, "status": status, "title": title}))
         return self._answer(AgentFeature.SESSIONS)
 
-    async def set_status(self, thread: ThreadRef, progress: Progress | None) -> Shown:
+    async def set_status(self, thread: ThreadRef, progress: Progress) -> Shown:
         self.asked.append(Asked("status", {"thread": thread, "progress": progress}))
         return self._answer(AgentFeature.STATUS)
 

@@ -58,6 +58,8 @@ from typing import Any, Literal
 from aiohttp import web
 from multidict import CIMultiDict
 
+from tests.fakes.enrichment import Enrichments
+
 JSON = dict[str, Any]
 
 API_PREFIX = "/api/v2"
@@ -587,6 +589,7 @@ class FakeOrigami:
         rate_limit_per_minute: int | None = None,
         default_model: str = "origami-max",
         legacy_lists: bool = False,
+        enrichment_seconds: float = 60.0,
     ) -> None:
         self.api_key = api_key or new_api_key()
         self.host = host
@@ -618,6 +621,9 @@ class FakeOrigami:
         self._revoked = False
         self._time_offset = 0.0
         self._rows: dict[str, list[dict[str, str]]] = {}
+        # Tables still filling cells after their run, over ``enrichment_seconds`` of the
+        # fake's clock (``advance`` moves them on; ``finish_enrichment`` ends one now).
+        self.enrichments = Enrichments(enrichment_seconds)
         # What GET /account and GET /account/credits answer.
         self.organization = {"id": str(uuid.uuid4()), "name": "Fake Org"}
         # Every key the fake accepts, and its organisation (keys are org-wide): agents,
@@ -713,6 +719,7 @@ class FakeOrigami:
     def finish_enrichment(self, table_id: str) -> None:
         """The table's background enrichment settles: no running cells left."""
         table = self.tables[table_id]
+        self.enrichments.stop(table_id)
         table["cells"]["running"] = 0
         for column in table["columns"]:
             column["cells"]["running"] = 0
@@ -723,6 +730,7 @@ class FakeOrigami:
     def add_table(self, table: JSON) -> str:
         """Seed an existing table in the org (for ``focusTableIds`` and table reads)."""
         self.tables[table["id"]] = copy.deepcopy(table)
+        self.enrichments.start(self.tables[table["id"]], self._now())
         return str(table["id"])
 
     def table_rows(self, table_id: str) -> list[dict[str, str]]:
@@ -1180,6 +1188,7 @@ class FakeOrigami:
             table["updatedAt"] = iso(run.completed_at)
             is_new = table["id"] not in self.tables
             self.tables[table["id"]] = table
+            self.enrichments.start(table, run.completed_at)
             self._rows.pop(table["id"], None)
             run.table_ids.append(table["id"])
             if is_new:
@@ -1243,7 +1252,7 @@ class FakeOrigami:
     def _run_json(self, run: FakeRun, *, stats: bool = False, transcript: bool = False) -> JSON:
         response: JSON | None = None
         if not run.running:
-            tables = [self.tables[t] for t in run.table_ids if t in self.tables]
+            tables = [self._table(t) for t in run.table_ids if t in self.tables]
             response = {
                 "text": run.text,
                 "actions": copy.deepcopy(run.actions),
@@ -1728,8 +1737,15 @@ class FakeOrigami:
             },
         )
 
+    def _table(self, table_id: str) -> JSON:
+        """A stored table as it is now (its enrichment moved on to the fake's clock)."""
+        table = self.tables[table_id]
+        self.enrichments.advance(table, self._now(), iso(self._now()))
+        return table
+
     async def _get_table(self, request: web.Request) -> web.Response:
-        table = self.tables.get(request.match_info["tableId"])
+        table_id = request.match_info["tableId"]
+        table = self._table(table_id) if table_id in self.tables else None
         if table is None:
             return _error(404, "TABLE_NOT_FOUND", "Table not found")
         stats = "stats" in {t.strip() for t in request.query.get("include", "").split(",")}
@@ -1737,10 +1753,11 @@ class FakeOrigami:
 
     async def _table_rows(self, request: web.Request) -> web.Response:
         table_id = request.match_info["tableId"]
-        table = self.tables.get(table_id)
+        table = self._table(table_id) if table_id in self.tables else None
         if table is None:
             return _error(404, "TABLE_NOT_FOUND", "Table not found")
-        paged = self._page(request, list(self.table_rows(table_id)), max_limit=200)
+        rows = self.enrichments.rows(table, list(self.table_rows(table_id)))
+        paged = self._page(request, rows, max_limit=200)
         if isinstance(paged, web.Response):
             return paged
         page, next_cursor, total = paged

@@ -9,16 +9,24 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.agent_platform import DEFAULT_PROMPTS, PROMPTS_MAX, SESSION_TITLE_MAX
+from bot.agent_platform import (
+    DEFAULT_PROMPTS,
+    PROMPTS_MAX,
+    SESSION_TITLE_MAX,
+    Shown,
+    status_window,
+)
 from bot.config import SettingsProblem, load_settings
-from bot.domain import Progress
+from bot.domain import Progress, ThreadRef
 from bot.live_status import session_title, should_show
 from bot.slack.agent_events import to_messages_tab_opened, to_session_stopped
+from bot.slack.agent_surface import SlackAgentSurface
 from bot.slack.agent_texts import LOADING_MESSAGES_MAX, loading_messages
 from bot.slack.blocks.agent import build_onboarding, build_stopped_by, build_working
 from tests.fakes import payloads
-from tests.fakes.slack import MAX_UPDATE_TEXT, message_errors
+from tests.fakes.slack import MAX_UPDATE_TEXT, FakeSlack, message_errors
 from tests.unit.test_config import VALID
 
 _ANY_JSON = st.recursive(
@@ -109,8 +117,19 @@ def test_loading_messages_say_steps_leads_time_and_what_waits() -> None:
     assert lines == [
         "Step 3 of up to 50",
         "12 leads found so far",
-        "Working for 1m 20s",
+        "Working for 1 min",
         "2 messages waiting for this run",
+    ]
+
+
+def test_the_time_worked_reads_in_whole_minutes() -> None:
+    # So that a status whose steps did not move has the same text for a minute.
+    worked = [loading_messages(Progress("run", 3, 50, s, None, 0))[-1] for s in (0, 59, 61, 3725)]
+    assert worked == [
+        "Working for under a minute",
+        "Working for under a minute",
+        "Working for 1 min",
+        "Working for 1h 02m",
     ]
 
 
@@ -181,6 +200,63 @@ def test_a_status_is_set_again_before_slacks_2_minutes_run_out(
         if should_show(flagged=flags[i % len(flags)], elapsed_s=elapsed, interval_s=interval):
             assert elapsed - last_shown < 120.0
             last_shown = elapsed
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0.05, 30.0), min_size=1, max_size=200),
+    st.lists(st.booleans(), min_size=1, max_size=200),
+)
+def test_an_unchanged_status_left_as_it_is_still_never_runs_out(
+    intervals: list[float], flags: list[bool]
+) -> None:
+    # The worst case for the surface's rule (a status is not set again with the same text
+    # in the same window): the text never changes. It is still set within every 2 minutes.
+    elapsed, last_set, last_window = 0.0, 0.0, -1
+    for i, interval in enumerate(intervals):
+        elapsed += interval
+        shown = should_show(flagged=flags[i % len(flags)], elapsed_s=elapsed, interval_s=interval)
+        if shown and status_window(elapsed) != last_window:
+            assert elapsed - last_set < 120.0
+            last_set, last_window = elapsed, status_window(elapsed)
+    assert elapsed - last_set < 120.0 + 30.0  # the next poll, at most 30 s on, sets it
+
+
+async def test_a_status_is_set_only_when_its_text_or_window_changes(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    surface = SlackAgentSurface(client)
+    thread = ThreadRef("T0001", "C0CHAN", "1700000000.000100")
+    fake.add_message("C0CHAN", "find founders", ts=thread.thread_ts)
+
+    async def show(run: str, steps: int, elapsed: float) -> Shown:
+        return await surface.set_status(thread, Progress(run, steps, 50, elapsed, None, 0))
+
+    assert await show("r1", 1, 5) is Shown.SHOWN
+    assert await show("r1", 1, 20) is Shown.SHOWN  # the same text: Slack still shows it
+    assert len(fake.calls("assistant.threads.setStatus")) == 1
+    await show("r1", 2, 25)  # a step more
+    await show("r1", 2, 91)  # the same text, a new window: set again before it runs out
+    await show("r1", 2, 95)
+    await show("r2", 2, 95)  # another run (the result cleared the last one's status)
+    calls = fake.calls("assistant.threads.setStatus")
+    assert len(calls) == 4 and all(c.ok for c in calls)
+    assert [c.args["loading_messages"][0] for c in calls] == ["Step 1 of up to 50"] + [
+        "Step 2 of up to 50"
+    ] * 3
+
+
+async def test_a_status_slack_did_not_take_is_set_again(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    surface = SlackAgentSurface(client)
+    thread = ThreadRef("T0001", "C0CHAN", "1700000000.000200")
+    fake.add_message("C0CHAN", "find founders", ts=thread.thread_ts)
+    fake.fail("assistant.threads.setStatus", times=1, error="internal_error")
+    progress = Progress("r1", 1, 50, 5, None, 0)
+    assert await surface.set_status(thread, progress) is Shown.FAILED
+    assert await surface.set_status(thread, progress) is Shown.SHOWN
+    assert len(fake.calls("assistant.threads.setStatus")) == 2
 
 
 def test_an_unflagged_poll_shows_nothing_inside_a_window() -> None:

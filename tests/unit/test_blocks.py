@@ -228,11 +228,11 @@ def test_codec_builders_refuse_what_parsers_would_refuse() -> None:
 
 def test_build_ack() -> None:
     message = build_ack()
-    assert message.text == "⏳ On it… asking Origami now."
+    assert message.text == "⏳ On it. I'm getting started…"
     assert message.blocks == [
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": "⏳ On it… asking Origami now."},
+            "text": {"type": "mrkdwn", "text": "⏳ On it. I'm getting started…"},
             "block_id": "ack",
         }
     ]
@@ -240,11 +240,13 @@ def test_build_ack() -> None:
 
 def test_build_progress_line_and_stop_button() -> None:
     message = build_progress(
-        run_id=RUN_ID, steps_completed=12, steps_max=50, elapsed_s=125.4, leads_found=37, queued=2
+        run_id=RUN_ID, steps_completed=12, elapsed_s=125.4, leads_found=37, queued=2
     )
-    line = "▰▰▰▱▱▱▱▱▱▱ 12/50 steps · 2m 05s · 37 leads so far · 2 messages queued"
-    assert message.blocks[0]["text"]["text"] == f"⏳ *Origami is working on it…*\n{line}"
-    assert message.text == f"Origami is working… {line}"
+    # The bot is Origami: it speaks in the first person, and counts steps taken, with no
+    # bar against the plan's maximum.
+    line = "Step 12 · 2m 05s · 37 leads so far · 2 messages queued"
+    assert message.blocks[0]["text"]["text"] == f"⏳ *I'm working on it…*\n{line}"
+    assert message.text == f"I'm working on it… {line}"
     [stop] = elements(message)
     assert stop["action_id"] == ids.STOP_RUN
     assert stop["value"] == RUN_ID
@@ -255,13 +257,16 @@ def test_build_progress_line_and_stop_button() -> None:
 
 
 def test_build_progress_minimal_and_without_valid_run_id() -> None:
-    message = build_progress(run_id="bad id", steps_completed=0, steps_max=50, elapsed_s=7)
-    assert message.blocks[0]["text"]["text"].endswith("▱▱▱▱▱▱▱▱▱▱ 0/50 steps · 7s")
+    message = build_progress(run_id="bad id", steps_completed=0, elapsed_s=7)
+    assert message.blocks[0]["text"]["text"].endswith("\nStep 0 · 7s")
     assert elements(message) == []
     one = build_progress(
-        run_id=RUN_ID, steps_completed=50, steps_max=50, elapsed_s=3725, leads_found=1, queued=1
+        run_id=RUN_ID, steps_completed=1234, elapsed_s=3725, leads_found=1, queued=1
     )
-    assert "▰▰▰▰▰▰▰▰▰▰ 50/50 steps · 1h 02m · 1 lead so far · 1 message queued" in one.text
+    assert "Step 1,234 · 1h 02m · 1 lead so far · 1 message queued" in one.text
+    for shown in (message, one):
+        assert "Origami" not in str(shown.blocks) and "/50" not in str(shown.blocks)
+        assert "▰" not in str(shown.blocks) and "▱" not in str(shown.blocks)
 
 
 @pytest.mark.parametrize(

@@ -80,3 +80,45 @@ def test_any_next_actions_give_one_step_each(raw: list[dict[str, Any]]) -> None:
 def test_an_outcome_saved_before_typed_steps_reads_every_step_as_a_prompt() -> None:
     outcome = RunOutcome(status="completed", next_actions=["a", "b"], table_ids=[])
     assert outcome.step(1) == NextStep(StepKind.PROMPT)
+
+
+def _result_with(actions: list[dict[str, Any]], tables: list[Table]) -> list[dict[str, Any]]:
+    from bot.origami.models import Run
+    from bot.slack.blocks import build_result
+
+    run = Run.model_validate(
+        {
+            "id": "v2_run-7f3a",
+            "status": "completed",
+            "response": {
+                "text": "Found them.",
+                "actions": [],
+                "tables": [t.model_dump(by_alias=True) for t in tables],
+            },
+            "todo": {"nextActions": actions},
+        }
+    )
+    return [b for m in build_result(run, elapsed_s=1) for b in m.blocks]
+
+
+def _step_buttons(blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    [actions] = [b for b in blocks if b.get("block_id") == "next_actions"]
+    return [(e["action_id"], e["text"]["text"]) for e in actions["elements"]]
+
+
+def test_an_export_csv_step_is_left_out_where_its_tables_card_offers_the_csv() -> None:
+    actions = [
+        next_action("Find more", "find_more_leads"),
+        next_action("Export as CSV", "export_csv", "austin-founders"),
+        next_action("Export Miami as CSV", "export_csv", "miami-founders"),  # not the run's
+    ]
+    blocks = _result_with(actions, [AUSTIN, DENVER])
+    # Austin's card has Export CSV: one button for it. Each button keeps its step's index.
+    assert _step_buttons(blocks) == [
+        ("next_action:0", "Find more"),
+        ("next_action:2", "Export Miami as CSV"),
+    ]
+    assert "Export as CSV" not in str(blocks)
+    # A result whose only step is the card's own export has no next steps at all.
+    only = _result_with([next_action("Export as CSV", "export_csv")], [AUSTIN])
+    assert not any(str(b.get("block_id", "")).startswith("next") for b in only)

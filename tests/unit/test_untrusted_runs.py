@@ -213,7 +213,6 @@ def _rendered(run: Run) -> list[Message]:
         build_progress(
             run_id=run.id,
             steps_completed=run.steps.completed,
-            steps_max=run.steps.max,
             elapsed_s=elapsed,
             leads_found=sum(n for n in added if n) or None,
             queued=1,

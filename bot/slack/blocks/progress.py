@@ -26,14 +26,12 @@ def build_progress(
     *,
     run_id: str,
     steps_completed: int,
-    steps_max: int,
     elapsed_s: float,
     leads_found: int | None = None,
     queued: int = 0,
 ) -> Message:
     line = texts.progress_line(
         steps_completed=steps_completed,
-        steps_max=steps_max,
         elapsed_s=elapsed_s,
         leads_found=leads_found,
         queued=queued,
@@ -41,7 +39,7 @@ def build_progress(
     blocks: list[Block] = [section_block(f"{texts.PROGRESS_TITLE}\n{line}", "progress")]
     if ids.is_run_id(run_id):
         blocks.extend(actions_blocks([stop_button(run_id)], "progress_actions"))
-    return Message(text=fallback_text(f"Origami is working… {line}"), blocks=blocks)
+    return Message(text=fallback_text(f"{texts.PROGRESS_PREVIEW} {line}"), blocks=blocks)
 
 
 def build_progress_final(

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.origami.models import Run, RunResponse, RunStatus
+from bot.domain import StepKind
+from bot.next_step_kinds import to_next_steps
+from bot.origami.models import Run, RunResponse, RunStatus, Table
 from bot.origami.next_actions import NextAction
 from bot.previews import LeadPreview
 from bot.slack import actions as ids
@@ -126,7 +128,7 @@ def build_result(
         content.append(_Unit([section_block(texts.RESULT_CUT, "text:cut")], texts.RESULT_CUT))
     if tables:
         cards = build_table_cards(
-            tables, run_id=run.id, app_url=app_url, changes=_changes(run.response)
+            tables, run_id=run.id, app_url=app_url, changes=table_changes(run.response)
         )
         summary = "; ".join(texts.table_fallback(t.name, t.lead_count) for t in tables[:3])
         content.append(_Unit(cards, summary))
@@ -140,7 +142,11 @@ def build_result(
             _Unit([section_block(texts.NOTHING_TO_SHOW, "nothing")], texts.NOTHING_TO_SHOW)
         )
 
-    follow_up = _next_steps(run.todo.next_actions, run.id if run_ok else None)
+    follow_up = _next_steps(
+        run.todo.next_actions,
+        run.id if run_ok else None,
+        _offered_by_cards(run, tables) if run_ok else frozenset(),
+    )
     footer = _footer(run, run_ok)
     if footer is not None:
         follow_up.append(footer)
@@ -176,7 +182,7 @@ def _show_steps(run: Run, run_ok: bool) -> list[Block]:
     return actions_blocks(buttons, "steps_actions")
 
 
-def _changes(response: RunResponse | None) -> dict[str, TableChange]:
+def table_changes(response: RunResponse | None) -> dict[str, TableChange]:
     """What the run's actions did to each table (created it, added leads)."""
     if response is None:
         return {}
@@ -195,8 +201,24 @@ def _changes(response: RunResponse | None) -> dict[str, TableChange]:
     }
 
 
-def _next_steps(next_actions: Sequence[NextAction], run_id: str | None) -> list[_Unit]:
-    labels = [one_line(action.label) for action in next_actions]
+def _offered_by_cards(run: Run, tables: Sequence[Table]) -> frozenset[int]:
+    """The next steps a card's own button already offers: an ``export_csv`` of a table
+    whose card has Export CSV (one button for it, not two side by side)."""
+    exported = {t.id for t in tables if ids.is_table_id(t.id)}
+    steps = to_next_steps(run.todo.next_actions, tables)
+    return frozenset(
+        n
+        for n, step in enumerate(steps)
+        if step.kind is StepKind.EXPORT_CSV and step.table_id in exported
+    )
+
+
+def _next_steps(
+    next_actions: Sequence[NextAction], run_id: str | None, hidden: frozenset[int] = frozenset()
+) -> list[_Unit]:
+    """The next steps' title and buttons; ``hidden``: the indices left out (each button
+    keeps its step's index, which is what a click names)."""
+    labels = ["" if n in hidden else one_line(a.label) for n, a in enumerate(next_actions)]
     if not any(labels):
         return []
     clickable = labels[: ids.MAX_INDEX + 1] if run_id is not None else []

@@ -92,7 +92,25 @@ def _card(
 
 
 def _key(table: Table, index: int) -> str:
-    return f"table:{index}:{table.id[:64]}"
+    return f"{card_prefix(index)}{table.id[:64]}"
+
+
+def card_prefix(index: int) -> str:
+    """How the block id of the card of a result's ``index``-th table begins."""
+    return f"table:{index}:"
+
+
+def alert_id(index: int) -> str:
+    """The block id of the "still enriching" alert of a result's ``index``-th table."""
+    return f"enriching:{index}"
+
+
+def result_card(
+    table: Table, *, run_id: str, block_id: str, app_url: str, change: TableChange
+) -> Block:
+    """A result's card of ``table`` as it is now, under the block id it was posted with
+    (updated in place while the table is still being enriched, ``bot.enrichment``)."""
+    return _card(table, run_id=run_id, key=block_id, share=True, app_url=app_url, change=change)
 
 
 def build_table_card(
@@ -157,8 +175,8 @@ def enriching_alerts(tables: Sequence[Table], *, start: int = 0) -> list[Block]:
     """An ``alert`` for each table whose leads are still being enriched."""
     return [
         alert_block(
-            texts.still_enriching(table.name, _leads_enriching(table), several=len(tables) > 1),
-            f"enriching:{start + n}",
+            texts.still_enriching(table.name, leads_enriching(table), several=len(tables) > 1),
+            alert_id(start + n),
             level="info",
         )
         for n, table in enumerate(tables)
@@ -166,7 +184,7 @@ def enriching_alerts(tables: Sequence[Table], *, start: int = 0) -> list[Block]:
     ]
 
 
-def _leads_enriching(table: Table) -> int | None:
+def leads_enriching(table: Table) -> int | None:
     running = table.stats.running if table.stats is not None else None
     return running.running_leads if running is not None and running.running_leads > 0 else None
 
