@@ -274,7 +274,13 @@ def assemble(
     poller = None
     manage = None
     if schedules is not None:
-        manage = Schedules(stores, origami, schedules.posts, first_read_s=schedules.poller.pace_s)
+        manage = Schedules(
+            stores,
+            origami,
+            schedules.posts,
+            first_read_s=schedules.poller.pace_s,
+            refusal=intake.refusal,
+        )
         poller = ScheduledRunPoller(
             stores, origami, schedules.posts, delivery, presenter, live, schedules.poller, metrics
         )
@@ -285,7 +291,7 @@ def assemble(
         agent_dm=AgentDm(stores, surface, dm.prompts, dm.title),
         sessions=Sessions(stores, origami, presenter, surface),
         commands=Commands(stores, presenter, intake),
-        next_steps=NextSteps(stores, presenter, buttons, tables),
+        next_steps=NextSteps(stores, presenter, buttons, tables, intake),
         links=Links(stores, origami, presenter, app_url),
         feedback=Feedback(stores, presenter, metrics),
         steps=Steps(stores, origami, presenter),

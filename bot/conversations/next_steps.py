@@ -12,6 +12,7 @@ its outcome: a click names only the run and the step's index.
 from __future__ import annotations
 
 from bot.conversations.buttons import Buttons, run_here
+from bot.conversations.intake import Intake
 from bot.conversations.tables import Tables
 from bot.domain import Note, StepKind, ThreadRef
 from bot.next_step_kinds import to_next_step as to_next_step
@@ -28,20 +29,32 @@ class NextSteps:
         presenter: Presenter,
         buttons: Buttons,
         tables: Tables,
+        intake: Intake,
     ) -> None:
         self.stores = stores
         self.presenter = presenter
         self.buttons = buttons
         self.tables = tables
+        self.intake = intake
 
     async def schedule_draft(self, thread: ThreadRef, run_id: str, user_id: str) -> Draft | None:
         """What the schedule modal opens with, for a run of this thread (a result's
         Schedule button, or a ``schedule_play`` step): the run's prompt, and this channel
-        as the place to post. None: the run is not this thread's (the person is told)."""
+        as the place to post. None: the run is not this thread's, or the workspace's
+        settings leave the person or this channel out (the person is told)."""
         record = await run_here(self.stores, self.presenter, thread, run_id, user_id)
         if record is None:
             return None
-        return Draft(prompt=record.prompt, channel=thread.channel)
+        return await self._draft(thread, record.prompt, user_id)
+
+    async def _draft(self, thread: ThreadRef, prompt: str, user_id: str) -> Draft | None:
+        # Said before the modal opens, in the intake's words: the submission would be
+        # refused anyway (``Schedules.create`` checks again, for the channel picked).
+        why = await self.intake.refusal(thread.team, thread.channel, user_id)
+        if why is not None:
+            await self.presenter.not_allowed(thread, user_id, why)
+            return None
+        return Draft(prompt=prompt, channel=thread.channel)
 
     async def click(
         self, thread: ThreadRef, run_id: str, index: int, user_id: str, message_ts: str
@@ -57,7 +70,7 @@ class NextSteps:
             return None
         step = outcome.step(index)
         if step.kind is StepKind.SCHEDULE:
-            return Draft(prompt=record.prompt, channel=thread.channel)
+            return await self._draft(thread, record.prompt, user_id)
         if step.kind is StepKind.EXPORT_CSV:
             # Not one-shot, as the card's own Export CSV: each click uploads the rows as
             # they are then.

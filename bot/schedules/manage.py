@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -22,6 +23,7 @@ from bot.problems import Problem, problem_from_error
 from bot.schedules.records import Change, ScheduleRecord, ScheduleView
 from bot.stores import Stores
 from bot.tenancy.origami import OrigamiFor
+from bot.workspace_settings import NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ UNINSTALL_PAUSE_S = 10.0
 # A new schedule's runs are first read this soon (the app sets the poller's pace): its
 # first run is at the cron's next time at the earliest.
 FIRST_READ_S = 120.0
+
+# Why the workspace's settings refuse a person in a channel (``Intake.refusal``), if they do.
+Refusal = Callable[[str, str, str], Awaitable[NotAllowed | None]]
 
 
 class SchedulePosts(Protocol):
@@ -79,6 +84,7 @@ class Created(StrEnum):
     INVALID_CRON = "invalid_cron"  # Origami: not a cron it reads
     TOO_FREQUENT = "too_frequent"  # Origami: the cron runs too often
     TIMED_OUT = "timed_out"  # no answer in time: submit again (it replays)
+    NOT_ALLOWED = "not_allowed"  # the workspace's settings: ``not_allowed`` says why
     FAILED = "failed"  # anything else: ``problem`` says what
 
 
@@ -87,6 +93,7 @@ class CreateResult:
     outcome: Created
     record: ScheduleRecord | None = None
     problem: Problem | None = None
+    not_allowed: NotAllowed | None = None
     # False when this creation was answered before (the same submission again): it was
     # confirmed in the channel then.
     new: bool = True
@@ -114,16 +121,31 @@ class Schedules:
         posts: SchedulePosts,
         *,
         first_read_s: float = FIRST_READ_S,
+        refusal: Refusal | None = None,
     ) -> None:
         self.stores = stores
         self.origami = origami
         self.posts = posts
         self.first_read_s = first_read_s
+        self._refusal = refusal
+
+    async def refusal(self, team: str, channel: str, user_id: str) -> NotAllowed | None:
+        """Why the workspace's settings leave ``user_id`` or ``channel`` out, if they do:
+        a schedule starts agents there on its own, so it is held to the rule a message
+        is (the channels the app answers in, who may start agents)."""
+        if self._refusal is None:
+            return None
+        return await self._refusal(team, channel, user_id)
 
     async def create(self, team: str, user_id: str, form: ScheduleForm, cause: str) -> CreateResult:
         """Create the schedule in Origami (enabled) and keep it. ``cause``: the
         submission's own id; the same submission of the same values makes one schedule
-        however often it arrives."""
+        however often it arrives. Refused, before Origami is asked, where the
+        workspace's settings leave the person or the channel out."""
+        not_allowed = await self.refusal(team, form.channel, user_id)
+        if not_allowed is not None:
+            log.info("schedule refused: the workspace's settings", extra={"why": not_allowed.value})
+            return CreateResult(Created.NOT_ALLOWED, not_allowed=not_allowed)
         name = schedule_name(form.prompt)
         key = idempotency_key("schedule", cause, form.cron, form.channel, form.prompt)
         try:

@@ -15,12 +15,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversations import Conversations
 from bot.domain import ThreadRef
 from bot.schedules.manage import Created, Draft
-from bot.slack import actions, payloads
+from bot.slack import actions, payloads, settings_texts
 from bot.slack import schedule_actions as ids
 from bot.slack import schedule_texts as texts
 from bot.slack.blocks.schedules import build_schedule_failed_view, build_schedule_modal
 from bot.slack.messages import slack_error
 from bot.slack.schedule_form import cron_error_block, to_form
+from bot.workspace_settings import NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,15 @@ def build_handle_schedule_submission(conversations: Conversations) -> Handler:
             return
         if result.outcome is Created.TOO_FREQUENT:
             await ack(response_action="errors", errors={cron_error_block(view): texts.TOO_FREQUENT})
+            return
+        if result.outcome is Created.NOT_ALLOWED and result.not_allowed is not None:
+            # The intake's own sentences: under the channel picked when only the channel is
+            # left out (another may do), else in place of the modal.
+            why = settings_texts.not_allowed(result.not_allowed)
+            if result.not_allowed is NotAllowed.CHANNEL:
+                await ack(response_action="errors", errors={ids.CHANNEL_BLOCK: why})
+            else:
+                await ack(response_action="update", view=build_schedule_failed_view(why))
             return
         if result.outcome is Created.TIMED_OUT:
             await ack(response_action="errors", errors={ids.WHEN_BLOCK: texts.TIMED_OUT})
