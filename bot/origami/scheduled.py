@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, ValidationError
 
 from bot.origami.requester import Priority, Requester, json_object, parsed
 from bot.origami.tolerant import Items, OrigamiModel, Timestamp
-from bot.origami.wire import check_prompt, clip_utf16
+from bot.origami.wire import RUN_ID_RE, check_prompt, clip_utf16
 
 NAME_MAX = 120  # UTF-16 units, as Origami counts
 CRON_MAX = 100  # more than any five-field cron needs; a longer one is refused unsent
@@ -39,7 +39,15 @@ def _origami_id(value: str) -> str:
     return value
 
 
+def _run_id(value: str) -> str:
+    if RUN_ID_RE.fullmatch(value) is None:
+        raise ValueError("not an Origami run id")
+    return value
+
+
 OrigamiId = Annotated[str, AfterValidator(_origami_id)]
+# A run's id is not a uuid: the spec's ``RunId`` allows 128 characters.
+RunId = Annotated[str, AfterValidator(_run_id)]
 Clipped = Annotated[str, Field(max_length=2_000)]
 
 
@@ -65,7 +73,7 @@ class ScheduledAgentPage(OrigamiModel):
 class ScheduledRun(OrigamiModel):
     """One item of ``GET /scheduled-agents/{id}/runs``."""
 
-    run_id: OrigamiId
+    run_id: RunId
     agent_id: OrigamiId
     status: Annotated[str, Field(max_length=40)] = ""
     created_at: Timestamp | None = None

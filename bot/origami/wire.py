@@ -4,6 +4,7 @@ them, Retry-After, and the HTTP client the production app uses (tests pass their
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,10 @@ import httpx
 
 from bot.origami import errors
 from bot.origami.transport import AiohttpTransport
+
+# The spec's ``RunId`` (``^[A-Za-z0-9_\-]{1,128}$``): opaque text like ``v2_run-…``, not a
+# uuid; ':' never occurs, so button values use it as a separator.
+RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 # Origami's limit on a prompt, counted as its server counts: in UTF-16 code units (see
 # utf16_len), not Python characters.

@@ -12,9 +12,8 @@ import re
 from dataclasses import dataclass
 
 from bot.domain import Verdict
+from bot.origami.wire import RUN_ID_RE as RUN_ID_RE  # the one rule for run ids (the spec's)
 
-# Origami run ids are opaque but look like ``v2_run-…``; ':' never occurs, so it separates.
-RUN_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # Table ids are uuids (examples also show ``tbl_77``).
 TABLE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # Indexes of questions, answers and next steps: 0..999, no sign, no leading zeros.

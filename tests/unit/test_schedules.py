@@ -75,6 +75,14 @@ def test_a_runs_item_names_its_run_and_agent_or_is_left_out() -> None:
     assert page.items[2].created_at is None  # a bad field reads as absent
 
 
+def test_a_run_id_is_kept_up_to_the_specs_128_characters() -> None:
+    longest, too_long = "v2_run-" + "a" * 121, "v2_run-" + "a" * 122
+    page = ScheduledRuns.model_validate(
+        {"items": [{"id": i, "agentId": AGENT} for i in (longest, too_long, "x" * 65)]}
+    )
+    assert [r.run_id for r in page.items] == [longest, "x" * 65]
+
+
 @settings(max_examples=50)
 @given(
     st.lists(
@@ -84,7 +92,8 @@ def test_a_runs_item_names_its_run_and_agent_or_is_left_out() -> None:
 )
 def test_any_runs_payload_parses_to_runs_with_usable_ids(items: list[Any]) -> None:
     for run in ScheduledRuns.model_validate({"items": items}).items:
-        assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run.run_id)
+        # The spec's RunId: up to 128; the agent's id is an Origami id (a uuid's 36 fit).
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,128}", run.run_id)
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run.agent_id)
         assert len(run.status) <= 40
 
