@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot import logs
 from bot.delivery import Delivery, ack_owner
@@ -26,13 +29,21 @@ from bot.origami.scheduled import ScheduledRun
 from bot.ports import Presenter
 from bot.schedules.manage import SchedulePosts
 from bot.schedules.records import ScheduleRecord
-from bot.stores import Stores
+from bot.stores import Stores, keys
 from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
 
 # A post's ts is Slack's clock, its intent ours: look a little earlier than the intent.
 _CLOCK_SKEW_S = 30.0
+# How far Origami's clock may be behind ours when a run is compared with its schedule's
+# record (kept just after Origami made the schedule).
+_ORIGAMI_SKEW_S = 600.0
+# A run is posted only while its "done" marker would still be there to say it was: a
+# run's marker lasts ``SCHEDULED_RUN_TTL``, and the history read holds the newest 20 runs
+# (20 weeks of a weekly schedule), so an older run, its marker gone, would get a second
+# thread. Two days short of the TTL: whatever clocks and a slow first post take.
+HORIZON_S = keys.seconds(keys.SCHEDULED_RUN_TTL) - 2 * 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +66,9 @@ class ScheduledRunPoller:
         live: LiveStatus,
         config: PollerConfig | None = None,
         metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self._clock = clock
         self.metrics = metrics if metrics is not None else Metrics()
         self.origami = origami
         self.stores = stores
@@ -106,12 +119,24 @@ class ScheduledRunPoller:
         except errors.OrigamiError as exc:
             log.warning("could not read a schedule's runs", extra={"error": type(exc).__name__})
             return
+        runs = [r for r in runs if self._may_be_ours(record, r)]
         if not runs:
             return
         done = await self.stores.schedules.done_runs(team, [r.run_id for r in runs])
         for run in reversed(runs):  # oldest first: threads in the order the runs came
             if run.run_id not in done:
                 await self.post(record, run)
+
+    def _may_be_ours(self, record: ScheduleRecord, run: ScheduledRun) -> bool:
+        """Whether a run is one to post: made since the app kept its schedule (one made
+        before cannot be ours to post), and within the horizon (see ``HORIZON_S``). A run
+        that does not say when it was made is taken on its marker alone."""
+        if run.created_at is None:
+            return True
+        made = datetime.fromisoformat(run.created_at.replace("Z", "+00:00")).timestamp()
+        if made < record.created_at - _ORIGAMI_SKEW_S:
+            return False
+        return made >= self._clock() - HORIZON_S
 
     async def post(self, record: ScheduleRecord, run: ScheduledRun) -> None:
         """Open the run's thread and watch the run, once (see the module's doc)."""

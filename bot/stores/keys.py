@@ -276,8 +276,9 @@ def enriching(team: str, run_id: str, table_id: str) -> str:
 # A schedule made from Slack lives until it is deleted; its record is refreshed on every
 # poll of its runs, so this only forgets one nobody polls any more (the app gone a year).
 SCHEDULES_TTL = timedelta(days=400)
-# A run found in a schedule's history is posted once: its marker outlives the history's
-# window (the newest runs, at most hourly: under a day) many times over.
+# A run found in a schedule's history is posted once: its marker is kept this long after
+# the last read that saw the run (the history holds the newest 20 runs, which for a weekly
+# schedule span 20 weeks), and the poller posts no run older than this (``HORIZON_S``).
 SCHEDULED_RUN_TTL = timedelta(days=30)
 
 

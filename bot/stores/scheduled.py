@@ -110,11 +110,16 @@ class ScheduleStore:
     # -- the claim of one scheduled run ------------------------------------------------
 
     async def done_runs(self, team: str, run_ids: list[str]) -> set[str]:
-        """Which of ``run_ids`` were posted and are watched already (one round trip)."""
+        """Which of ``run_ids`` were posted and are watched already (one round trip).
+        Each marker read is kept another ``SCHEDULED_RUN_TTL``: a run still in the history
+        read is still seen, and its marker must outlive that (a weekly schedule's newest 20
+        runs span 20 weeks)."""
+        ttl = keys.seconds(keys.SCHEDULED_RUN_TTL)
         async with self.redis.pipeline(transaction=False) as pipe:
             for run_id in run_ids:
                 pipe.hget(keys.scheduled_run(team, run_id), "done")
-            found = await pipe.execute()
+                pipe.expire(keys.scheduled_run(team, run_id), ttl)
+            found = (await pipe.execute())[::2]
         return {run_id for run_id, done in zip(run_ids, found, strict=True) if done}
 
     async def take_run(self, team: str, run_id: str, lease_s: float) -> RunClaim | None:

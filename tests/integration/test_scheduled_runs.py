@@ -5,8 +5,9 @@ a run whose channel is closed to the app is kept for a later read, not lost."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -15,9 +16,9 @@ from bot.domain import BusyKind, ThreadRef
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.schedules.manage import Schedules
 from bot.schedules.records import ScheduleRecord
-from bot.schedules.runs import PollerConfig, ScheduledRunPoller
+from bot.schedules.runs import HORIZON_S, PollerConfig, ScheduledRunPoller
 from bot.sending import SendConfig
-from bot.stores import Stores
+from bot.stores import Stores, keys
 from bot.watcher import WatcherConfig
 from tests.fakes.agent_surface import RecordingAgentSurface
 from tests.fakes.origami import FakeOrigami, RunScript
@@ -181,3 +182,42 @@ async def test_an_uninstall_that_cannot_pause_a_schedule_says_so_and_goes_on(
     s.fake.fail_next(10, status=500, path_prefix="/scheduled-agents", method="POST")
     assert await s.manage.pause_all(TEAM) == 0
     assert s.fake.schedules.items[s.record.schedule_id].enabled
+
+
+async def test_a_run_past_the_horizon_is_not_posted_again_once_its_marker_expired(
+    sched: Scheduled,
+) -> None:
+    s = sched
+    s.fake.script(RunScript(polls=1))
+    run = s.fake.schedules.fire(s.record.schedule_id)
+    assert run is not None
+    await read_until(s, lambda: run.id in s.posts.opened)
+    first = s.posts.opened[run.id]
+    marker = keys.scheduled_run(TEAM, run.id)
+    # Each read that sees the run keeps its marker another TTL.
+    await s.stores._client.expire(marker, 100)
+    await asyncio.sleep(0.06)
+    await s.poller.tick()
+    assert await s.stores._client.ttl(marker) > keys.seconds(keys.SCHEDULED_RUN_TTL) - 60
+    # A month later (a weekly schedule's run is still among the newest 20), its marker
+    # gone: the run is past the horizon and gets no second thread.
+    await s.stores._client.delete(marker)
+    s.poller._clock = lambda: time.time() + HORIZON_S + 60
+    for _ in range(3):
+        await asyncio.sleep(0.06)
+        await s.poller.tick()
+    assert s.posts.opened == {run.id: first}  # not opened a second time
+
+
+async def test_a_run_made_before_its_schedule_was_kept_is_not_posted(sched: Scheduled) -> None:
+    s = sched
+    s.fake.script(RunScript(polls=1))
+    run = s.fake.schedules.fire(s.record.schedule_id)
+    assert run is not None
+    await s.stores.schedules.remove(TEAM, s.record.schedule_id)
+    later = replace(s.record, created_at=time.time() + 3600)
+    await s.stores.schedules.add(later, 0)
+    reads = f"/scheduled-agents/{s.record.schedule_id}/runs"
+    await read_until(s, lambda: len(s.fake.requests("GET", reads)) >= 2)
+    assert s.posts.opened == {}
+    assert await s.stores.schedules.done_runs(TEAM, [run.id]) == set()
