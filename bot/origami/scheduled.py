@@ -122,6 +122,10 @@ class ScheduledAgentEndpoints(Requester):
                 break
         return found[:LIST_MAX]
 
+    async def get_scheduled_agent(self, schedule_id: str) -> ScheduledAgent:
+        data = await self._json("GET", f"scheduled-agents/{_origami_id(schedule_id)}")
+        return parsed(ScheduledAgent, data, 200)
+
     async def set_scheduled_agent_enabled(
         self, schedule_id: str, enabled: bool, *, idempotency_key: str
     ) -> ScheduledAgent:

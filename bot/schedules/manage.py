@@ -36,6 +36,8 @@ UNINSTALL_PAUSE_S = 10.0
 # A new schedule's runs are first read this soon (the app sets the poller's pace): its
 # first run is at the cron's next time at the earliest.
 FIRST_READ_S = 120.0
+# Schedules missing from the organisation's (capped) list, asked for one by one per listing.
+LOOKUPS_MAX = 20
 
 # Why the workspace's settings refuse a person in a channel (``Intake.refusal``), if they do.
 Refusal = Callable[[str, str, str], Awaitable[NotAllowed | None]]
@@ -183,21 +185,31 @@ class Schedules:
         return await self.posts.confirm(record)
 
     async def listing(self, team: str) -> list[ScheduleView]:
-        """The workspace's schedules with Origami's state of each (one request); one that
-        Origami no longer has is forgotten. Raises the client's errors."""
+        """The workspace's schedules with Origami's state of each (the organisation's list,
+        in one go). Raises the client's errors.
+
+        The list is cut at ``LIST_MAX``: a schedule missing from it may be past the cut
+        (a big organisation), so absence forgets nothing. Each missing one is asked for
+        by its id (at most ``LOOKUPS_MAX``); only Origami's 404 forgets it, as the poller
+        does."""
         records = await self.stores.schedules.of_team(team)
         if not records:
             return []
         client = await self.origami.for_team(team)
         live = {s.id: s for s in await client.list_scheduled_agents()}
-        shown = []
-        for record in records:
-            found = live.get(record.schedule_id)
-            if found is None:
+        missing = [r for r in records if r.schedule_id not in live][:LOOKUPS_MAX]
+
+        async def look_up(record: ScheduleRecord) -> None:
+            try:
+                live[record.schedule_id] = await client.get_scheduled_agent(record.schedule_id)
+            except errors.NotFound:
+                log.info("a schedule is gone from Origami; forgotten")
                 await self.stores.schedules.remove(team, record.schedule_id)
-                continue
-            shown.append(_view(record, found))
-        return shown
+            except errors.OrigamiError as exc:  # not shown this time; kept
+                log.warning("could not read a schedule", extra={"error": type(exc).__name__})
+
+        await asyncio.gather(*(look_up(r) for r in missing))
+        return [_view(r, live[r.schedule_id]) for r in records if r.schedule_id in live]
 
     async def change(
         self, team: str, user_id: str, schedule_id: str, change: Change, *, admin: bool, cause: str

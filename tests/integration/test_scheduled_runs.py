@@ -13,6 +13,7 @@ import pytest
 
 from bot.assembly import ScheduleSettings, assemble
 from bot.domain import BusyKind, ThreadRef
+from bot.origami import scheduled
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
 from bot.schedules.manage import Schedules
 from bot.schedules.records import ScheduleRecord
@@ -221,3 +222,22 @@ async def test_a_run_made_before_its_schedule_was_kept_is_not_posted(sched: Sche
     await read_until(s, lambda: len(s.fake.requests("GET", reads)) >= 2)
     assert s.posts.opened == {}
     assert await s.stores.schedules.done_runs(TEAM, [run.id]) == set()
+
+
+async def test_a_schedule_past_the_lists_cut_is_shown_and_kept_and_forgotten_only_on_404(
+    sched: Scheduled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = sched
+    # A big organisation: the list (newest first) is cut before this workspace's schedule.
+    monkeypatch.setattr(scheduled, "LIST_MAX", 1)
+    s.fake.schedules.items[s.record.schedule_id].enabled = False
+    client = await s.manage.origami.for_team(TEAM)
+    await client.create_scheduled_agent("Another", "find CTOs", "0 9 * * 2", idempotency_key="k2")
+    assert [a.id for a in await client.list_scheduled_agents()] != [s.record.schedule_id]
+    (shown,) = await s.manage.listing(TEAM)
+    assert shown.record.schedule_id == s.record.schedule_id and not shown.enabled
+    assert await s.stores.schedules.get(TEAM, s.record.schedule_id) is not None
+    # Deleted in Origami: its 404 forgets it.
+    s.fake.schedules.items[s.record.schedule_id].deleted = True
+    assert await s.manage.listing(TEAM) == []
+    assert await s.stores.schedules.get(TEAM, s.record.schedule_id) is None
