@@ -60,8 +60,11 @@ class SchedulePosts(Protocol):
         """Post the top message of a scheduled run's thread (with a marker naming the
         run); its ts, or None when the app cannot post in the channel."""
 
-    async def find_run_thread(self, record: ScheduleRecord, run_id: str, since: float) -> str:
-        """The ts of a run's top message posted since ``since`` (epoch s), or ""."""
+    async def find_run_thread(
+        self, record: ScheduleRecord, run_id: str, since: float, until: float
+    ) -> str:
+        """The ts of a run's top message posted between ``since`` and ``until`` (epoch
+        s), or "" (none, or the app cannot read the channel)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from slack_sdk.errors import SlackApiError
+
 from bot import logs
 from bot.delivery import Delivery, ack_owner
 from bot.domain import RunRecord, ThreadRef
@@ -77,6 +79,7 @@ class ScheduledRunPoller:
         self.presenter = presenter
         self.live = live
         self.config = config or PollerConfig()
+        self._window_s = self.config.lease_s + _CLOCK_SKEW_S
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -148,18 +151,30 @@ class ScheduledRunPoller:
             try:
                 opener = claim.opener_ts
                 if not opener and claim.intent_ms:
-                    since = claim.intent_ms / 1000 - _CLOCK_SKEW_S
-                    opener = await self.posts.find_run_thread(record, run.run_id, since)
+                    # An opener, if one was posted, was posted within the lease after
+                    # the intent (Slack's clock, ours: a little either side).
+                    intent_s = claim.intent_ms / 1000
+                    since, until = intent_s - _CLOCK_SKEW_S, intent_s + self._window_s
+                    opener = await self.posts.find_run_thread(record, run.run_id, since, until)
                 if not opener:
                     await self.stores.schedules.intend_opener(team, run.run_id)
                     opener = await self.posts.open_run_thread(record, run.run_id) or ""
                 if not opener:
                     # The app may not post there (not invited): kept, tried at the pace.
-                    await self.stores.schedules.let_go(team, run.run_id)
+                    # Slack refused the post, so none was made: the intent goes, and the
+                    # next try posts without searching a channel it cannot read.
+                    await self.stores.schedules.let_go(team, run.run_id, posted=False)
                     return
                 if opener != claim.opener_ts:
                     await self.stores.schedules.opened(team, run.run_id, opener)
                 await self._watch(record, run, opener)
+            except SlackApiError as exc:
+                # Slack's refusal (the app removed from the channel meanwhile, a limit):
+                # what it said is enough; tried again at the pace.
+                error = exc.response.get("error") if exc.response is not None else None
+                log.warning("Slack refused a scheduled run's post", extra={"error": error})
+                await self.stores.schedules.let_go(team, run.run_id)
+                return
             except Exception:
                 log.exception("could not post a scheduled run; trying again later")
                 await self.stores.schedules.let_go(team, run.run_id)

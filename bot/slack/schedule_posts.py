@@ -86,14 +86,27 @@ class SlackSchedulePosts:
             record.team, record.channel, build_run_opener(record), metadata=metadata
         )
 
-    async def find_run_thread(self, record: ScheduleRecord, run_id: str, since: float) -> str:
+    async def find_run_thread(
+        self, record: ScheduleRecord, run_id: str, since: float, until: float
+    ) -> str:
         client = await self.clients.for_team(record.team)
-        response = await client.conversations_history(
-            channel=record.channel,
-            oldest=f"{max(since, 0):.6f}",
-            include_all_metadata=True,
-            limit=_FIND_LIMIT,
-        )
+        try:
+            # Bounded on both sides, so one page holds the window (a busy channel's newer
+            # messages would otherwise push the opener past it).
+            response = await client.conversations_history(
+                channel=record.channel,
+                oldest=f"{max(since, 0):.6f}",
+                latest=f"{max(until, since, 0):.6f}",
+                inclusive=True,
+                include_all_metadata=True,
+                limit=_FIND_LIMIT,
+            )
+        except SlackApiError as exc:
+            if slack_error(exc) in _CANNOT_POST:
+                # Not in the channel (any more): no opener could have been posted there.
+                log.warning("cannot read a schedule's channel", extra={"error": slack_error(exc)})
+                return ""
+            raise
         for message in response.get("messages") or []:
             meta = message.get("metadata") or {}
             payload = meta.get("event_payload") or {}

@@ -143,9 +143,15 @@ class ScheduleStore:
     async def opened(self, team: str, run_id: str, opener_ts: str) -> None:
         await self._mark(team, run_id, "opener", opener_ts)
 
-    async def let_go(self, team: str, run_id: str) -> None:
-        """Give the run up for now (its thread could not be posted): tried again later."""
-        await self.redis.delete(keys.scheduled_run_lease(team, run_id))
+    async def let_go(self, team: str, run_id: str, *, posted: bool | None = None) -> None:
+        """Give the run up for now (its thread could not be posted): tried again later.
+        ``posted=False``: Slack refused the opener, so none exists: its intent goes too
+        (nothing to look for before the next post)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if posted is False:
+                pipe.hdel(keys.scheduled_run(team, run_id), "intent")
+            pipe.delete(keys.scheduled_run_lease(team, run_id))
+            await pipe.execute()
 
     async def _mark(self, team: str, run_id: str, name: str, value: str) -> None:
         key = keys.scheduled_run(team, run_id)

@@ -1252,6 +1252,10 @@ class FakeSlack:
         answers ``not_in_channel``, as Slack does."""
         self._outside.add(channel)
 
+    def join(self, channel: str) -> None:
+        """The bot is invited (back) to ``channel``."""
+        self._outside.discard(channel)
+
     def add_user(
         self, user_id: str, *, name: str | None = None, real_name: str | None = None, **extra: Any
     ) -> JSON:
@@ -2049,11 +2053,24 @@ class FakeSlack:
 
     def _history(self, args: JSON) -> JSON:
         channel = str(args.get("channel") or "")
+        if channel in self._outside:
+            return _err("not_in_channel")  # the bot reads only where it is a member
+        # ``oldest`` and ``latest`` bound the messages, each end excluded unless
+        # ``inclusive`` (Slack's default: false).
+        inclusive = _flag(args.get("inclusive"))
+        oldest = _ts_key(str(args["oldest"])) if args.get("oldest") else None
+        latest = _ts_key(str(args["latest"])) if args.get("latest") else None
+
+        def within(ts: str) -> bool:
+            key = _ts_key(ts)
+            if oldest is not None and (key < oldest or (key == oldest and not inclusive)):
+                return False
+            return latest is None or key < latest or (key == latest and inclusive)
+
         top = [
             m
             for m in self._channels.get(channel, {}).values()
-            if m.get("thread_ts") in (None, m["ts"])
-            and (not args.get("oldest") or _ts_key(m["ts"]) > _ts_key(str(args["oldest"])))
+            if m.get("thread_ts") in (None, m["ts"]) and within(m["ts"])
         ]
         top.sort(key=lambda m: _ts_key(m["ts"]), reverse=True)
         limit = int(args.get("limit") or 100)

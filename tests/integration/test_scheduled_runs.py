@@ -36,6 +36,7 @@ class RecordingPosts:
     opened: dict[str, str] = field(default_factory=dict)  # run id -> ts
     closed: bool = False  # the app may not post in the channel
     confirmed: list[str] = field(default_factory=list)
+    searched: list[tuple[str, float, float]] = field(default_factory=list)  # run, since, until
 
     async def confirm(self, record: ScheduleRecord) -> bool:
         self.confirmed.append(record.schedule_id)
@@ -53,7 +54,10 @@ class RecordingPosts:
         self.opened[run_id] = ts
         return ts
 
-    async def find_run_thread(self, record: ScheduleRecord, run_id: str, since: float) -> str:
+    async def find_run_thread(
+        self, record: ScheduleRecord, run_id: str, since: float, until: float
+    ) -> str:
+        self.searched.append((run_id, since, until))
         return self.opened.get(run_id, "")
 
 
@@ -125,6 +129,9 @@ async def test_a_run_is_posted_once_when_the_process_dies_before_recording_its_t
     await asyncio.sleep(0.25)
     await read_until(s, lambda: len(calls) == 2)
     assert list(s.posts.opened) == [run.id]
+    # Searched within the lease after the intent (and the clocks' skew), one page's worth.
+    ((searched, since, until),) = s.posts.searched
+    assert searched == run.id and 0 < until - since <= 0.2 + 60 + 1
     thread_ts = s.posts.opened[run.id]
     state = await s.stores.threads.get(ThreadRef(TEAM, CHANNEL, thread_ts))
     assert state is not None and state.agent_id == run.agent_id
@@ -147,6 +154,13 @@ async def test_a_run_in_a_closed_channel_is_kept_and_posted_once_the_app_may(
     await s.poller.tick()
     assert s.posts.opened == {}
     assert await s.stores.schedules.done_runs(TEAM, [run.id]) == set()
+    # Slack refused the post, so none exists: no intent is left to search the channel for
+    # (which Slack would refuse too, at every read).
+    assert await s.stores._client.hget(keys.scheduled_run(TEAM, run.id), "intent") is None
+    for _ in range(2):
+        await asyncio.sleep(0.06)
+        await s.poller.tick()
+    assert s.posts.searched == []
     s.posts.closed = False  # invited
     await read_until(s, lambda: run.id in s.posts.opened)
     assert await s.stores.schedules.done_runs(TEAM, [run.id]) == {run.id}

@@ -851,3 +851,26 @@ async def test_chat_unfurl_takes_only_the_pasted_urls_and_warns_on_a_bad_work_ob
         unfurls={url: {"blocks": [section("a")]}},
     )
     assert by_id["ok"]
+
+
+async def test_history_is_bounded_as_slack_bounds_it_and_refused_outside_the_channel(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    for ts in ("100.000001", "100.000002", "100.000003", "100.000004"):
+        fake.add_message(CHANNEL, f"at {ts}", ts=ts)
+
+    async def between(**bounds: Any) -> list[str]:
+        response = await client.conversations_history(channel=CHANNEL, **bounds)
+        return [m["ts"] for m in response["messages"]]
+
+    # Newest first; each end excluded unless ``inclusive``.
+    assert await between(oldest="100.000001", latest="100.000004") == ["100.000003", "100.000002"]
+    assert await between(oldest="100.000002", latest="100.000003", inclusive=True) == [
+        "100.000003",
+        "100.000002",
+    ]
+    assert await between(latest="100.000002") == ["100.000001"]
+    fake.leave(CHANNEL)
+    assert await error_of(client.conversations_history(channel=CHANNEL)) == "not_in_channel"
+    fake.join(CHANNEL)
+    assert len(await between()) == 4
