@@ -133,6 +133,7 @@ class Schedules:
         self.posts = posts
         self.first_read_s = first_read_s
         self._refusal = refusal
+        self._landing: set[asyncio.Task[None]] = set()  # creations answered late, followed
 
     async def refusal(self, team: str, channel: str, user_id: str) -> NotAllowed | None:
         """Why the workspace's settings leave ``user_id`` or ``channel`` out, if they do:
@@ -151,17 +152,28 @@ class Schedules:
         if not_allowed is not None:
             log.info("schedule refused: the workspace's settings", extra={"why": not_allowed.value})
             return CreateResult(Created.NOT_ALLOWED, not_allowed=not_allowed)
+        # Shielded: past the wait, the creation goes on and is kept when Origami answers.
+        # Cancelled, it may have been made in Origami all the same (enabled, spending
+        # credits) and never kept here, so never listed, paused, or posted.
+        landing = asyncio.create_task(self._make(team, user_id, form, cause))
+        try:
+            async with asyncio.timeout(CREATE_TIMEOUT_S):
+                return await asyncio.shield(landing)
+        except TimeoutError:
+            log.warning("origami did not answer a schedule's creation in time")
+            follow = asyncio.create_task(self._land(landing))
+            self._landing.add(follow)
+            follow.add_done_callback(self._landing.discard)
+            return CreateResult(Created.TIMED_OUT)
+
+    async def _make(self, team: str, user_id: str, form: ScheduleForm, cause: str) -> CreateResult:
         name = schedule_name(form.prompt)
         key = idempotency_key("schedule", cause, form.cron, form.channel, form.prompt)
         try:
             client = await self.origami.for_team(team)
-            async with asyncio.timeout(CREATE_TIMEOUT_S):
-                made = await client.create_scheduled_agent(
-                    name, form.prompt, form.cron, idempotency_key=key
-                )
-        except TimeoutError:
-            log.warning("origami did not answer a schedule's creation in time")
-            return CreateResult(Created.TIMED_OUT)
+            made = await client.create_scheduled_agent(
+                name, form.prompt, form.cron, idempotency_key=key
+            )
         except errors.InvalidRequest as exc:
             if exc.code == "INVALID_CRON":
                 return CreateResult(Created.INVALID_CRON)
@@ -183,6 +195,20 @@ class Schedules:
         new = await self.stores.schedules.add(record, self.first_read_s)
         log.info("schedule created", extra={"schedule": made.id, "channel": form.channel})
         return CreateResult(Created.CREATED, record=record, new=new)
+
+    async def _land(self, landing: asyncio.Task[CreateResult]) -> None:
+        """A creation answered after its person was asked to submit again: kept by
+        ``_make``; confirmed in its channel here, unless a resubmission kept it first
+        (that one confirms it), since the person may close the modal instead."""
+        try:
+            result = await landing
+        except Exception:
+            log.exception("a schedule created late could not be kept")
+            return
+        if result.outcome is Created.CREATED and result.record is not None and result.new:
+            log.info("a schedule created late was kept")
+            if not await self.posts.confirm(result.record):
+                log.info("a schedule created late cannot post in its channel yet")
 
     async def confirm(self, record: ScheduleRecord) -> bool:
         return await self.posts.confirm(record)

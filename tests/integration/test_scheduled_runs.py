@@ -15,7 +15,8 @@ from bot.assembly import ScheduleSettings, assemble
 from bot.domain import BusyKind, ThreadRef
 from bot.origami import scheduled
 from bot.origami.client import OrigamiClient, RetryPolicy, build_http_client
-from bot.schedules.manage import Schedules
+from bot.schedules import manage
+from bot.schedules.manage import Created, ScheduleForm, Schedules
 from bot.schedules.records import ScheduleRecord
 from bot.schedules.runs import HORIZON_S, PollerConfig, ScheduledRunPoller
 from bot.sending import SendConfig
@@ -255,3 +256,29 @@ async def test_a_schedule_past_the_lists_cut_is_shown_and_kept_and_forgotten_onl
     s.fake.schedules.items[s.record.schedule_id].deleted = True
     assert await s.manage.listing(TEAM) == []
     assert await s.stores.schedules.get(TEAM, s.record.schedule_id) is None
+
+
+async def test_a_creation_answered_after_the_wait_is_kept_and_confirmed(
+    sched: Scheduled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = sched
+    monkeypatch.setattr(manage, "CREATE_TIMEOUT_S", 0.1)
+    s.fake.delay_next(1, 0.5, method="POST", path_prefix="/scheduled-agents")
+    form = ScheduleForm(prompt="find CTOs", cron="0 9 * * 2", channel=CHANNEL)
+    result = await s.manage.create(TEAM, "U2", form, cause="V0SLOW")
+    assert result.outcome is Created.TIMED_OUT
+    # The person closes the modal: Origami made it (enabled) all the same, and it is kept
+    # (listed, paused at an uninstall, its runs posted) and confirmed in its channel.
+    made = [i for i in s.fake.schedules.live() if i.prompt == "find CTOs"]
+    deadline = asyncio.get_running_loop().time() + 5
+    while not (made and made[0].id in s.posts.confirmed):
+        assert asyncio.get_running_loop().time() < deadline, "never kept"
+        await asyncio.sleep(0.05)
+        made = [i for i in s.fake.schedules.live() if i.prompt == "find CTOs"]
+    kept = await s.stores.schedules.get(TEAM, made[0].id)
+    assert kept is not None and kept.creator == "U2" and kept.channel == CHANNEL
+    # Submitted again after all: the same schedule, not confirmed twice.
+    again = await s.manage.create(TEAM, "U2", form, cause="V0SLOW")
+    assert again.outcome is Created.CREATED and again.record is not None
+    assert again.record.schedule_id == made[0].id and not again.new
+    assert len(s.fake.schedules.live()) == 2
