@@ -56,6 +56,10 @@ class SchedulePosts(Protocol):
         """Tell ``user``, privately in ``channel``'s thread, that the app cannot post in
         the schedule's channel (yet)."""
 
+    async def runs_waiting(self, record: ScheduleRecord) -> None:
+        """Tell the schedule's maker, privately, that its runs wait for a channel the app
+        cannot post in."""
+
     async def open_run_thread(self, record: ScheduleRecord, run_id: str) -> str | None:
         """Post the top message of a scheduled run's thread (with a marker naming the
         run); its ts, or None when the app cannot post in the channel."""

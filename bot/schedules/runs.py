@@ -164,9 +164,12 @@ class ScheduledRunPoller:
                     # Slack refused the post, so none was made: the intent goes, and the
                     # next try posts without searching a channel it cannot read.
                     await self.stores.schedules.let_go(team, run.run_id, posted=False)
+                    if await self.stores.schedules.first_closed(team, record.schedule_id):
+                        await self.posts.runs_waiting(record)
                     return
                 if opener != claim.opener_ts:
                     await self.stores.schedules.opened(team, run.run_id, opener)
+                    await self.stores.schedules.reopened(team, record.schedule_id)
                 await self._watch(record, run, opener)
             except SlackApiError as exc:
                 # Slack's refusal (the app removed from the channel meanwhile, a limit):

@@ -15,6 +15,7 @@ from bot.slack.blocks import Message
 from bot.slack.blocks.schedules import (
     build_cannot_post,
     build_run_opener,
+    build_runs_waiting,
     build_scheduled_confirmation,
 )
 from bot.slack.messages import slack_error
@@ -78,6 +79,21 @@ class SlackSchedulePosts:
         except SlackApiError as exc:
             log.warning(
                 "could not say that a channel is closed to me", extra={"error": slack_error(exc)}
+            )
+
+    async def runs_waiting(self, record: ScheduleRecord) -> None:
+        """Tell the schedule's maker, in the app's DM (a post to their user id), that its
+        runs wait for its channel."""
+        client = await self.clients.for_team(record.team)
+        message = build_runs_waiting(record)
+        try:
+            await client.chat_postMessage(
+                channel=record.creator, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as exc:
+            log.warning(
+                "could not tell a schedule's maker its channel is closed",
+                extra={"error": slack_error(exc)},
             )
 
     async def open_run_thread(self, record: ScheduleRecord, run_id: str) -> str | None:

@@ -82,6 +82,10 @@ CANNOT_POST = (
     "I made the schedule *{name}*, but I can't post in <#{channel}> yet: invite me there "
     "(`/invite @Origami`) so that its results can be posted. Until then I keep them."
 )
+RUNS_WAITING = (
+    "A run of your schedule *{name}* is waiting: I can't post in <#{channel}>. Invite me "
+    "there (`/invite @Origami`) and I'll post its result; until then I keep the runs."
+)
 RUN_OPENER = (
     ":calendar: *{name}*: a scheduled run ({when}). I'm posting its result in this "
     "thread; reply here to continue."

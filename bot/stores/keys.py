@@ -301,6 +301,12 @@ def scheduled_run(team: str, run_id: str) -> str:
     return f"{PREFIX}:{_part(team)}:sched-run:{_part(run_id)}"
 
 
+def schedule_closed(team: str, schedule_id: str) -> str:
+    """STRING, SET NX: the schedule's maker was told its channel is closed to the app
+    (gone once a run is posted there, so a later closing is said again)."""
+    return f"{PREFIX}:{_part(team)}:sched-closed:{_part(schedule_id)}"
+
+
 def scheduled_run_lease(team: str, run_id: str) -> str:
     """STRING, SET NX PX: the process posting a scheduled run's thread right now."""
     return f"{PREFIX}:{_part(team)}:sched-run-lease:{_part(run_id)}"

@@ -107,6 +107,15 @@ class ScheduleStore:
         due = now_ms() + int(in_s * 1000)
         await self.redis.zadd(keys.schedules_due(), {_member(team, schedule_id): due}, xx=True)
 
+    async def first_closed(self, team: str, schedule_id: str) -> bool:
+        """Whether this is the first refusal of the schedule's channel since a run was
+        last posted there (its maker is told once, not at every read)."""
+        key = keys.schedule_closed(team, schedule_id)
+        return bool(await self.redis.set(key, "1", nx=True, ex=keys.seconds(keys.SCHEDULES_TTL)))
+
+    async def reopened(self, team: str, schedule_id: str) -> None:
+        await self.redis.delete(keys.schedule_closed(team, schedule_id))
+
     # -- the claim of one scheduled run ------------------------------------------------
 
     async def done_runs(self, team: str, run_ids: list[str]) -> set[str]:

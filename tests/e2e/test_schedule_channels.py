@@ -1,11 +1,11 @@
 """A schedule whose channel the app is not in, black box: its runs wait, quietly (a warning
-at each try, no traceback, no search of a channel Slack would refuse to show), and each
-is posted once the app is invited."""
+at each try, no traceback, no search of a channel Slack would refuse to show), its maker
+is told once in the app's DM, and each run is posted once the app is invited."""
 
 from __future__ import annotations
 
 from tests.e2e.conftest import AppProcess
-from tests.e2e.test_conversations import wait_finished
+from tests.e2e.test_conversations import texts_of, wait_finished
 from tests.e2e.test_schedules import (  # noqa: F401 - the fixture
     OTHER_CHANNEL,
     finished_result,
@@ -16,6 +16,7 @@ from tests.e2e.test_schedules import (  # noqa: F401 - the fixture
     submit,
     values,
 )
+from tests.fakes import payloads
 
 PROMPT = "find founders in Austin"
 
@@ -36,6 +37,9 @@ async def test_runs_wait_quietly_for_a_channel_the_app_is_not_in(
     await slack.wait_for(lambda s: len(s.calls("chat.postMessage")) >= refused + 3, timeout=10)
     assert run_threads(app, OTHER_CHANNEL) == []
     assert slack.calls("conversations.history") == []
+    # Its maker is told once, in the app's DM.
+    (told,) = slack.messages(slack.dm_of(payloads.USER_ID))
+    assert "is waiting" in texts_of(told) and f"<#{OTHER_CHANNEL}>" in texts_of(told)
     # Invited: posted once, and it runs its course there.
     slack.join(OTHER_CHANNEL)
     await slack.wait_for(lambda s: len(run_threads(app, OTHER_CHANNEL)) == 1, timeout=10)

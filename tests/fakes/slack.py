@@ -1252,6 +1252,10 @@ class FakeSlack:
         answers ``not_in_channel``, as Slack does."""
         self._outside.add(channel)
 
+    def dm_of(self, user: str) -> str:
+        """The id of the app's DM with ``user`` (where a post to their user id goes)."""
+        return "D" + user[1:]
+
     def join(self, channel: str) -> None:
         """The bot is invited (back) to ``channel``."""
         self._outside.discard(channel)
@@ -1882,6 +1886,10 @@ class FakeSlack:
         channel = args.get("channel")
         if not channel:
             return _err("channel_not_found")
+        if str(channel)[:1] in ("U", "W"):
+            # A user's id: Slack posts in the app's DM with them (its Messages tab), and
+            # answers with that conversation's id.
+            channel = self.dm_of(str(channel))
         if channel in self._outside:
             return _err("not_in_channel")
         problem = self._content_error(args, max_text=MAX_POST_TEXT)

@@ -38,6 +38,7 @@ class RecordingPosts:
     closed: bool = False  # the app may not post in the channel
     confirmed: list[str] = field(default_factory=list)
     searched: list[tuple[str, float, float]] = field(default_factory=list)  # run, since, until
+    waiting: list[str] = field(default_factory=list)  # schedules whose maker was told
 
     async def confirm(self, record: ScheduleRecord) -> bool:
         self.confirmed.append(record.schedule_id)
@@ -47,6 +48,9 @@ class RecordingPosts:
         self, record: ScheduleRecord, channel: str, thread_ts: str, user: str
     ) -> None:
         return None
+
+    async def runs_waiting(self, record: ScheduleRecord) -> None:
+        self.waiting.append(record.schedule_id)
 
     async def open_run_thread(self, record: ScheduleRecord, run_id: str) -> str | None:
         if self.closed:
@@ -162,9 +166,20 @@ async def test_a_run_in_a_closed_channel_is_kept_and_posted_once_the_app_may(
         await asyncio.sleep(0.06)
         await s.poller.tick()
     assert s.posts.searched == []
+    # Its maker is told once, not at every read.
+    assert s.posts.waiting == [s.record.schedule_id]
     s.posts.closed = False  # invited
     await read_until(s, lambda: run.id in s.posts.opened)
     assert await s.stores.schedules.done_runs(TEAM, [run.id]) == {run.id}
+    # Closed again later: said again, once.
+    s.posts.closed = True
+    s.fake.script(RunScript(polls=1))
+    assert s.fake.schedules.fire(s.record.schedule_id) is not None
+    await read_until(s, lambda: len(s.posts.waiting) == 2)
+    for _ in range(2):
+        await asyncio.sleep(0.06)
+        await s.poller.tick()
+    assert s.posts.waiting == [s.record.schedule_id] * 2
 
 
 async def test_a_schedule_deleted_in_origami_is_forgotten(sched: Scheduled) -> None:

@@ -16,6 +16,7 @@ from bot.schedules.records import ScheduleRecord, ScheduleView
 from bot.schedules.when import CRONS, LABELS, When, cron_for, describe, normalise_cron, to_when
 from bot.slack.blocks.schedules import (
     build_run_opener,
+    build_runs_waiting,
     build_schedule_modal,
     build_scheduled_confirmation,
     build_schedules_home,
@@ -253,7 +254,8 @@ def test_the_modal_and_its_acks_are_what_slack_takes() -> None:
 
 
 def test_posts_and_home_are_within_slacks_limits_and_ping_nobody() -> None:
-    for message in (build_scheduled_confirmation(record()), build_run_opener(record())):
+    built = (build_scheduled_confirmation, build_run_opener, build_runs_waiting)
+    for message in (build(record()) for build in built):
         assert message_errors(message.blocks, message.text) == []
         assert "<!channel>" not in str(message.blocks) and "&lt;!channel&gt;" in message.text
     views = [

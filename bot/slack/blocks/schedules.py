@@ -139,6 +139,12 @@ def build_cannot_post(record: ScheduleRecord) -> Message:
     return Message(text=fallback_text(text), blocks=[section_block(text, "cannot_post")])
 
 
+def build_runs_waiting(record: ScheduleRecord) -> Message:
+    """To a schedule's maker, in the app's DM: its runs wait for a channel closed to it."""
+    text = texts.RUNS_WAITING.format(name=_name(record), channel=record.channel)
+    return Message(text=fallback_text(text), blocks=[section_block(text, "runs_waiting")])
+
+
 def build_run_opener(record: ScheduleRecord) -> Message:
     """The top message of a scheduled run's thread, above the run's progress and result."""
     text = texts.RUN_OPENER.format(name=_name(record), when=escape(describe(record.cron)))
