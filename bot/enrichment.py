@@ -239,16 +239,19 @@ class EnrichmentFollower:
         else:
             state = Following.FILLING
         seen = figures(table)
+        if state is Following.DONE:
+            # The line first: it is what says the table is done, and a card that cannot be
+            # updated (invalid blocks, the workspace gone) must not keep it from being said.
+            # Posted once whatever retries follow.
+            await self.delivery.post_once(
+                followed.thread, finished_owner(followed, seen), [self.view.finished(table)]
+            )
+            log.info("a followed table is enriched", extra={"table": table.id})
         if seen != followed.seen or state is not Following.FILLING:
             preview = None
             if followed.preview_ts:
                 preview = await self.previews.of_table(followed.team, table)
             await self.view.refresh(followed, table, preview, state)
-        if state is Following.DONE:
-            await self.delivery.post_once(
-                followed.thread, _finished_owner(followed), [self.view.finished(table)]
-            )
-            log.info("a followed table is enriched", extra={"table": table.id})
         if state is not Following.FILLING:
             return None, seen
         followed_s = (now - followed.since_ms) / 1000
@@ -268,5 +271,5 @@ class EnrichmentFollower:
             log.warning("could not settle a followed table", exc_info=True)
 
 
-def _finished_owner(followed: FollowedTable) -> str:
+def finished_owner(followed: FollowedTable, seen: str) -> str:
     return f"enriched-{followed.run_id}-{followed.table_id}"

@@ -38,3 +38,16 @@ async def test_a_failed_read_back_is_retried_not_taken_for_a_deleted_message(w: 
     assert alerts(card_message(w, record)) == []
     assert finished_lines(w, record) == [DONE_LINE]
     assert w.slack.rejections == []
+
+
+async def test_the_done_line_is_said_even_when_the_card_cannot_be_updated(w: World) -> None:
+    table = make_table("Austin SaaS founders", 20, qualified=14, credits=60, running_cells=CELLS)
+    record, run, delivered = await deliver_run(w, table)
+    follower = w.follower(error_backoff_s=0.01, follow_s=0.2)
+    assert await follower.follow(record, run, delivered) == 1
+    w.fake.advance(FILL_S)
+    # Every update of the card fails, until following ends.
+    w.slack.fail("chat.update", times=10_000, error="invalid_blocks")
+    await until_settled(w, follower)
+    assert finished_lines(w, record) == [DONE_LINE]
+    assert w.slack.calls("chat.update")  # it was tried
