@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 from collections.abc import Mapping, Sequence
@@ -272,4 +273,9 @@ class EnrichmentFollower:
 
 
 def finished_owner(followed: FollowedTable, seen: str) -> str:
-    return f"enriched-{followed.run_id}-{followed.table_id}"
+    """Whose "fully enriched" line it is: the thread's, for the table as it ended (``seen``,
+    its figures). A later run of the thread adding leads to a table still filling has its
+    card followed too; both find it done with the same figures and say so once. A table
+    enriched again after it was done ends with other figures: its end is said again."""
+    ended = hashlib.sha256(seen.encode()).hexdigest()[:16]
+    return f"enriched-{followed.thread_ts}-{followed.table_id}-{ended}"

@@ -51,3 +51,23 @@ async def test_the_done_line_is_said_even_when_the_card_cannot_be_updated(w: Wor
     await until_settled(w, follower)
     assert finished_lines(w, record) == [DONE_LINE]
     assert w.slack.calls("chat.update")  # it was tried
+
+
+async def test_two_runs_of_a_thread_filling_one_table_say_it_is_done_once(w: World) -> None:
+    first = make_table("Austin SaaS founders", 20, qualified=14, credits=60, running_cells=CELLS)
+    record, run, delivered = await deliver_run(w, first)
+    # A follow-up in the same thread adds leads to the table while it still fills.
+    more = {**make_table("Austin SaaS founders", 20, qualified=14, credits=60), "id": first["id"]}
+    more["cells"] = first["cells"]
+    again, run_2, delivered_2 = await deliver_run(w, more, thread_ts=record.thread_ts)
+    follower = w.follower()
+    assert await follower.follow(record, run, delivered) == 1
+    assert await follower.follow(again, run_2, delivered_2) == 1
+    assert await w.stores.enrichment.count() == 2
+    w.fake.advance(FILL_S)
+    await until_settled(w, follower)
+    assert finished_lines(w, record) == [DONE_LINE]
+    # Both cards were brought up to date.
+    shown = [m for m in w.thread(record.thread_ts) if "card" in str(m.get("blocks"))]
+    assert len(shown) == 2 and all(alerts(m) == [] for m in shown)
+    assert w.slack.rejections == []

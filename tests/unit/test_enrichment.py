@@ -9,13 +9,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.enrichment import EnrichmentConfig, Following, figures, wait_s
+from bot.enrichment import EnrichmentConfig, Following, figures, finished_owner, wait_s
 from bot.origami.models import Table
 from bot.previews import to_preview
 from bot.slack.blocks import build_result
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.enriching import build_enriched, with_card, with_preview
 from bot.slack.blocks.tables import TableChange
+from bot.stores.enrichment import FollowedTable
 from tests.fakes.origami import lead_rows, make_table
 from tests.unit.test_previews import EVIL, PROPERTY, RUN_ID, assert_valid, run_with, table_of
 
@@ -171,3 +172,19 @@ def _mrkdwn(node: Any) -> list[str]:
     if isinstance(node, list):
         return [t for item in node for t in _mrkdwn(item)]
     return []
+
+
+def test_the_done_line_is_the_threads_and_tables_not_the_runs() -> None:
+    def followed(run_id: str, thread_ts: str = "1.000100") -> FollowedTable:
+        return FollowedTable("T1", "C1", thread_ts, run_id, "tbl", 0, "1.2", "", False, 0, 0, 1, "")
+
+    ended = "20|14|76|0|2026-01-01T00:00:00Z"
+    # Two runs of a thread showing one table: one line when it is done.
+    assert finished_owner(followed("run-1"), ended) == finished_owner(followed("run-2"), ended)
+    # Another thread, or the same table enriched again and ending otherwise: a line of its own.
+    assert finished_owner(followed("run-1"), ended) != finished_owner(
+        followed("run-1", "2.000200"), ended
+    )
+    assert finished_owner(followed("run-1"), ended) != finished_owner(
+        followed("run-2"), "25|14|86|0|2026-01-01T00:05:00Z"
+    )
