@@ -101,6 +101,11 @@ class EnrichmentConfig:
     # followed by another process is first due ``first_read_s`` later: no hurry).
     batch: int = 20
     idle_s: float = 5.0
+    # Slack's allowance of updates a minute (``WatcherConfig.progress_per_minute``; -1:
+    # none kept): a card's update takes its slots like a run's progress does, so runs'
+    # progress, results and answers stay under chat.update's Tier 3 limit; a card with
+    # none left is updated when the allowance frees.
+    updates_per_minute: int = -1
 
 
 def figures(table: Table) -> str:
@@ -249,6 +254,15 @@ class EnrichmentFollower:
             )
             log.info("a followed table is enriched", extra={"table": table.id})
         if seen != followed.seen or state is not Following.FILLING:
+            wait_ms = await self.store.take_updates(
+                _updates(followed), per_minute=self.config.updates_per_minute, now_ms=now
+            )
+            if wait_ms:
+                # Not now: read again when the allowance has room; ``seen`` stays as it
+                # was, so that read updates the card.
+                log.info("slack update allowance used up; card updated later")
+                due = now + int(wait_ms * random.uniform(1.0, 1.2))
+                return (due if due < followed.until_ms + self._grace_ms() else None), ""
             preview = None
             if followed.preview_ts:
                 preview = await self.previews.of_table(followed.team, table)
@@ -270,6 +284,11 @@ class EnrichmentFollower:
         except Exception:
             # The lease runs out and the table is re-read then, by anyone.
             log.warning("could not settle a followed table", exc_info=True)
+
+
+def _updates(followed: FollowedTable) -> int:
+    """The messages a refresh updates: the card's, and its preview's when apart."""
+    return 2 if followed.preview_ts not in ("", followed.card_ts) else 1
 
 
 def finished_owner(followed: FollowedTable, seen: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain import ThreadRef
 from bot.stores import keys
+from bot.stores.budget import WINDOW_MS, unique_member
 
 # Claims what is due (at most ``limit``), holding each until the lease ends; returns the
 # entries, the lease and the earliest due time left.
@@ -44,6 +45,27 @@ else
   if a.seen ~= '' then redis.call('HSET', KEYS[2], 'seen', cjson.encode(a.seen)) end
 end
 return 1
+"""
+
+# KEYS: Slack's update allowance (``keys.progress_budget``: a one-minute window shared
+# with the runs' progress). Takes ``n`` slots only if all of them fit (a card and its
+# preview are updated together, or not yet); returns 0 when taken, else how long (ms)
+# until they would fit. A negative limit keeps no allowance.
+_TAKE_UPDATES_LUA = """
+local a = cjson.decode(ARGV[1])
+if a.limit < 0 then return 0 end
+local n = math.min(a.n, a.limit)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', a.now - a.window)
+local used = redis.call('ZCARD', KEYS[1])
+if used + n <= a.limit then
+  for i = 1, n do redis.call('ZADD', KEYS[1], a.now, a.member .. ':' .. i) end
+  redis.call('PEXPIRE', KEYS[1], a.window * 2)
+  return 0
+end
+local index = used + n - a.limit - 1
+local nth = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
+if nth[2] then return math.max(1, tonumber(nth[2]) + a.window - a.now) end
+return a.window
 """
 
 
@@ -116,6 +138,7 @@ class EnrichmentStore:
         self.redis = client
         self._claim = client.register_script(_CLAIM_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
+        self._take_updates = client.register_script(_TAKE_UPDATES_LUA)
 
     async def follow(self, table: FollowedTable, due_ms: int) -> bool:
         """Start following ``table``, first re-read at ``due_ms``; False when it already is
@@ -158,6 +181,20 @@ class EnrichmentStore:
             keys=[keys.enriching_due(), _record_key(lease.entry)], args=[json.dumps(args)]
         )
         return bool(done)
+
+    async def take_updates(self, n: int, *, per_minute: int, now_ms: int) -> int:
+        """Take ``n`` slots of Slack's update allowance (``per_minute`` updates, all
+        processes; -1: none kept); 0 when taken, else the ms until they would fit."""
+        if per_minute < 0 or n <= 0:
+            return 0
+        args = {
+            "now": now_ms,
+            "window": WINDOW_MS,
+            "limit": per_minute,
+            "n": n,
+            "member": unique_member(),
+        }
+        return int(await self._take_updates(keys=[keys.progress_budget()], args=[json.dumps(args)]))
 
     async def count(self) -> int:
         return int(await self.redis.zcard(keys.enriching_due()))
