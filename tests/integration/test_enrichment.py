@@ -51,8 +51,9 @@ async def test_an_enriching_table_is_updated_in_place_until_done_each_read_once(
         reads = 0
         for step in range(1, 4):
             w.fake.advance(STEP_S)
-            reads += await until_due(follower, other)
-            # Each re-read was done by one of them, once: one GET of the table each.
+            # The one table due was re-read by one of them, once: one GET of it.
+            assert await until_due(follower, other) == 1
+            reads += 1
             assert w.table_reads(table["id"]) == reads
             now = card_message(w, record)
             assert now["ts"] == first["ts"]  # updated in place, not posted anew
@@ -61,14 +62,23 @@ async def test_an_enriching_table_is_updated_in_place_until_done_each_read_once(
             assert f"{60 + 2 * (CELLS - left)} credits used" in card_of(now)["body"]["text"]
             assert finished_lines(w, record) == []
         # Nothing changed since the last read: the card is not updated again.
+        # Not even read back (the figures are the same as last shown), nor its rows read.
         updates = len(w.slack.calls("chat.update"))
-        reads += await until_due(follower, other)
+        read_backs = len(w.slack.calls("conversations.replies"))
+        rows = len(w.fake.requests("GET", f"/tables/{table['id']}/rows"))
+        assert rows >= 3  # read for the preview at each change
+        assert await until_due(follower, other) == 1
+        reads += 1
+        assert w.table_reads(table["id"]) == reads
         assert len(w.slack.calls("chat.update")) == updates
+        assert len(w.slack.calls("conversations.replies")) == read_backs
+        assert len(w.fake.requests("GET", f"/tables/{table['id']}/rows")) == rows
 
         # A restart: a new follower takes over where they were.
         restarted = w.follower()
         w.fake.advance(STEP_S)
-        reads += await until_due(restarted)
+        assert await until_due(restarted) == 1
+        reads += 1
         done = card_message(w, record)
         assert done["ts"] == first["ts"] and alerts(done) == []
         assert "76 credits used" in card_of(done)["body"]["text"]
