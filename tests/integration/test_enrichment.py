@@ -136,6 +136,16 @@ async def test_a_carousel_card_and_its_own_preview_message_are_updated(w: World)
     bodies = [card.get("body", {}).get("text", "") for card in carousel["elements"]]
     assert "46 credits used" in bodies[1] and "46" not in bodies[0]
     assert not any(b["type"] == "alert" for m in w.thread(record.thread_ts) for b in m["blocks"])
-    assert preview_tables(w, record) == previews_before  # the same leads, still one table each
+    quiet_rows, busy_rows = preview_tables(w, record)
+    assert quiet_rows == previews_before[0]  # not followed: left as it was
+    # The busy table's preview shows the fit scores that came in since, for the same leads.
+    before = previews_before[1]
+    assert before[0][3]["text"] == "Fit"
+    scores_before = [row[3]["text"] for row in before[1:]]
+    assert scores_before[2:] == ["–"] * 3  # still being scored when the result was posted
+    scores_now = [row[3]["text"] for row in busy_rows[1:]]
+    assert scores_now[:2] == scores_before[:2]
+    assert all(score.isdigit() for score in scores_now)
+    assert [r[:3] + r[4:] for r in busy_rows] == [r[:3] + r[4:] for r in before]
     assert len(finished_lines(w, record)) == 1
     assert w.slack.rejections == []
