@@ -14,8 +14,6 @@ from __future__ import annotations
 from bot.conversations.buttons import Buttons, run_here
 from bot.conversations.tables import Tables
 from bot.domain import Note, StepKind, ThreadRef
-from bot.next_step_kinds import to_next_step as to_next_step
-from bot.next_step_kinds import to_next_steps as to_next_steps
 from bot.ports import Presenter
 from bot.schedules.manage import Draft
 from bot.stores import Stores

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.conversations.next_steps import to_next_step, to_next_steps
 from bot.domain import NextStep, RunOutcome, StepKind
+from bot.next_step_kinds import to_next_step, to_next_steps
 from bot.origami.models import Table
 from bot.origami.next_actions import NextAction, NextActionType
 from tests.fakes.origami import make_table, next_action
