@@ -33,7 +33,7 @@ from bot.origami.client import Priority
 from bot.origami.models import Run, Table
 from bot.previews import LeadPreview, LeadPreviews
 from bot.stores.budget import now_ms
-from bot.stores.enrichment import EnrichmentStore, FollowedTable, TableLease
+from bot.stores.enrichment import EnrichmentStore, FollowedTable, TableLease, TablePlace
 from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
@@ -45,19 +45,6 @@ class Following(Enum):
     FILLING = "filling"  # still being enriched: followed on
     DONE = "done"  # no cells running any more
     GIVEN_UP = "given_up"  # still filling at the end of ``follow_s``: no longer followed
-
-
-@dataclass(frozen=True, slots=True)
-class TablePlace:
-    """Where a table of a delivered result is shown: its position in the result, the
-    message of its card and the one of its preview ("" when it has none)."""
-
-    index: int
-    card_ts: str
-    preview_ts: str = ""
-    # What the run did to the table, as its card says.
-    created: bool = False
-    leads_added: int = 0
 
 
 class EnrichmentView(Protocol):
@@ -162,11 +149,7 @@ class EnrichmentFollower:
                 thread_ts=record.thread_ts,
                 run_id=run.id,
                 table_id=table.id,
-                index=place.index,
-                card_ts=place.card_ts,
-                preview_ts=place.preview_ts,
-                created=place.created,
-                leads_added=place.leads_added,
+                place=place,
                 since_ms=now,
                 until_ms=until,
                 seen=figures(table),
@@ -264,7 +247,7 @@ class EnrichmentFollower:
                 due = now + int(wait_ms * random.uniform(1.0, 1.2))
                 return (due if due < followed.until_ms + self._grace_ms() else None), ""
             preview = None
-            if followed.preview_ts:
+            if followed.place.preview_ts:
                 preview = await self.previews.of_table(followed.team, table)
             await self.view.refresh(followed, table, preview, state)
         if state is not Following.FILLING:
@@ -288,7 +271,8 @@ class EnrichmentFollower:
 
 def _updates(followed: FollowedTable) -> int:
     """The messages a refresh updates: the card's, and its preview's when apart."""
-    return 2 if followed.preview_ts not in ("", followed.card_ts) else 1
+    place = followed.place
+    return 2 if place.preview_ts not in ("", place.card_ts) else 1
 
 
 def finished_owner(followed: FollowedTable, seen: str) -> str:

@@ -70,6 +70,19 @@ return a.window
 
 
 @dataclass(frozen=True, slots=True)
+class TablePlace:
+    """Where a table of a delivered result is shown: its position in the result, the
+    message of its card and the one of its preview ("" when it has none)."""
+
+    index: int  # the table's position in its run's result (its blocks' ids)
+    card_ts: str
+    preview_ts: str = ""
+    # What the run did to the table, as its card says.
+    created: bool = False
+    leads_added: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class FollowedTable:
     """A table whose run ended while its cells were still filling, and where it is shown."""
 
@@ -78,11 +91,7 @@ class FollowedTable:
     thread_ts: str
     run_id: str
     table_id: str
-    index: int  # the table's position in its run's result (its blocks' ids)
-    card_ts: str  # the result message holding its card
-    preview_ts: str  # the message holding its lead preview; "" when it has none
-    created: bool  # what the run did to the table, as its card says
-    leads_added: int
+    place: TablePlace
     since_ms: int  # when following began (epoch ms)
     until_ms: int  # when following stops, done or not
     seen: str = ""  # the figures last shown (``bot.enrichment.figures``)
@@ -96,11 +105,16 @@ class FollowedTable:
         return f"e|{self.team}|{self.run_id}|{self.table_id}"
 
 
-_FIELDS = {f.name: f.type for f in fields(FollowedTable)}
+# A record is one flat hash (the place's fields beside the others): the settle script
+# writes ``seen`` alone, and records written before ``place`` was a field of its own read
+# the same.
+_PLACE_FIELDS = tuple(f.name for f in fields(TablePlace))
+_FIELDS = tuple(f.name for f in fields(FollowedTable) if f.name != "place")
 
 
 def _dump(table: FollowedTable) -> dict[str, str]:
-    return {k: json.dumps(v) for k, v in asdict(table).items()}
+    flat = {k: v for k, v in asdict(table).items() if k != "place"} | asdict(table.place)
+    return {k: json.dumps(v) for k, v in flat.items()}
 
 
 def _load(raw: dict[str, str]) -> FollowedTable | None:
@@ -108,7 +122,9 @@ def _load(raw: dict[str, str]) -> FollowedTable | None:
     if not raw:
         return None
     try:
-        return FollowedTable(**{k: json.loads(raw[k]) for k in _FIELDS if k in raw})
+        place = TablePlace(**{k: json.loads(raw[k]) for k in _PLACE_FIELDS if k in raw})
+        values = {k: json.loads(raw[k]) for k in _FIELDS if k in raw}
+        return FollowedTable(place=place, **values)
     except (ValueError, TypeError):
         return None
 
