@@ -8,6 +8,8 @@ the onboarding speaks for the app in the first person.
 
 from __future__ import annotations
 
+import math
+
 from bot.domain import Progress
 from bot.slack.mrkdwn import mention
 from bot.slack.texts import plural
@@ -41,6 +43,8 @@ def loading_messages(progress: Progress) -> list[str]:
 
 def _minutes(seconds: float) -> str:
     """under a minute, 1 min, 59 min, 1h 05m"""
+    if not math.isfinite(seconds):
+        seconds = 0.0  # as the progress line's duration: a bad clock reads as no time
     minutes = int(max(seconds, 0.0) // 60)
     if minutes < 1:
         return "under a minute"

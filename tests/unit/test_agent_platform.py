@@ -131,6 +131,11 @@ def test_the_time_worked_reads_in_whole_minutes() -> None:
         "Working for 1 min",
         "Working for 1h 02m",
     ]
+    # A clock that makes no sense reads as no time, not as a failed status.
+    for odd in (float("nan"), -5.0):
+        assert loading_messages(Progress("run", 3, 50, odd, None, 0))[-1] == (
+            "Working for under a minute"
+        )
 
 
 def test_the_agent_messages_are_ones_slack_takes() -> None:
