@@ -166,6 +166,7 @@ def build(settings: Settings) -> Parts:
                 first_read_s=settings.enrichment_read_seconds,
                 max_wait_s=4 * settings.enrichment_read_seconds,
                 follow_s=settings.enrichment_follow_minutes * 60,
+                updates_per_minute=settings.slack_progress_updates_per_minute,
             ),
         ),
         per_organization=per_organization,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import random
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,7 @@ from bot.origami.client import Priority
 from bot.origami.models import Run, Table
 from bot.previews import LeadPreview, LeadPreviews
 from bot.stores.budget import now_ms
-from bot.stores.enrichment import EnrichmentStore, FollowedTable, TableLease
+from bot.stores.enrichment import EnrichmentStore, FollowedTable, TableLease, TablePlace
 from bot.tenancy.origami import OrigamiFor
 
 log = logging.getLogger(__name__)
@@ -44,19 +45,6 @@ class Following(Enum):
     FILLING = "filling"  # still being enriched: followed on
     DONE = "done"  # no cells running any more
     GIVEN_UP = "given_up"  # still filling at the end of ``follow_s``: no longer followed
-
-
-@dataclass(frozen=True, slots=True)
-class TablePlace:
-    """Where a table of a delivered result is shown: its position in the result, the
-    message of its card and the one of its preview ("" when it has none)."""
-
-    index: int
-    card_ts: str
-    preview_ts: str = ""
-    # What the run did to the table, as its card says.
-    created: bool = False
-    leads_added: int = 0
 
 
 class EnrichmentView(Protocol):
@@ -100,6 +88,11 @@ class EnrichmentConfig:
     # followed by another process is first due ``first_read_s`` later: no hurry).
     batch: int = 20
     idle_s: float = 5.0
+    # Slack's allowance of updates a minute (``WatcherConfig.progress_per_minute``; -1:
+    # none kept): a card's update takes its slots like a run's progress does, so runs'
+    # progress, results and answers stay under chat.update's Tier 3 limit; a card with
+    # none left is updated when the allowance frees.
+    updates_per_minute: int = -1
 
 
 def figures(table: Table) -> str:
@@ -156,11 +149,7 @@ class EnrichmentFollower:
                 thread_ts=record.thread_ts,
                 run_id=run.id,
                 table_id=table.id,
-                index=place.index,
-                card_ts=place.card_ts,
-                preview_ts=place.preview_ts,
-                created=place.created,
-                leads_added=place.leads_added,
+                place=place,
                 since_ms=now,
                 until_ms=until,
                 seen=figures(table),
@@ -239,16 +228,28 @@ class EnrichmentFollower:
         else:
             state = Following.FILLING
         seen = figures(table)
-        if seen != followed.seen or state is not Following.FILLING:
-            preview = None
-            if followed.preview_ts:
-                preview = await self.previews.of_table(followed.team, table)
-            await self.view.refresh(followed, table, preview, state)
         if state is Following.DONE:
+            # The line first: it is what says the table is done, and a card that cannot be
+            # updated (invalid blocks, the workspace gone) must not keep it from being said.
+            # Posted once whatever retries follow.
             await self.delivery.post_once(
-                followed.thread, _finished_owner(followed), [self.view.finished(table)]
+                followed.thread, finished_owner(followed, seen), [self.view.finished(table)]
             )
             log.info("a followed table is enriched", extra={"table": table.id})
+        if seen != followed.seen or state is not Following.FILLING:
+            wait_ms = await self.store.take_updates(
+                _updates(followed), per_minute=self.config.updates_per_minute, now_ms=now
+            )
+            if wait_ms:
+                # Not now: read again when the allowance has room; ``seen`` stays as it
+                # was, so that read updates the card.
+                log.info("slack update allowance used up; card updated later")
+                due = now + int(wait_ms * random.uniform(1.0, 1.2))
+                return (due if due < followed.until_ms + self._grace_ms() else None), ""
+            preview = None
+            if followed.place.preview_ts:
+                preview = await self.previews.of_table(followed.team, table)
+            await self.view.refresh(followed, table, preview, state)
         if state is not Following.FILLING:
             return None, seen
         followed_s = (now - followed.since_ms) / 1000
@@ -268,5 +269,16 @@ class EnrichmentFollower:
             log.warning("could not settle a followed table", exc_info=True)
 
 
-def _finished_owner(followed: FollowedTable) -> str:
-    return f"enriched-{followed.run_id}-{followed.table_id}"
+def _updates(followed: FollowedTable) -> int:
+    """The messages a refresh updates: the card's, and its preview's when apart."""
+    place = followed.place
+    return 2 if place.preview_ts not in ("", place.card_ts) else 1
+
+
+def finished_owner(followed: FollowedTable, seen: str) -> str:
+    """Whose "fully enriched" line it is: the thread's, for the table as it ended (``seen``,
+    its figures). A later run of the thread adding leads to a table still filling has its
+    card followed too; both find it done with the same figures and say so once. A table
+    enriched again after it was done ends with other figures: its end is said again."""
+    ended = hashlib.sha256(seen.encode()).hexdigest()[:16]
+    return f"enriched-{followed.thread_ts}-{followed.table_id}-{ended}"

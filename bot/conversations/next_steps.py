@@ -15,8 +15,6 @@ from bot.conversations.buttons import Buttons, run_here
 from bot.conversations.intake import Intake
 from bot.conversations.tables import Tables
 from bot.domain import Note, StepKind, ThreadRef
-from bot.next_step_kinds import to_next_step as to_next_step
-from bot.next_step_kinds import to_next_steps as to_next_steps
 from bot.ports import Presenter
 from bot.schedules.manage import Draft
 from bot.stores import Stores

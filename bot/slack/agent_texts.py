@@ -8,6 +8,8 @@ the onboarding speaks for the app in the first person.
 
 from __future__ import annotations
 
+import math
+
 from bot.domain import Progress
 from bot.slack.mrkdwn import mention
 from bot.slack.texts import plural
@@ -22,12 +24,13 @@ _ELAPSED_MAX_S = 24 * 3600.0
 
 
 def loading_messages(progress: Progress) -> list[str]:
-    """Step 3 of up to 50 · 12 leads so far · Working for 2 min · 2 messages queued
+    """Step 3 · 12 leads so far · Working for 2 min · 2 messages queued
 
-    The time in whole minutes: a status whose text has not changed is not set again
+    Steps taken, as the progress line says them, not against the plan's maximum: a run
+    seldom uses most of its steps, and "3 of up to 50" read as a run 6 % done. The time in
+    whole minutes: a status whose text has not changed is not set again
     (``bot.slack.agent_surface``), and seconds would change it at every poll."""
-    steps = f"Step {progress.steps_completed:,} of up to {max(progress.steps_max, 1):,}"
-    messages = [steps]
+    messages = [f"Step {max(progress.steps_completed, 0):,}"]
     if progress.leads_found is not None:
         messages.append(f"{plural(progress.leads_found, 'lead')} found so far")
     # A run is watched 2 hours at most: a clock jump must not make a line of any length.
@@ -40,6 +43,8 @@ def loading_messages(progress: Progress) -> list[str]:
 
 def _minutes(seconds: float) -> str:
     """under a minute, 1 min, 59 min, 1h 05m"""
+    if not math.isfinite(seconds):
+        seconds = 0.0  # as the progress line's duration: a bad clock reads as no time
     minutes = int(max(seconds, 0.0) // 60)
     if minutes < 1:
         return "under a minute"

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Part
-from bot.enrichment import Following, TablePlace
+from bot.enrichment import Following
 from bot.origami.models import Run, Table
 from bot.previews import LeadPreview
 from bot.slack import actions as ids
@@ -29,7 +29,7 @@ from bot.slack.blocks.enriching import (
 from bot.slack.blocks.result import table_changes
 from bot.slack.blocks.tables import TableChange
 from bot.slack.messages import SlackMessages
-from bot.stores.enrichment import FollowedTable
+from bot.stores.enrichment import FollowedTable, TablePlace
 from bot.tenancy.slack import SlackFor
 
 
@@ -71,13 +71,14 @@ class SlackEnrichmentView:
         preview: LeadPreview | None,
         state: Following,
     ) -> None:
-        change = TableChange(created=followed.created, leads_added=followed.leads_added)
+        place = followed.place
+        change = TableChange(created=place.created, leads_added=place.leads_added)
 
         def card(blocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             return with_card(
                 blocks,
                 table,
-                index=followed.index,
+                index=place.index,
                 run_id=followed.run_id,
                 app_url=self.app_url,
                 change=change,
@@ -87,14 +88,14 @@ class SlackEnrichmentView:
         def lead_rows(blocks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             if preview is None:
                 return [dict(b) for b in blocks]
-            return with_preview(blocks, preview, table.name, followed.index)
+            return with_preview(blocks, preview, table.name, place.index)
 
-        if followed.preview_ts == followed.card_ts:
-            await self._patch(followed, followed.card_ts, lambda b: lead_rows(card(b)))
+        if place.preview_ts == place.card_ts:
+            await self._patch(followed, place.card_ts, lambda b: lead_rows(card(b)))
             return
-        await self._patch(followed, followed.card_ts, card)
-        if followed.preview_ts and preview is not None:
-            await self._patch(followed, followed.preview_ts, lead_rows)
+        await self._patch(followed, place.card_ts, card)
+        if place.preview_ts and preview is not None:
+            await self._patch(followed, place.preview_ts, lead_rows)
 
     def finished(self, table: Table) -> Part:
         return Part("enriched", build_enriched(table))

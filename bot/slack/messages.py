@@ -73,7 +73,12 @@ class SlackMessages:
     ) -> None:
         """Remove the message's ``actions`` blocks and add ``note``; with ``only_if_open``,
         leave a message that has none as it is."""
-        found = await self.find_message(thread, message_ts)
+        try:
+            found = await self.find_message(thread, message_ts)
+        except SlackApiError as exc:
+            # Closing buttons is a courtesy: a message that cannot be read is left as it is.
+            log.warning("could not read message", extra={"error": slack_error(exc)})
+            return
         if found is None:
             return
         kept = [b for b in found.get("blocks", []) if not _is_closing(b)]
@@ -86,6 +91,9 @@ class SlackMessages:
             log.warning("could not close buttons", extra={"error": slack_error(exc)})
 
     async def find_message(self, thread: ThreadRef, ts: str) -> dict[str, Any] | None:
+        """The message ``ts`` of ``thread``; None only when Slack says it is not there (the
+        thread or the message deleted). Any other failure (rate limited, Slack down) raises
+        ``SlackApiError``: a message that could not be read is not a deleted one."""
         try:
             # The thread's parent always comes first, whatever the window: ask for two.
             response = await (await self.client(thread)).conversations_replies(
@@ -97,14 +105,18 @@ class SlackMessages:
                 limit=2,
             )
         except SlackApiError as exc:
-            log.warning("could not read message", extra={"error": slack_error(exc)})
-            return None
+            if exc.response.get("error") in _GONE:
+                return None
+            raise
         messages: list[dict[str, Any]] = response.get("messages") or []
         for message in messages:
             if message.get("ts") == ts:
                 return dict(message)
         return None
 
+
+# What conversations.replies answers when the thread's parent is gone: nothing to read.
+_GONE = frozenset({"thread_not_found"})
 
 # Buttons that stay when a message's one-shot buttons close: Show steps still applies.
 _KEPT_ACTIONS = frozenset({"steps_actions"})

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain import ThreadRef
 from bot.stores import keys
+from bot.stores.budget import WINDOW_MS, unique_member
 
 # Claims what is due (at most ``limit``), holding each until the lease ends; returns the
 # entries, the lease and the earliest due time left.
@@ -46,6 +47,40 @@ end
 return 1
 """
 
+# KEYS: Slack's update allowance (``keys.progress_budget``: a one-minute window shared
+# with the runs' progress). Takes ``n`` slots only if all of them fit (a card and its
+# preview are updated together, or not yet); returns 0 when taken, else how long (ms)
+# until they would fit. A negative limit keeps no allowance.
+_TAKE_UPDATES_LUA = """
+local a = cjson.decode(ARGV[1])
+if a.limit < 0 then return 0 end
+local n = math.min(a.n, a.limit)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', a.now - a.window)
+local used = redis.call('ZCARD', KEYS[1])
+if used + n <= a.limit then
+  for i = 1, n do redis.call('ZADD', KEYS[1], a.now, a.member .. ':' .. i) end
+  redis.call('PEXPIRE', KEYS[1], a.window * 2)
+  return 0
+end
+local index = used + n - a.limit - 1
+local nth = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
+if nth[2] then return math.max(1, tonumber(nth[2]) + a.window - a.now) end
+return a.window
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TablePlace:
+    """Where a table of a delivered result is shown: its position in the result, the
+    message of its card and the one of its preview ("" when it has none)."""
+
+    index: int  # the table's position in its run's result (its blocks' ids)
+    card_ts: str
+    preview_ts: str = ""
+    # What the run did to the table, as its card says.
+    created: bool = False
+    leads_added: int = 0
+
 
 @dataclass(frozen=True, slots=True)
 class FollowedTable:
@@ -56,11 +91,7 @@ class FollowedTable:
     thread_ts: str
     run_id: str
     table_id: str
-    index: int  # the table's position in its run's result (its blocks' ids)
-    card_ts: str  # the result message holding its card
-    preview_ts: str  # the message holding its lead preview; "" when it has none
-    created: bool  # what the run did to the table, as its card says
-    leads_added: int
+    place: TablePlace
     since_ms: int  # when following began (epoch ms)
     until_ms: int  # when following stops, done or not
     seen: str = ""  # the figures last shown (``bot.enrichment.figures``)
@@ -74,11 +105,16 @@ class FollowedTable:
         return f"e|{self.team}|{self.run_id}|{self.table_id}"
 
 
-_FIELDS = {f.name: f.type for f in fields(FollowedTable)}
+# A record is one flat hash (the place's fields beside the others): the settle script
+# writes ``seen`` alone, and records written before ``place`` was a field of its own read
+# the same.
+_PLACE_FIELDS = tuple(f.name for f in fields(TablePlace))
+_FIELDS = tuple(f.name for f in fields(FollowedTable) if f.name != "place")
 
 
 def _dump(table: FollowedTable) -> dict[str, str]:
-    return {k: json.dumps(v) for k, v in asdict(table).items()}
+    flat = {k: v for k, v in asdict(table).items() if k != "place"} | asdict(table.place)
+    return {k: json.dumps(v) for k, v in flat.items()}
 
 
 def _load(raw: dict[str, str]) -> FollowedTable | None:
@@ -86,7 +122,9 @@ def _load(raw: dict[str, str]) -> FollowedTable | None:
     if not raw:
         return None
     try:
-        return FollowedTable(**{k: json.loads(raw[k]) for k in _FIELDS if k in raw})
+        place = TablePlace(**{k: json.loads(raw[k]) for k in _PLACE_FIELDS if k in raw})
+        values = {k: json.loads(raw[k]) for k in _FIELDS if k in raw}
+        return FollowedTable(place=place, **values)
     except (ValueError, TypeError):
         return None
 
@@ -116,6 +154,7 @@ class EnrichmentStore:
         self.redis = client
         self._claim = client.register_script(_CLAIM_LUA)
         self._settle = client.register_script(_SETTLE_LUA)
+        self._take_updates = client.register_script(_TAKE_UPDATES_LUA)
 
     async def follow(self, table: FollowedTable, due_ms: int) -> bool:
         """Start following ``table``, first re-read at ``due_ms``; False when it already is
@@ -158,6 +197,20 @@ class EnrichmentStore:
             keys=[keys.enriching_due(), _record_key(lease.entry)], args=[json.dumps(args)]
         )
         return bool(done)
+
+    async def take_updates(self, n: int, *, per_minute: int, now_ms: int) -> int:
+        """Take ``n`` slots of Slack's update allowance (``per_minute`` updates, all
+        processes; -1: none kept); 0 when taken, else the ms until they would fit."""
+        if per_minute < 0 or n <= 0:
+            return 0
+        args = {
+            "now": now_ms,
+            "window": WINDOW_MS,
+            "limit": per_minute,
+            "n": n,
+            "member": unique_member(),
+        }
+        return int(await self._take_updates(keys=[keys.progress_budget()], args=[json.dumps(args)]))
 
     async def count(self) -> int:
         return int(await self.redis.zcard(keys.enriching_due()))

@@ -57,7 +57,7 @@ async def test_the_status_is_not_set_again_while_its_text_is_unchanged(app: AppP
     polls = [r for r in app.origami.requests("GET") if "/runs/" in r.path]
     assert len(polls) == 7
     [status] = app.slack.calls("assistant.threads.setStatus")
-    assert status.ok and status.args["loading_messages"][0] == "Step 1 of up to 2"
+    assert status.ok and status.args["loading_messages"][0] == "Step 1"
     # The next run of the thread (the result cleared the status) sets its own.
     await reply(app, thread_ts, "and in Dallas")
     await wait_finished(app, thread_ts, 2)

@@ -62,7 +62,14 @@ async def test_an_enriching_table_is_updated_until_it_is_done(enriching_app: App
     await wait_finished(app, thread_ts)
     [posted] = _with_card(app, thread_ts)
     assert "still being enriched" in _blocks(posted)
-    await app.slack.wait_for(lambda s: len(_enriched(app, thread_ts)) == 1, timeout=20)
+    # The done line is said first, then the card is updated: wait for both.
+    await app.slack.wait_for(
+        lambda s: (
+            len(_enriched(app, thread_ts)) == 1
+            and not any('"alert"' in _blocks(m) for m in _with_card(app, thread_ts))
+        ),
+        timeout=20,
+    )
     # The card was updated in place: the same message, now with the final figures and
     # no "still enriching" alert; nothing was posted anew for it.
     [card_message] = _with_card(app, thread_ts)

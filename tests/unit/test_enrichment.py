@@ -9,13 +9,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.enrichment import EnrichmentConfig, Following, figures, wait_s
+from bot.enrichment import EnrichmentConfig, Following, figures, finished_owner, wait_s
 from bot.origami.models import Table
 from bot.previews import to_preview
 from bot.slack.blocks import build_result
 from bot.slack.blocks.common import Message
 from bot.slack.blocks.enriching import build_enriched, with_card, with_preview
 from bot.slack.blocks.tables import TableChange
+from bot.stores.enrichment import FollowedTable, TablePlace
 from tests.fakes.origami import lead_rows, make_table
 from tests.unit.test_previews import EVIL, PROPERTY, RUN_ID, assert_valid, run_with, table_of
 
@@ -171,3 +172,39 @@ def _mrkdwn(node: Any) -> list[str]:
     if isinstance(node, list):
         return [t for item in node for t in _mrkdwn(item)]
     return []
+
+
+def test_the_done_line_is_the_threads_and_tables_not_the_runs() -> None:
+    def followed(run_id: str, thread_ts: str = "1.000100") -> FollowedTable:
+        return FollowedTable("T1", "C1", thread_ts, run_id, "tbl", TablePlace(0, "1.2"), 0, 1)
+
+    ended = "20|14|76|0|2026-01-01T00:00:00Z"
+    # Two runs of a thread showing one table: one line when it is done.
+    assert finished_owner(followed("run-1"), ended) == finished_owner(followed("run-2"), ended)
+    # Another thread, or the same table enriched again and ending otherwise: a line of its own.
+    assert finished_owner(followed("run-1"), ended) != finished_owner(
+        followed("run-1", "2.000200"), ended
+    )
+    assert finished_owner(followed("run-1"), ended) != finished_owner(
+        followed("run-2"), "25|14|86|0|2026-01-01T00:05:00Z"
+    )
+
+
+def test_a_followed_tables_record_is_one_flat_hash_that_reads_back_the_same() -> None:
+    from bot.stores.enrichment import _dump, _load
+
+    followed = FollowedTable(
+        "T1", "C1", "1.0001", "run-1", "tbl", TablePlace(2, "1.2", "1.3", True, 7), 5, 9, "s"
+    )
+    raw = _dump(followed)
+    # The layout records written before the place was a field of its own have (the settle
+    # script writes ``seen`` alone into it).
+    assert set(raw) == {
+        "team", "channel", "thread_ts", "run_id", "table_id", "index", "card_ts",
+        "preview_ts", "created", "leads_added", "since_ms", "until_ms", "seen",
+    }  # fmt: skip
+    assert _load(raw) == followed
+    assert _load({k: v for k, v in raw.items() if k != "seen"}) == followed.__class__(
+        "T1", "C1", "1.0001", "run-1", "tbl", TablePlace(2, "1.2", "1.3", True, 7), 5, 9
+    )
+    assert _load({"team": '"T1"'}) is None

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.conversations.next_steps import to_next_step, to_next_steps
 from bot.domain import NextStep, RunOutcome, StepKind
+from bot.next_step_kinds import to_next_step, to_next_steps
 from bot.origami.models import Table
 from bot.origami.next_actions import NextAction, NextActionType
 from tests.fakes.origami import make_table, next_action
@@ -122,3 +122,15 @@ def test_an_export_csv_step_is_left_out_where_its_tables_card_offers_the_csv() -
     # A result whose only step is the card's own export has no next steps at all.
     only = _result_with([next_action("Export as CSV", "export_csv")], [AUSTIN])
     assert not any(str(b.get("block_id", "")).startswith("next") for b in only)
+
+
+def test_an_export_step_is_left_out_exactly_where_the_card_has_export_csv() -> None:
+    # A table id the buttons cannot carry: its card has no Export CSV, so the step stays.
+    odd = Table.model_validate({**make_table("Odd founders", 3), "id": "x" * 300})
+    for table, on_card in ((AUSTIN, True), (odd, False)):
+        blocks = _result_with([next_action("Export as CSV", "export_csv", table.id)], [table])
+        [card] = [b for b in blocks if b["type"] == "card"]
+        card_ids = [e["action_id"] for e in card.get("actions", [])]
+        assert ("export_csv" in card_ids) is on_card
+        steps = [b for b in blocks if b.get("block_id") == "next_actions"]
+        assert bool(steps) is not on_card

@@ -31,7 +31,7 @@ from bot.slack.blocks.common import (
 )
 from bot.slack.blocks.feedback import build_feedback
 from bot.slack.blocks.previews import build_preview
-from bot.slack.blocks.tables import TableChange, build_table_cards
+from bot.slack.blocks.tables import TableChange, build_table_cards, has_export
 from bot.slack.mrkdwn import escape, markdown_to_mrkdwn, one_line, split_text, strip_controls
 
 # A result's text takes at most this many messages: about 40,000 characters, a long
@@ -204,7 +204,7 @@ def table_changes(response: RunResponse | None) -> dict[str, TableChange]:
 def _offered_by_cards(run: Run, tables: Sequence[Table]) -> frozenset[int]:
     """The next steps a card's own button already offers: an ``export_csv`` of a table
     whose card has Export CSV (one button for it, not two side by side)."""
-    exported = {t.id for t in tables if ids.is_table_id(t.id)}
+    exported = {t.id for t in tables if has_export(t, run.id)}
     steps = to_next_steps(run.todo.next_actions, tables)
     return frozenset(
         n

@@ -67,7 +67,7 @@ def _card(
                 accessibility_label=texts.open_label(table.name),
             )
         )
-    if run_id is not None and ids.is_run_id(run_id) and ids.is_table_id(table.id):
+    if run_id is not None and has_export(table, run_id):
         value = ids.table_value(run_id, table.id)
         if share:
             buttons.append(
@@ -89,6 +89,12 @@ def _card(
     if buttons:
         card["actions"] = buttons[: limits.MAX_CARD_ACTIONS]
     return card
+
+
+def has_export(table: Table, run_id: str) -> bool:
+    """Whether the card of ``table`` in ``run_id``'s result has its own Export CSV (and
+    Share) button; the result's next steps leave out an export the card already offers."""
+    return ids.is_run_id(run_id) and ids.is_table_id(table.id)
 
 
 def _key(table: Table, index: int) -> str:
