@@ -208,6 +208,13 @@ class EntryWork:
         try:
             async with self._delivering:
                 await self.port.finished(record, run)
+        except WorkspaceGone:
+            # Uninstalled since the run started (its state is being forgotten, the
+            # watch with it): a line, not a traceback; retried like any failure until
+            # the run is out of the schedule, should the workspace still be there.
+            log.info("the workspace is uninstalled: the result is not posted")
+            self.metrics.deliveries.labels("failed").inc()
+            return extended, await self.after_failure(item, extended)
         except Exception:
             # Not lost: retried soon (parts already posted are skipped), under the
             # extended lease, which is what the schedule now holds.
