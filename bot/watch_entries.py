@@ -96,6 +96,10 @@ class WatcherConfig:
     deliveries: int = 4
     # How long finished polls wait to be settled together (fewer, larger settle calls).
     settle_delay_s: float = 0.005
+    # At a stop, how long the polls under way may take to finish; those still going are
+    # then cancelled (their leases lapse and another process polls them) rather than left
+    # running into the clients the process closes next.
+    drain_s: float = 10.0
     # Least time between two claims: runs due within it are claimed together (polled at
     # most this late) instead of one claim each when hundreds come due every second.
     claim_gap_s: float = 0.005
@@ -208,6 +212,13 @@ class EntryWork:
         try:
             async with self._delivering:
                 await self.port.finished(record, run)
+        except WorkspaceGone:
+            # Uninstalled since the run started (its state is being forgotten, the
+            # watch with it): a line, not a traceback; retried like any failure until
+            # the run is out of the schedule, should the workspace still be there.
+            log.info("the workspace is uninstalled: the result is not posted")
+            self.metrics.deliveries.labels("failed").inc()
+            return extended, await self.after_failure(item, extended)
         except Exception:
             # Not lost: retried soon (parts already posted are skipped), under the
             # extended lease, which is what the schedule now holds.

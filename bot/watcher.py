@@ -111,7 +111,15 @@ class Watcher:
             # Let the polls under way finish and write what they owe (bounded: a run not
             # settled is polled again by anyone when its lease ends).
             if self._in_flight:
-                await asyncio.wait(self._in_flight, timeout=10)
+                await asyncio.wait(self._in_flight, timeout=self.config.drain_s)
+            # Left running, each would fail on the closed clients as a poll failure and be
+            # counted against its run (``max_failures``); cancelled, it settles nothing.
+            left = list(self._in_flight)
+            for task in left:
+                task.cancel()
+            if left:
+                log.info("polls still under way at the stop were cancelled", extra={"n": len(left)})
+                await asyncio.wait(left, timeout=1)
             # Stopped by its flag, not cancelled: a cancellation landing inside a Redis
             # call can be absorbed there, and awaiting the task would then never end.
             self._settle_wanted.set()

@@ -164,8 +164,11 @@ async def _stop_watcher(watcher: Watcher, tasks: list[asyncio.Task[None]]) -> No
     if not tasks:
         return
     watcher.stop()
+    # Longer than the watcher's own bounded stop (its drain, then its last settle): cut
+    # short, its polls under way would outlive it.
+    bound_s = watcher.config.drain_s + 10
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(tasks[0], timeout=10)
+        await asyncio.wait_for(tasks[0], timeout=bound_s)
     for task in tasks[1:]:
         task.cancel()
     await asyncio.gather(*tasks[1:], return_exceptions=True)

@@ -12,6 +12,7 @@ from bot.origami import errors
 from bot.origami.models import Account
 from bot.slack.scopes import MANIFEST_BOT_SCOPES as MANIFEST_BOT_SCOPES
 from bot.stores.health import ServerFacts
+from bot.tenancy.slack import REFUSED_TOKEN_ERRORS
 
 # Every network call of the doctor gives up after this long.
 CALL_TIMEOUT_S = 5.0
@@ -53,7 +54,7 @@ def reason(exc: BaseException) -> str:
 
 # -- Slack ---------------------------------------------------------------------------------
 
-_BAD_TOKEN = {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+_BAD_TOKEN = REFUSED_TOKEN_ERRORS
 
 
 def slack_auth(data: Mapping[str, Any]) -> Check:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -22,14 +23,32 @@ _CLIENTS_KEPT = 5_000
 # result is several: post, status, session, previews) read the installations' database:
 # the many-workspace bench's quiet organisations polled 374 ms late at p95 against 35 ms
 # with one workspace. The process that handles an uninstall forgets at once (``forget``);
-# the others within this long, during which Slack itself refuses the revoked token and
-# the uninstall has already taken the workspace's runs out of the schedule.
+# the others (the workers, which post) when Slack first refuses the revoked token
+# (``TokenRefused``), or within this long.
 INSTALLATION_CACHE_S = 10.0
+# Slack's answers to a token that no longer speaks for its workspace.
+REFUSED_TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
 
 
 class WorkspaceGone(Exception):
     """The workspace has no installation (never installed, or uninstalled): nothing may be
     posted there."""
+
+
+class TokenRefused(SlackApiError, WorkspaceGone):
+    """Slack refused a kept installation's token (uninstalled or revoked in the meantime):
+    still a ``SlackApiError`` for code that reads Slack's error, and ``WorkspaceGone`` for
+    code that stops there quietly."""
+
+    def __init__(self, exc: SlackApiError) -> None:
+        SlackApiError.__init__(self, str(exc), exc.response)  # type: ignore[no-untyped-call]
+
+
+def _refused_token(exc: SlackApiError) -> bool:
+    data = getattr(exc.response, "data", None)
+    return isinstance(data, dict) and data.get("error") in REFUSED_TOKEN_ERRORS
 
 
 class SlackFor(Protocol):
@@ -85,7 +104,7 @@ class InstalledWorkspaces:
         if client is None:
             if len(self._clients) >= _CLIENTS_KEPT:
                 self._clients.clear()
-            client = self._clients[bot.bot_token] = self._make_client(bot.bot_token)
+            client = self._clients[bot.bot_token] = self._watched(bot.bot_token)
         if len(self._kept) >= _CLIENTS_KEPT:
             self._kept.clear()
         self._kept[team] = (self._clock() + self._cache_s, client)
@@ -94,3 +113,29 @@ class InstalledWorkspaces:
     def forget(self, team: str) -> None:
         """The workspace uninstalled: this process stops using its token at once."""
         self._kept.pop(team, None)
+
+    def _watched(self, token: str) -> AsyncWebClient:
+        """A client that drops itself from this process's copies the first time Slack
+        refuses its token. The uninstall event reaches one process; the others learn it
+        here, at their next call, instead of posting with a dead token until the copy
+        expires (and logging each refusal as a failure)."""
+        client = self._make_client(token)
+        call = client.api_call
+
+        async def api_call(api_method: str, **kwargs: Any) -> Any:
+            try:
+                return await call(api_method, **kwargs)
+            except SlackApiError as exc:
+                if not _refused_token(exc):
+                    raise
+                self._drop(token, client)
+                raise TokenRefused(exc) from exc
+
+        client.api_call = api_call  # type: ignore[method-assign]
+        return client
+
+    def _drop(self, token: str, client: AsyncWebClient) -> None:
+        if self._clients.get(token) is client:
+            del self._clients[token]
+        for team in [t for t, (_, kept) in self._kept.items() if kept is client]:
+            del self._kept[team]

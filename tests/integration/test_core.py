@@ -474,3 +474,31 @@ async def test_a_balance_above_the_threshold_or_unread_says_nothing(h: Harness) 
     await watch.after_run(THREAD)
     await CreditWatch(h.stores, h.core.sender.origami, h.presenter, threshold=0).after_run(THREAD)
     assert h.presenter.of("low_credits") == []
+
+
+async def test_a_stop_cancels_polls_that_outlast_the_drain_instead_of_failing_them(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll still under way when the drain ends is cancelled: it would otherwise go on
+    into the clients the process closes next, and be counted as a failure of its run."""
+    watcher = h.core.watcher
+    h.tune_watcher(drain_s=0.2)
+    started, failures = asyncio.Event(), []
+
+    async def hangs(item: Any) -> Any:
+        started.set()
+        await asyncio.Event().wait()
+
+    async def failed(item: Any, claim: Any = None) -> None:
+        failures.append(item)
+
+    monkeypatch.setattr(watcher.work, "do", hangs)
+    monkeypatch.setattr(watcher.work, "after_failure", failed)
+    await h.core.conversations.intake.take(THREAD, prompt("find", "C1:1.0"), may_start=True)
+    loop = asyncio.create_task(watcher.run_forever())
+    await asyncio.wait_for(started.wait(), 5)
+    watcher.stop()
+    await asyncio.wait_for(loop, 10)
+    assert failures == []
+    # Its entry is still scheduled (its lease lapses; another process polls it).
+    assert await h.stores.schedule.count() == 1

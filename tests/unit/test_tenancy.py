@@ -9,8 +9,10 @@ import pytest
 from cryptography.fernet import Fernet
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import MANIFEST_BOT_SCOPES, SettingsProblem, Tenancy, load_settings
 from bot.slack import payloads as slack_payloads
@@ -166,3 +168,63 @@ async def test_an_installation_is_read_once_a_while_and_forgotten_at_an_uninstal
     assert store.reads == 4
     with pytest.raises(WorkspaceGone):
         await slack.for_team("not a workspace key")
+
+
+def _refusing_client(token: str, error: str, calls: list[str]) -> AsyncWebClient:
+    """A client whose every call Slack answers with ``error`` (as it answers a revoked
+    token: HTTP 200, ``ok: false``)."""
+    client = AsyncWebClient(token=token)
+
+    async def api_call(api_method: str, **kwargs: Any) -> Any:
+        calls.append(api_method)
+        response = AsyncSlackResponse(
+            client=client,
+            http_verb="POST",
+            api_url=f"https://slack.test/api/{api_method}",
+            req_args={},
+            data={"ok": False, "error": error},
+            headers={},
+            status_code=200,
+        )
+        raise SlackApiError(f"The request to the Slack API failed. ({error})", response)
+
+    client.api_call = api_call  # type: ignore[method-assign]
+    return client
+
+
+@pytest.mark.parametrize("error", ["token_revoked", "invalid_auth", "account_inactive"])
+async def test_a_process_that_did_not_see_the_uninstall_stops_at_slacks_first_refusal(
+    error: str,
+) -> None:
+    """The uninstall event reaches one process; a worker keeping the installation learns
+    it from Slack's first refusal of the token: that call raises ``WorkspaceGone`` (still
+    a ``SlackApiError`` with Slack's error), and the next asks the database again."""
+    store, calls = _CountingInstallations(), []
+    slack = InstalledWorkspaces(
+        cast(Any, store), lambda token: _refusing_client(token, error, calls), clock=lambda: 0.0
+    )
+    client = await slack.for_team("T0A")
+    store.token = None  # uninstalled, in another process
+    with pytest.raises(WorkspaceGone) as refused:
+        await client.chat_postMessage(channel="C1", text="hi")
+    assert isinstance(refused.value, SlackApiError)
+    assert refused.value.response["error"] == error
+    assert calls == ["chat.postMessage"] and store.reads == 1
+    # Well within the cache's time, yet the database is asked, and says it is gone.
+    with pytest.raises(WorkspaceGone):
+        await slack.for_team("T0A")
+    assert store.reads == 2
+
+
+async def test_other_slack_errors_leave_the_installation_kept() -> None:
+    store, calls = _CountingInstallations(), []
+    slack = InstalledWorkspaces(
+        cast(Any, store),
+        lambda t: _refusing_client(t, "channel_not_found", calls),
+        clock=lambda: 0.0,
+    )
+    client = await slack.for_team("T0A")
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel="C1", text="hi")
+    assert not isinstance(refused.value, WorkspaceGone)
+    assert await slack.for_team("T0A") is client and store.reads == 1
