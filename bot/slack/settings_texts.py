@@ -58,6 +58,12 @@ GROUPS_NONE = (
     "No user group could be listed (the workspace has none, or the app lacks the "
     "`usergroups:read` scope: reinstall it from the manifest). Everyone may start agents."
 )
+GROUPS_UNLISTED_LIMITED = (
+    "Slack didn't list the workspace's user groups just now (or the app lacks the "
+    "`usergroups:read` scope: reinstall it from the manifest), so who may start agents "
+    "can't be changed here now. It stays as it is: members of {groups}. Saving changes the "
+    "rest only; try again in a minute to change it."
+)
 PROMPT_TITLE_LABEL = "Suggested prompt {n}: title"
 PROMPT_MESSAGE_LABEL = "Suggested prompt {n}: what it sends"
 PROMPTS_HINT = "Leave all four empty to keep the app's defaults."

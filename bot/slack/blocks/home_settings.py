@@ -147,6 +147,12 @@ def build_settings_modal(
     ]
     if groups:
         blocks += [_audience_block(settings), _groups_block(settings, groups)]
+    elif settings.audience is Audience.GROUPS:
+        # No input for it, so the submission keeps it (``parse_settings``).
+        named = _named(settings.groups, "<!subteam^{}>")
+        blocks.append(
+            context_block(texts.GROUPS_UNLISTED_LIMITED.format(groups=named), "groups_none")
+        )
     else:
         blocks.append(context_block(texts.GROUPS_NONE, "groups_none"))
     blocks.append(context_block(texts.PROMPTS_HINT, "prompts_hint"))
