@@ -26,6 +26,11 @@ NOT_ALLOWED: dict[NotAllowed, str] = {
         f"didn't tell me just now who is in them. {_NOTHING_SENT} Try again in a minute; "
         "if it keeps happening, let a workspace admin know."
     ),
+    NotAllowed.UNREADABLE: (
+        "I couldn't read this workspace's settings for me (who may start agents, and where), "
+        f"so I'm not starting any for now. {_NOTHING_SENT} Try again in a minute; if it keeps "
+        "happening, let a workspace admin know: saving the settings in my *Home* tab fixes it."
+    ),
 }
 
 
@@ -41,6 +46,15 @@ AUDIENCE_EVERYONE = "*Who may start agents:* everyone in the workspace."
 AUDIENCE_GROUPS = "*Who may start agents:* members of {groups}."
 PROMPTS_DEFAULT = "*Suggested prompts in my Messages tab:* the app's defaults."
 PROMPTS_OWN = "*Suggested prompts in my Messages tab:* {count} of this workspace's own."
+SETTINGS_UNREADABLE = (
+    "*The saved settings couldn't be read* (perhaps another version of the app wrote them), "
+    "so I start no agents for anyone until a workspace admin saves them again with "
+    "*Change settings*."
+)
+MODAL_UNREADABLE = (
+    "The saved settings couldn't be read, so these are the defaults: check them, then save "
+    "to start answering again."
+)
 ONLY_ADMINS = (
     "Only a workspace admin or owner, or whoever installed the app, can change these settings."
 )

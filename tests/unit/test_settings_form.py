@@ -237,13 +237,18 @@ def test_the_modal_and_the_section_are_views_slack_takes() -> None:
 
 def test_who_may_be_answered_where() -> None:
     limited = WorkspaceSettings(channels=("C0YES",), audience=Audience.GROUPS, groups=("S1",))
-    members = frozenset({"U0IN"})
-    assert limited.refusal("C0YES", members, "U0IN") is None
-    assert limited.refusal("D0DM", members, "U0IN") is None  # a DM is never left out
-    assert limited.refusal("C0NO", members, "U0IN") is NotAllowed.CHANNEL
-    assert limited.refusal("C0YES", members, "U0OUT") is NotAllowed.GROUP
-    assert limited.refusal("C0YES", None, "U0IN") is NotAllowed.UNCHECKED
-    assert WorkspaceSettings().refusal("C0ANY", frozenset(), "U0ANY") is None
+    assert limited.refusal_where("C0YES") is None
+    assert limited.refusal_where("D0DM") is None  # a DM is never left out
+    assert limited.refusal_where("C0NO") is NotAllowed.CHANNEL
+    assert limited.refusal_of(True) is None
+    assert limited.refusal_of(False) is NotAllowed.GROUP
+    assert limited.refusal_of(None) is NotAllowed.UNCHECKED
+    assert WorkspaceSettings().refusal_where("C0ANY") is None
+    assert WorkspaceSettings().refusal_of(False) is None
+    # Settings that did not read refuse everyone, everywhere, DMs too.
+    unreadable = WorkspaceSettings(unreadable=True)
+    assert unreadable.refusal_where("D0DM") is NotAllowed.UNREADABLE
+    assert "unreadable" not in unreadable.model_dump_json()
 
 
 @settings(max_examples=50)

@@ -47,9 +47,10 @@ def build_settings_section(settings: WorkspaceSettings, *, may_manage: bool) -> 
         prompts = texts.PROMPTS_OWN.format(count=len(settings.prompts))
     else:
         prompts = texts.PROMPTS_DEFAULT
+    shown = f"{channels}\n{audience}\n{prompts}"
     blocks = [
         header_block(texts.SETTINGS_TITLE, "settings_title"),
-        section_block(f"{channels}\n{audience}\n{prompts}", "settings"),
+        section_block(texts.SETTINGS_UNREADABLE if settings.unreadable else shown, "settings"),
     ]
     if may_manage:
         blocks += actions_blocks(
@@ -135,7 +136,10 @@ def build_settings_modal(
     }
     if settings.channels:
         channels["initial_conversations"] = list(settings.channels)
-    blocks: list[Block] = [
+    blocks: list[Block] = []
+    if settings.unreadable:
+        blocks.append(context_block(texts.MODAL_UNREADABLE, "settings_unreadable"))
+    blocks += [
         {
             "type": "input",
             "block_id": ids.SETTINGS_CHANNELS_BLOCK,
