@@ -156,6 +156,7 @@ async def test_only_members_of_the_chosen_user_groups_start_agents(app: AppProce
     slack.add_user(ADMIN, is_admin=True)
     slack.add_usergroup("S0SALES", ["U0IN", ADMIN], name="Sales")
     slack.add_usergroup("S0OLD", ["U0OUT"], name="Old team", disabled=True)
+    before = len(slack.calls("users.info"))
     modal = await open_settings(app, ADMIN)
     offered = texts_of({"blocks": modal["blocks"]})
     assert "Sales" in offered and "Old team" not in offered
@@ -166,6 +167,10 @@ async def test_only_members_of_the_chosen_user_groups_start_agents(app: AppProce
     assert saved(
         await change_settings(app, ADMIN, values_of(audience="groups", groups=["S0SALES"]))
     )
+    await slack.wait_for_call("views.publish", timeout=10)
+    # Who the admin is, asked once per click or submission: never again for the Home tab
+    # it republishes (3 opens, 2 submissions).
+    assert len(slack.calls("users.info")) - before == 5
 
     origami.script(RunScript(polls=0, text="Found them"))
     await mention(app, "find founders", user="U0OUT")

@@ -57,6 +57,6 @@ def build_handle_settings_submitted(tab: HomeTab) -> Callable[..., Awaitable[Non
             return
         await tab.home.save_settings(team, parsed)
         await ack()
-        await tab.publish(client, team, user_id)
+        await tab.publish(client, team, user_id, manage=True)
 
     return handle_settings_submitted
