@@ -34,10 +34,6 @@ NOT_ALLOWED: dict[NotAllowed, str] = {
 }
 
 
-def not_allowed(why: NotAllowed) -> str:
-    return NOT_ALLOWED[why]
-
-
 SETTINGS_TITLE = "Settings"
 CHANGE = "Change settings"
 CHANNELS_ALL = "*Answers in:* every channel I'm invited to (and DMs)."

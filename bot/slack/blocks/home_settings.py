@@ -13,13 +13,14 @@ from bot.slack import settings_texts as texts
 from bot.slack.blocks.common import (
     Block,
     actions_blocks,
+    build_notice_modal,
     button_element,
     context_block,
     header_block,
     plain_text,
     section_block,
 )
-from bot.slack.usergroups import UserGroup
+from bot.slack.usergroups import GROUPS_LISTED_MAX, UserGroup
 from bot.workspace_settings import CHANNELS_MAX, Audience, WorkspaceSettings
 
 # Channels and groups named in the section; the rest are counted.
@@ -83,15 +84,14 @@ def _audience_block(settings: WorkspaceSettings) -> Block:
 
 
 def _groups_block(settings: WorkspaceSettings, groups: Sequence[UserGroup]) -> Block:
-    options = [_option(g.name or g.handle, g.id) for g in groups[:100]]
-    offered = {o["value"] for o in options}
+    options = [_option(g.name or g.handle, g.id) for g in groups[:GROUPS_LISTED_MAX]]
     element: dict[str, Any] = {
         "type": "multi_static_select",
         "action_id": ids.SETTINGS_GROUPS_INPUT,
         "options": options,
     }
     # Only what is still offered: Slack refuses an initial option that is not an option.
-    initial = [o for o in options if o["value"] in settings.groups and o["value"] in offered]
+    initial = [o for o in options if o["value"] in settings.groups]
     if initial:
         element["initial_options"] = initial
     return {
@@ -191,9 +191,6 @@ def build_settings_modal(
 
 
 def build_settings_only_admins_modal() -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": plain_text(texts.MODAL_TITLE[: limits.MAX_MODAL_TITLE]),
-        "close": plain_text(texts.MODAL_CLOSE),
-        "blocks": [section_block(texts.ONLY_ADMINS, "only_admins")],
-    }
+    return build_notice_modal(
+        texts.MODAL_TITLE, texts.MODAL_CLOSE, texts.ONLY_ADMINS, "only_admins"
+    )

@@ -18,7 +18,7 @@ from bot.schedules.records import Change
 from bot.slack import payloads
 from bot.slack import schedule_actions as ids
 from bot.slack import schedule_texts as texts
-from bot.slack.blocks.common import plain_text, section_block
+from bot.slack.blocks.common import build_notice_modal
 from bot.slack.blocks.schedules import build_schedules_home
 from bot.slack.listeners.home.home_tab import HomeSection, HomeTab
 from bot.slack.messages import slack_error
@@ -105,12 +105,7 @@ async def _made_by(schedules: Schedules, team: str, schedule_id: str, user_id: s
 
 async def _tell(client: AsyncWebClient, trigger_id: str, text: str) -> None:
     """Say why nothing changed, in a small modal (App Home has no private reply)."""
-    view = {
-        "type": "modal",
-        "title": plain_text(texts.HOME_TITLE),
-        "close": plain_text(texts.FAILED_CLOSE),
-        "blocks": [section_block(text, "refused")],
-    }
+    view = build_notice_modal(texts.HOME_TITLE, texts.FAILED_CLOSE, text, "refused")
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
