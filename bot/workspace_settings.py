@@ -37,6 +37,7 @@ class NotAllowed(StrEnum):
     CHANNEL = "channel"  # the channel is not one of those the app answers in
     GROUP = "group"  # the person is in none of the groups that may start agents
     UNCHECKED = "unchecked"  # Slack did not say who is in those groups: refused, to be safe
+    UNREADABLE = "unreadable"  # the stored settings do not read: refused until saved again
 
 
 class WorkspaceSettings(BaseModel):
@@ -50,6 +51,9 @@ class WorkspaceSettings(BaseModel):
     prompts: tuple[SuggestedPrompt, ...] = Field(default=(), max_length=PROMPTS_MAX)
     updated_by: str = Field(default="", max_length=32)
     updated_at: float = 0.0
+    # Only on what ``SettingsStore`` could not read, never stored: an admin chose limits
+    # that cannot be known, so no one is answered until one saves the settings again.
+    unreadable: bool = Field(default=False, exclude=True)
 
     @model_validator(mode="after")
     def _groups_when_limited(self) -> WorkspaceSettings:
@@ -57,20 +61,26 @@ class WorkspaceSettings(BaseModel):
             raise ValueError("members of which groups: none chosen")
         return self
 
-    def refusal(
-        self, channel: str, members: frozenset[str] | None, user_id: str
-    ) -> NotAllowed | None:
-        """Whether ``user_id`` may be answered in ``channel``. ``members``: who is in the
-        chosen groups (None: Slack did not say); only asked for when the audience is
-        limited. A DM with the app (a ``D`` id) is never a channel left out."""
+    def refusal_where(self, channel: str) -> NotAllowed | None:
+        """Whether the app may not answer in ``channel``, whoever wrote there (checked
+        first: it costs no call to Slack). A DM with the app (a ``D`` id) is never a
+        channel left out."""
+        if self.unreadable:
+            return NotAllowed.UNREADABLE
         if self.channels and not channel.startswith("D") and channel not in self.channels:
             return NotAllowed.CHANNEL
+        return None
+
+    def refusal_of(self, in_groups: bool | None) -> NotAllowed | None:
+        """Whether the person may not start agents: ``in_groups``, whether they are in one
+        of the chosen groups (None: Slack did not say); only asked for when limited."""
         if self.audience is Audience.GROUPS:
-            if members is None:
+            if in_groups is None:
                 return NotAllowed.UNCHECKED
-            if user_id not in members:
+            if not in_groups:
                 return NotAllowed.GROUP
         return None
 
 
 DEFAULT_SETTINGS = WorkspaceSettings()
+UNREADABLE_SETTINGS = WorkspaceSettings(unreadable=True)

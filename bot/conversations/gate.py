@@ -37,22 +37,20 @@ class Gate:
 
     async def refusal(self, team: str, channel: str, user_id: str) -> NotAllowed | None:
         settings = await self.stores.settings.get(team)
-        members: frozenset[str] | None = frozenset()
-        if settings.audience is Audience.GROUPS:
-            members = await self._members_of(team, settings.groups, user_id)
-        return settings.refusal(channel, members, user_id)
+        refused = settings.refusal_where(channel)
+        if refused is not None or settings.audience is not Audience.GROUPS:
+            return refused
+        return settings.refusal_of(await self._in_groups(team, settings.groups, user_id))
 
-    async def _members_of(
-        self, team: str, groups: tuple[str, ...], user_id: str
-    ) -> frozenset[str] | None:
-        """Everyone in any of ``groups``; None when ``user_id`` is in none Slack answered
+    async def _in_groups(self, team: str, groups: tuple[str, ...], user_id: str) -> bool | None:
+        """Whether ``user_id`` is in one of ``groups``; None when in none Slack answered
         for and Slack did not say for another (refused rather than guessed: an admin
-        chose to limit who may)."""
+        chose to limit who may). No union is built: a group may have 100,000 members, and
+        this runs at every message."""
         found = await asyncio.gather(*(self._group(team, g) for g in groups))
-        known: frozenset[str] = frozenset().union(*(m for m in found if m is not None))
-        if user_id not in known and any(m is None for m in found):
-            return None
-        return known
+        if any(user_id in members for members in found if members is not None):
+            return True
+        return None if any(members is None for members in found) else False
 
     async def _group(self, team: str, group: str) -> frozenset[str] | None:
         kept = self._members.get((team, group))

@@ -52,9 +52,6 @@ def last_activity(seconds_ago: float) -> str:
     return f"last activity {ago(seconds_ago)}"
 
 
-ACCOUNT_TITLE = "Origami account"
-
-
 def account_read(organization: str, plan: str, balance: float | None) -> str:
     org = escape(organization) or "Your Origami organisation"
     plan_part = f" · plan *{escape(plan)}*" if plan else ""

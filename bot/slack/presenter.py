@@ -255,7 +255,7 @@ class SlackPresenter(ChannelPosts):
 
     async def not_allowed(self, thread: ThreadRef, user_id: str, why: NotAllowed) -> None:
         await self.slack.ephemeral(
-            thread, user_id, blocks.build_note(settings_texts.not_allowed(why))
+            thread, user_id, blocks.build_note(settings_texts.NOT_ALLOWED[why])
         )
 
     async def choice_made(

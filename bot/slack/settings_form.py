@@ -54,7 +54,11 @@ def _channels(values: Mapping[str, Any], errors: Errors) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def _audience(values: Mapping[str, Any]) -> Audience:
+def _audience(values: Mapping[str, Any]) -> Audience | None:
+    """The chosen audience; None when the modal had no such input (Slack sends values only
+    for the input blocks a view holds: the groups could not be listed)."""
+    if ids.SETTINGS_AUDIENCE_BLOCK not in values:
+        return None
     element = _element(values, ids.SETTINGS_AUDIENCE_BLOCK, ids.SETTINGS_AUDIENCE_INPUT)
     option = element.get("selected_option")
     value = option.get("value") if isinstance(option, Mapping) else None
@@ -62,7 +66,10 @@ def _audience(values: Mapping[str, Any]) -> Audience:
     return Audience.GROUPS if value == Audience.GROUPS.value else Audience.EVERYONE
 
 
-def _groups(values: Mapping[str, Any], errors: Errors) -> tuple[str, ...]:
+def _groups(values: Mapping[str, Any], errors: Errors) -> tuple[str, ...] | None:
+    """The chosen groups; None when the modal had no such input."""
+    if ids.SETTINGS_GROUPS_BLOCK not in values:
+        return None
     element = _element(values, ids.SETTINGS_GROUPS_BLOCK, ids.SETTINGS_GROUPS_INPUT)
     options = element.get("selected_options")
     if options is None:
@@ -110,8 +117,12 @@ def _prompts(values: Mapping[str, Any], errors: Errors) -> tuple[SuggestedPrompt
     return tuple(prompts)
 
 
-def parse_settings(view: Any, user_id: str, now: float) -> WorkspaceSettings | Errors:
-    """The settings a submitted view holds, or the errors to show on it, by block."""
+def parse_settings(
+    view: Any, user_id: str, now: float, current: WorkspaceSettings
+) -> WorkspaceSettings | Errors:
+    """The settings a submitted view holds, or the errors to show on it, by block. What
+    the modal could not offer (who may start agents, when Slack did not list the groups)
+    stays as ``current`` has it: a submission without it is no choice of everyone."""
     state = view.get("state") if isinstance(view, Mapping) else None
     values = state.get("values") if isinstance(state, Mapping) else None
     if not isinstance(values, Mapping):
@@ -119,7 +130,11 @@ def parse_settings(view: Any, user_id: str, now: float) -> WorkspaceSettings | E
     errors: Errors = {}
     channels = _channels(values, errors)
     audience = _audience(values)
+    if audience is None:
+        audience = current.audience
     groups = _groups(values, errors)
+    if groups is None:
+        groups = current.groups
     if audience is Audience.GROUPS and not groups and not errors.get(ids.SETTINGS_GROUPS_BLOCK):
         errors[ids.SETTINGS_GROUPS_BLOCK] = texts.ERROR_GROUPS_NEEDED
     prompts = _prompts(values, errors)

@@ -26,11 +26,12 @@ NOT_ALLOWED: dict[NotAllowed, str] = {
         f"didn't tell me just now who is in them. {_NOTHING_SENT} Try again in a minute; "
         "if it keeps happening, let a workspace admin know."
     ),
+    NotAllowed.UNREADABLE: (
+        "I couldn't read this workspace's settings for me (who may start agents, and where), "
+        f"so I'm not starting any for now. {_NOTHING_SENT} Try again in a minute; if it keeps "
+        "happening, let a workspace admin know: saving the settings in my *Home* tab fixes it."
+    ),
 }
-
-
-def not_allowed(why: NotAllowed) -> str:
-    return NOT_ALLOWED[why]
 
 
 SETTINGS_TITLE = "Settings"
@@ -41,6 +42,15 @@ AUDIENCE_EVERYONE = "*Who may start agents:* everyone in the workspace."
 AUDIENCE_GROUPS = "*Who may start agents:* members of {groups}."
 PROMPTS_DEFAULT = "*Suggested prompts in my Messages tab:* the app's defaults."
 PROMPTS_OWN = "*Suggested prompts in my Messages tab:* {count} of this workspace's own."
+SETTINGS_UNREADABLE = (
+    "*The saved settings couldn't be read* (perhaps another version of the app wrote them), "
+    "so I start no agents for anyone until a workspace admin saves them again with "
+    "*Change settings*."
+)
+MODAL_UNREADABLE = (
+    "The saved settings couldn't be read, so these are the defaults: check them, then save "
+    "to start answering again."
+)
 ONLY_ADMINS = (
     "Only a workspace admin or owner, or whoever installed the app, can change these settings."
 )
@@ -57,6 +67,12 @@ GROUPS_LABEL = "User groups"
 GROUPS_NONE = (
     "No user group could be listed (the workspace has none, or the app lacks the "
     "`usergroups:read` scope: reinstall it from the manifest). Everyone may start agents."
+)
+GROUPS_UNLISTED_LIMITED = (
+    "Slack didn't list the workspace's user groups just now (or the app lacks the "
+    "`usergroups:read` scope: reinstall it from the manifest), so who may start agents "
+    "can't be changed here now. It stays as it is: members of {groups}. Saving changes the "
+    "rest only; try again in a minute to change it."
 )
 PROMPT_TITLE_LABEL = "Suggested prompt {n}: title"
 PROMPT_MESSAGE_LABEL = "Suggested prompt {n}: what it sends"

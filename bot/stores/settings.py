@@ -7,6 +7,7 @@ this much later (the process that saves one uses it at once).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -14,8 +15,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot.agent_platform import SuggestedPrompt
 from bot.stores import keys
-from bot.workspace_settings import DEFAULT_SETTINGS, WorkspaceSettings
+from bot.workspace_settings import DEFAULT_SETTINGS, UNREADABLE_SETTINGS, WorkspaceSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +32,9 @@ class SettingsStore:
         self._kept: dict[str, tuple[float, WorkspaceSettings]] = {}
 
     async def get(self, team: str) -> WorkspaceSettings:
-        """The workspace's settings (the defaults when it has none, or when what is stored
-        does not read: a setting never breaks a mention)."""
+        """The workspace's settings: the defaults when it has none; ``UNREADABLE_SETTINGS``
+        (everyone refused, an admin can save them again) when what is stored does not read:
+        an admin chose limits, and answering as if there were none would drop them."""
         kept = self._kept.get(team)
         if kept is not None and kept[0] > self._clock():
             return kept[1]
@@ -41,7 +44,7 @@ class SettingsStore:
             pipe.get(key)
             pipe.expire(key, keys.seconds(keys.SETTINGS_TTL))
             raw, _ = await pipe.execute()
-        settings = _load(raw)
+        settings = _load(raw, team)
         self._keep(team, settings)
         return settings
 
@@ -59,11 +62,34 @@ class SettingsStore:
         self._kept.pop(team, None)
 
 
-def _load(raw: str | None) -> WorkspaceSettings:
+_FIELDS = frozenset(WorkspaceSettings.model_fields) - {"unreadable"}
+_PROMPT_FIELDS = frozenset(SuggestedPrompt.model_fields)
+
+
+def _load(raw: str | None, team: str) -> WorkspaceSettings:
     if not raw:
         return DEFAULT_SETTINGS
     try:
-        return WorkspaceSettings.model_validate_json(raw)
-    except ValidationError:
-        log.warning("unreadable workspace settings in Redis; the defaults apply")
-        return DEFAULT_SETTINGS
+        return WorkspaceSettings.model_validate(_known(json.loads(raw)))
+    except (ValueError, ValidationError):
+        log.error(
+            "unreadable workspace settings in Redis; no one is answered until an admin saves "
+            "them again in App Home",
+            extra={"team": team},
+        )
+        return UNREADABLE_SETTINGS
+
+
+def _known(record: Any) -> Any:
+    """The fields this version knows: a record written by another version (a rolling
+    deploy) may hold more, which are no reason to drop the limits it holds."""
+    if not isinstance(record, dict):
+        return record
+    known = {k: v for k, v in record.items() if k in _FIELDS}
+    prompts = known.get("prompts")
+    if isinstance(prompts, list):
+        known["prompts"] = [
+            {k: v for k, v in p.items() if k in _PROMPT_FIELDS} if isinstance(p, dict) else p
+            for p in prompts
+        ]
+    return known

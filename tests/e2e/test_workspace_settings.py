@@ -39,7 +39,8 @@ def values_of(
     groups: list[str] | None = None,
     prompts: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """``state.values`` as Slack sends them for the settings modal."""
+    """``state.values`` for the settings modal; ``payloads.view_submission`` keeps those
+    of the input blocks the modal has, as Slack sends only those."""
     values: dict[str, Any] = {
         "settings_channels": {
             "channels": {
@@ -84,7 +85,18 @@ def modals(app: AppProcess) -> list[dict[str, Any]]:
 async def change_settings(
     app: AppProcess, user: str, values: dict[str, Any], team: str = payloads.TEAM_ID
 ) -> httpx.Response:
-    modal = await open_settings(app, user, team)
+    return await change_settings_in(app, user, await open_settings(app, user, team), values, team)
+
+
+async def change_settings_in(
+    app: AppProcess,
+    user: str,
+    modal: dict[str, Any],
+    values: dict[str, Any],
+    team: str = payloads.TEAM_ID,
+) -> httpx.Response:
+    """Submit ``modal`` with ``values`` (those of blocks it has no input for are not sent,
+    as Slack does not)."""
     assert modal.get("callback_id") == MODAL, modal
     answer = await app.post_interactive(
         payloads.view_submission(values, view=modal, team=team, user=user)
@@ -144,6 +156,7 @@ async def test_only_members_of_the_chosen_user_groups_start_agents(app: AppProce
     slack.add_user(ADMIN, is_admin=True)
     slack.add_usergroup("S0SALES", ["U0IN", ADMIN], name="Sales")
     slack.add_usergroup("S0OLD", ["U0OUT"], name="Old team", disabled=True)
+    before = len(slack.calls("users.info"))
     modal = await open_settings(app, ADMIN)
     offered = texts_of({"blocks": modal["blocks"]})
     assert "Sales" in offered and "Old team" not in offered
@@ -154,6 +167,10 @@ async def test_only_members_of_the_chosen_user_groups_start_agents(app: AppProce
     assert saved(
         await change_settings(app, ADMIN, values_of(audience="groups", groups=["S0SALES"]))
     )
+    await slack.wait_for_call("views.publish", timeout=10)
+    # Who the admin is, asked once per click or submission: never again for the Home tab
+    # it republishes (3 opens, 2 submissions).
+    assert len(slack.calls("users.info")) - before == 5
 
     origami.script(RunScript(polls=0, text="Found them"))
     await mention(app, "find founders", user="U0OUT")
@@ -169,6 +186,30 @@ async def test_only_members_of_the_chosen_user_groups_start_agents(app: AppProce
     await reply(app, member, "and Dallas?", user="U0OUT")
     await slack.wait_for(lambda s: len(notes_to(app, "U0OUT")) == 2, timeout=10)
     assert len(origami.requests("POST")) == 1
+
+
+async def test_a_limit_stays_when_slack_does_not_list_the_groups(app: AppProcess) -> None:
+    """usergroups.list fails while the admin changes only a channel: the modal says the
+    limit stays, and after the save only members still start agents."""
+    slack, origami = app.slack, app.origami
+    slack.add_user(ADMIN, is_admin=True)
+    slack.add_usergroup("S0SALES", ["U0IN", ADMIN], name="Sales")
+    limited = values_of(audience="groups", groups=["S0SALES"])
+    assert saved(await change_settings(app, ADMIN, limited))
+
+    slack.fail("usergroups.list", error="ratelimited")
+    modal = await open_settings(app, ADMIN)
+    assert "stays as it is" in texts_of({"blocks": modal["blocks"]})
+    # The admin changes the channels; values_of would say everyone, Slack sends no such value.
+    assert saved(await change_settings_in(app, ADMIN, modal, values_of([CHANNEL])))
+    home = texts_of({"blocks": (await open_home(app, ADMIN))["blocks"]})
+    assert "members of <!subteam^S0SALES>" in home and f"<#{CHANNEL}>" in home
+
+    origami.script(RunScript(polls=0, text="Found them"))
+    await mention(app, "find founders", user="U0OUT")
+    await slack.wait_for(lambda s: notes_to(app, "U0OUT"), timeout=10)
+    assert "you're not in one of them" in notes_to(app, "U0OUT")[0]
+    assert origami.requests("POST", "/agents") == []
 
 
 async def test_a_non_admin_cannot_change_the_settings(app: AppProcess) -> None:

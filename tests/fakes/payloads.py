@@ -646,7 +646,8 @@ def view_submission(
     """A ``view_submission`` payload with ``state.values`` = ``values``.
 
     Pass ``view`` (e.g. one from ``FakeSlack.views``: the modal the app opened) to submit
-    that modal; otherwise a minimal modal is built from ``callback_id`` and friends.
+    that modal (values of blocks it has no input for are dropped, as Slack does);
+    otherwise a minimal modal is built from ``callback_id`` and friends.
     ``values`` is ``{block_id: {action_id: input_value("text")}}``.
     """
     if view is not None:
@@ -673,7 +674,13 @@ def view_submission(
             "app_installed_team_id": team,
             "bot_id": bot_id,
         }
-    v["state"] = {"values": copy.deepcopy({k: dict(a) for k, a in (values or {}).items()})}
+    values = dict(values or {})
+    if view is not None:
+        # As Slack: values only for the input blocks the view holds (a block the app left
+        # out sends nothing, not even its default).
+        inputs = {b.get("block_id") for b in v.get("blocks") or [] if b.get("type") == "input"}
+        values = {k: a for k, a in values.items() if k in inputs}
+    v["state"] = {"values": copy.deepcopy({k: dict(a) for k, a in values.items()})}
     return {
         "type": "view_submission",
         "team": {"id": team, "domain": team_domain},

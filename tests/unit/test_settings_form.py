@@ -29,6 +29,8 @@ from bot.workspace_settings import (
 from tests.fakes.slack import view_errors
 
 GROUPS = [UserGroup("S0SALES", "Sales", "sales"), UserGroup("S0SDR", "SDRs", "sdr")]
+NONE = WorkspaceSettings()
+LIMITED = WorkspaceSettings(channels=("C0OLD",), audience=Audience.GROUPS, groups=("S0SALES",))
 
 
 def _values(
@@ -71,7 +73,7 @@ def test_a_submission_becomes_the_workspace_settings() -> None:
     view = _values(
         ["C0ONE", "G0TWO", "C0ONE"], "groups", ["S0SALES"], [("Austin", "find founders")]
     )
-    parsed = parse_settings(view, "U0ADMIN", 12.0)
+    parsed = parse_settings(view, "U0ADMIN", 12.0, WorkspaceSettings())
     assert parsed == WorkspaceSettings(
         channels=("C0ONE", "G0TWO"),
         audience=Audience.GROUPS,
@@ -80,12 +82,14 @@ def test_a_submission_becomes_the_workspace_settings() -> None:
         updated_by="U0ADMIN",
         updated_at=12.0,
     )
-    assert parse_settings(_values(), "U0ADMIN", 0.0) == WorkspaceSettings(updated_by="U0ADMIN")
+    assert parse_settings(_values(), "U0ADMIN", 0.0, WorkspaceSettings()) == WorkspaceSettings(
+        updated_by="U0ADMIN"
+    )
 
 
 def test_each_problem_is_said_on_its_own_block() -> None:
     errors = parse_settings(
-        _values(["not-a-channel"], "groups", [], [("Title only", ""), ("a\nb", "x")]), "U1", 0
+        _values(["not-a-channel"], "groups", [], [("Title only", ""), ("a\nb", "x")]), "U1", 0, NONE
     )
     assert isinstance(errors, dict)
     assert set(errors) == {
@@ -94,11 +98,44 @@ def test_each_problem_is_said_on_its_own_block() -> None:
         ids.SETTINGS_PROMPT_MESSAGE_BLOCK.format(n=1),
         ids.SETTINGS_PROMPT_TITLE_BLOCK.format(n=2),
     }
-    too_many = parse_settings(_values([f"C{n:04d}" for n in range(CHANNELS_MAX + 1)]), "U1", 0)
+    too_many = parse_settings(
+        _values([f"C{n:04d}" for n in range(CHANNELS_MAX + 1)]), "U1", 0, NONE
+    )
     assert isinstance(too_many, dict) and ids.SETTINGS_CHANNELS_BLOCK in too_many
     groups = _values(None, "groups", [f"S{n:04d}" for n in range(GROUPS_MAX + 1)])
-    refused = parse_settings(groups, "U1", 0)
+    refused = parse_settings(groups, "U1", 0, NONE)
     assert isinstance(refused, dict) and ids.SETTINGS_GROUPS_BLOCK in refused
+
+
+def _submitted(modal: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
+    """``view``'s values as Slack sends them for ``modal``: only its input blocks'."""
+    inputs = {b.get("block_id") for b in modal["blocks"] if b["type"] == "input"}
+    values = view["state"]["values"]
+    return {"state": {"values": {k: v for k, v in values.items() if k in inputs}}}
+
+
+def test_a_limit_the_modal_could_not_offer_is_kept_when_the_rest_is_saved() -> None:
+    """Slack did not list the groups: the modal has no audience input, says the limit
+    stays, and saving a channel change keeps the limit (a regression: it became everyone)."""
+    for groups in (None, []):
+        modal = build_settings_modal(LIMITED, groups)
+        assert {ids.SETTINGS_AUDIENCE_BLOCK, ids.SETTINGS_GROUPS_BLOCK}.isdisjoint(
+            b.get("block_id") for b in modal["blocks"]
+        )
+        note = str(modal["blocks"])
+        assert "stays as it is" in note and "<!subteam^S0SALES>" in note
+        assert "Everyone may start agents" not in note
+        view = _submitted(modal, _values(["C0NEW"], "everyone", []))
+        parsed = parse_settings(view, "U0ADMIN", 5.0, LIMITED)
+        assert isinstance(parsed, WorkspaceSettings)
+        assert parsed.channels == ("C0NEW",)
+        assert (parsed.audience, parsed.groups) == (Audience.GROUPS, ("S0SALES",))
+    # With the groups listed, the inputs are there and what they say is saved.
+    modal = build_settings_modal(LIMITED, GROUPS)
+    parsed = parse_settings(_submitted(modal, _values([], "everyone", [])), "U1", 0, LIMITED)
+    assert isinstance(parsed, WorkspaceSettings) and parsed.audience is Audience.EVERYONE
+    # Not limited, groups unlisted: the note says everyone may, and everyone stays.
+    assert "Everyone may start agents" in str(build_settings_modal(NONE, None)["blocks"])
 
 
 _json = st.recursive(
@@ -161,7 +198,7 @@ _view = st.one_of(
 @settings(max_examples=50, deadline=None)
 @given(view=_view)
 def test_any_submission_gives_bounded_settings_or_errors_on_the_modal(view: Any) -> None:
-    parsed = parse_settings(view, "U0ADMIN", 1.0)
+    parsed = parse_settings(view, "U0ADMIN", 1.0, LIMITED)
     if isinstance(parsed, dict):
         assert parsed and set(parsed) <= set(_BLOCKS)
         assert all(isinstance(e, str) and 0 < len(e) <= 2_000 for e in parsed.values())
@@ -169,6 +206,13 @@ def test_any_submission_gives_bounded_settings_or_errors_on_the_modal(view: Any)
     assert len(parsed.channels) <= CHANNELS_MAX and len(parsed.groups) <= GROUPS_MAX
     assert len(parsed.prompts) <= 4
     assert parsed.audience is Audience.EVERYONE or parsed.groups
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    values = values if isinstance(values, dict) else {}
+    if ids.SETTINGS_AUDIENCE_BLOCK not in values:  # no input for it: kept as it was
+        assert parsed.audience is LIMITED.audience
+    if ids.SETTINGS_GROUPS_BLOCK not in values:
+        assert parsed.groups == LIMITED.groups
     # What was parsed is what a modal shows again, and Slack takes that modal.
     assert view_errors(build_settings_modal(parsed, GROUPS)) == []
 
@@ -193,13 +237,18 @@ def test_the_modal_and_the_section_are_views_slack_takes() -> None:
 
 def test_who_may_be_answered_where() -> None:
     limited = WorkspaceSettings(channels=("C0YES",), audience=Audience.GROUPS, groups=("S1",))
-    members = frozenset({"U0IN"})
-    assert limited.refusal("C0YES", members, "U0IN") is None
-    assert limited.refusal("D0DM", members, "U0IN") is None  # a DM is never left out
-    assert limited.refusal("C0NO", members, "U0IN") is NotAllowed.CHANNEL
-    assert limited.refusal("C0YES", members, "U0OUT") is NotAllowed.GROUP
-    assert limited.refusal("C0YES", None, "U0IN") is NotAllowed.UNCHECKED
-    assert WorkspaceSettings().refusal("C0ANY", frozenset(), "U0ANY") is None
+    assert limited.refusal_where("C0YES") is None
+    assert limited.refusal_where("D0DM") is None  # a DM is never left out
+    assert limited.refusal_where("C0NO") is NotAllowed.CHANNEL
+    assert limited.refusal_of(True) is None
+    assert limited.refusal_of(False) is NotAllowed.GROUP
+    assert limited.refusal_of(None) is NotAllowed.UNCHECKED
+    assert WorkspaceSettings().refusal_where("C0ANY") is None
+    assert WorkspaceSettings().refusal_of(False) is None
+    # Settings that did not read refuse everyone, everywhere, DMs too.
+    unreadable = WorkspaceSettings(unreadable=True)
+    assert unreadable.refusal_where("D0DM") is NotAllowed.UNREADABLE
+    assert "unreadable" not in unreadable.model_dump_json()
 
 
 @settings(max_examples=50)

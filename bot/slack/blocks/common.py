@@ -197,20 +197,36 @@ def preview_text(text: str) -> str:
     return fallback_text(one_line(text), _PREVIEW_CHARS)
 
 
-def _stop_confirm() -> dict[str, Any]:
+def confirm_dialog(title: str, text: str, yes: str, no: str) -> dict[str, Any]:
+    """A button's "are you sure?" before something that cannot be undone (red yes)."""
     return {
-        "title": plain_text(texts.STOP_CONFIRM_TITLE),
-        "text": plain_text(texts.STOP_CONFIRM_TEXT),
-        "confirm": plain_text(texts.STOP_CONFIRM_YES),
-        "deny": plain_text(texts.STOP_CONFIRM_NO),
+        "title": plain_text(title),
+        "text": plain_text(text),
+        "confirm": plain_text(yes),
+        "deny": plain_text(no),
         "style": "danger",
     }
 
 
+def build_notice_modal(title: str, close: str, text: str, block_id: str) -> dict[str, Any]:
+    """A modal that only says something (why nothing changed, what failed): a title, a
+    close button and one section."""
+    return {
+        "type": "modal",
+        "title": plain_text(title[: limits.MAX_MODAL_TITLE]),
+        "close": plain_text(close),
+        "blocks": [section_block(text, block_id)],
+    }
+
+
 def stop_button(run_id: str, label: str = texts.STOP) -> dict[str, Any]:
-    return button_element(
-        label, ids.STOP_RUN, value=run_id, style="danger", confirm=_stop_confirm()
+    confirm = confirm_dialog(
+        texts.STOP_CONFIRM_TITLE,
+        texts.STOP_CONFIRM_TEXT,
+        texts.STOP_CONFIRM_YES,
+        texts.STOP_CONFIRM_NO,
     )
+    return button_element(label, ids.STOP_RUN, value=run_id, style="danger", confirm=confirm)
 
 
 def note_message(text: str, block_id: str = "note") -> Message:

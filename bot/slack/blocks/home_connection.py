@@ -11,7 +11,9 @@ from bot.slack import home_texts, limits
 from bot.slack.blocks.common import (
     Block,
     actions_blocks,
+    build_notice_modal,
     button_element,
+    confirm_dialog,
     context_block,
     header_block,
     plain_text,
@@ -19,16 +21,6 @@ from bot.slack.blocks.common import (
 )
 from bot.summaries import AccountFacts, AccountState
 from bot.tenancy.origami_keys import Connection
-
-
-def _disconnect_confirm() -> dict[str, Any]:
-    return {
-        "title": plain_text(home_texts.DISCONNECT_CONFIRM_TITLE),
-        "text": plain_text(home_texts.DISCONNECT_CONFIRM_TEXT),
-        "confirm": plain_text(home_texts.DISCONNECT_CONFIRM_YES),
-        "deny": plain_text(home_texts.DISCONNECT_CONFIRM_NO),
-        "style": "danger",
-    }
 
 
 def build_account_line(account: AccountFacts) -> Block:
@@ -78,7 +70,12 @@ def build_connection_section(
                     home_texts.DISCONNECT,
                     ids.DISCONNECT_ORIGAMI,
                     style="danger",
-                    confirm=_disconnect_confirm(),
+                    confirm=confirm_dialog(
+                        home_texts.DISCONNECT_CONFIRM_TITLE,
+                        home_texts.DISCONNECT_CONFIRM_TEXT,
+                        home_texts.DISCONNECT_CONFIRM_YES,
+                        home_texts.DISCONNECT_CONFIRM_NO,
+                    ),
                 )
             )
         blocks += actions_blocks(buttons, "connection_actions")
@@ -117,9 +114,6 @@ def build_key_modal() -> dict[str, Any]:
 
 def build_only_admins_modal() -> dict[str, Any]:
     """What a person who may not change the key sees on clicking a (stale) button."""
-    return {
-        "type": "modal",
-        "title": plain_text(home_texts.MODAL_TITLE[: limits.MAX_MODAL_TITLE]),
-        "close": plain_text(home_texts.MODAL_CLOSE),
-        "blocks": [section_block(home_texts.ONLY_ADMINS, "only_admins")],
-    }
+    return build_notice_modal(
+        home_texts.MODAL_TITLE, home_texts.MODAL_CLOSE, home_texts.ONLY_ADMINS, "only_admins"
+    )

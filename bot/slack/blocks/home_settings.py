@@ -13,13 +13,14 @@ from bot.slack import settings_texts as texts
 from bot.slack.blocks.common import (
     Block,
     actions_blocks,
+    build_notice_modal,
     button_element,
     context_block,
     header_block,
     plain_text,
     section_block,
 )
-from bot.slack.usergroups import UserGroup
+from bot.slack.usergroups import GROUPS_LISTED_MAX, UserGroup
 from bot.workspace_settings import CHANNELS_MAX, Audience, WorkspaceSettings
 
 # Channels and groups named in the section; the rest are counted.
@@ -47,9 +48,10 @@ def build_settings_section(settings: WorkspaceSettings, *, may_manage: bool) -> 
         prompts = texts.PROMPTS_OWN.format(count=len(settings.prompts))
     else:
         prompts = texts.PROMPTS_DEFAULT
+    shown = f"{channels}\n{audience}\n{prompts}"
     blocks = [
         header_block(texts.SETTINGS_TITLE, "settings_title"),
-        section_block(f"{channels}\n{audience}\n{prompts}", "settings"),
+        section_block(texts.SETTINGS_UNREADABLE if settings.unreadable else shown, "settings"),
     ]
     if may_manage:
         blocks += actions_blocks(
@@ -82,15 +84,14 @@ def _audience_block(settings: WorkspaceSettings) -> Block:
 
 
 def _groups_block(settings: WorkspaceSettings, groups: Sequence[UserGroup]) -> Block:
-    options = [_option(g.name or g.handle, g.id) for g in groups[:100]]
-    offered = {o["value"] for o in options}
+    options = [_option(g.name or g.handle, g.id) for g in groups[:GROUPS_LISTED_MAX]]
     element: dict[str, Any] = {
         "type": "multi_static_select",
         "action_id": ids.SETTINGS_GROUPS_INPUT,
         "options": options,
     }
     # Only what is still offered: Slack refuses an initial option that is not an option.
-    initial = [o for o in options if o["value"] in settings.groups and o["value"] in offered]
+    initial = [o for o in options if o["value"] in settings.groups]
     if initial:
         element["initial_options"] = initial
     return {
@@ -135,7 +136,10 @@ def build_settings_modal(
     }
     if settings.channels:
         channels["initial_conversations"] = list(settings.channels)
-    blocks: list[Block] = [
+    blocks: list[Block] = []
+    if settings.unreadable:
+        blocks.append(context_block(texts.MODAL_UNREADABLE, "settings_unreadable"))
+    blocks += [
         {
             "type": "input",
             "block_id": ids.SETTINGS_CHANNELS_BLOCK,
@@ -147,6 +151,12 @@ def build_settings_modal(
     ]
     if groups:
         blocks += [_audience_block(settings), _groups_block(settings, groups)]
+    elif settings.audience is Audience.GROUPS:
+        # No input for it, so the submission keeps it (``parse_settings``).
+        named = _named(settings.groups, "<!subteam^{}>")
+        blocks.append(
+            context_block(texts.GROUPS_UNLISTED_LIMITED.format(groups=named), "groups_none")
+        )
     else:
         blocks.append(context_block(texts.GROUPS_NONE, "groups_none"))
     blocks.append(context_block(texts.PROMPTS_HINT, "prompts_hint"))
@@ -181,9 +191,6 @@ def build_settings_modal(
 
 
 def build_settings_only_admins_modal() -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "title": plain_text(texts.MODAL_TITLE[: limits.MAX_MODAL_TITLE]),
-        "close": plain_text(texts.MODAL_CLOSE),
-        "blocks": [section_block(texts.ONLY_ADMINS, "only_admins")],
-    }
+    return build_notice_modal(
+        texts.MODAL_TITLE, texts.MODAL_CLOSE, texts.ONLY_ADMINS, "only_admins"
+    )

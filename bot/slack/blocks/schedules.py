@@ -16,7 +16,9 @@ from bot.slack.blocks.common import (
     Block,
     Message,
     actions_blocks,
+    build_notice_modal,
     button_element,
+    confirm_dialog,
     context_block,
     fallback_text,
     header_block,
@@ -120,12 +122,7 @@ def _input(
 
 def build_schedule_failed_view(text: str) -> dict[str, Any]:
     """What the modal becomes when the schedule could not be made (a plain message)."""
-    return {
-        "type": "modal",
-        "title": plain_text(texts.FAILED_TITLE),
-        "close": plain_text(texts.FAILED_CLOSE),
-        "blocks": [section_block(text, "failed")],
-    }
+    return build_notice_modal(texts.FAILED_TITLE, texts.FAILED_CLOSE, text, "failed")
 
 
 def build_scheduled_confirmation(record: ScheduleRecord) -> Message:
@@ -180,16 +177,6 @@ def _summary(view: ScheduleView, *, with_maker: bool) -> str:
     return f"*{_name(record)}*\n" + " · ".join(facts)
 
 
-def _delete_confirm() -> dict[str, Any]:
-    return {
-        "title": plain_text(texts.DELETE_CONFIRM_TITLE),
-        "text": plain_text(texts.DELETE_CONFIRM_TEXT),
-        "confirm": plain_text(texts.DELETE_CONFIRM_YES),
-        "deny": plain_text(texts.DELETE_CONFIRM_NO),
-        "style": "danger",
-    }
-
-
 def build_schedules_home(
     views: Sequence[ScheduleView] | None, *, may_change: frozenset[str]
 ) -> list[Block]:
@@ -216,7 +203,12 @@ def build_schedules_home(
             ids.DELETE_SCHEDULE,
             value=schedule_id,
             style="danger",
-            confirm=_delete_confirm(),
+            confirm=confirm_dialog(
+                texts.DELETE_CONFIRM_TITLE,
+                texts.DELETE_CONFIRM_TEXT,
+                texts.DELETE_CONFIRM_YES,
+                texts.DELETE_CONFIRM_NO,
+            ),
         )
         blocks += actions_blocks([switch, delete], f"schedule_actions:{n}")
     if len(views) > HOME_SHOWN:

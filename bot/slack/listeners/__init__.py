@@ -24,7 +24,7 @@ def register(app: AsyncApp, conversations: Conversations, tenants: Tenants | Non
     # App Home's sections beyond its own (connection, recent conversations, settings).
     sections: list[HomeSection] = []
     if conversations.schedules is not None:
-        sections.append(build_schedules_section(conversations.schedules, connections))
+        sections.append(build_schedules_section(conversations.schedules))
     tab = HomeTab(conversations.home, connections, sections)
     home.register(app, tab)
-    schedules.register(app, conversations, connections, tab.publish)
+    schedules.register(app, conversations, tab)

@@ -103,4 +103,4 @@ async def _new(
     if opened is Opened.NOT_IN_CHANNEL:
         await respond(**_private(replies.build_command_note(replies.NOT_IN_CHANNEL)))
     elif isinstance(opened, NotAllowed):
-        await respond(**_private(replies.build_command_note(settings_texts.not_allowed(opened))))
+        await respond(**_private(replies.build_command_note(settings_texts.NOT_ALLOWED[opened])))

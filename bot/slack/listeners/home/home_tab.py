@@ -5,6 +5,7 @@ that do."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,6 +23,7 @@ from bot.slack.blocks.home_settings import build_settings_section
 from bot.stores import StoreError
 from bot.summaries import RecentConversation
 from bot.tenancy.connections import Connections
+from bot.tenancy.origami_keys import Connection
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ _URL_KEPT_S = 3600.0
 _TEAMS_KEPT = 10_000
 
 # A section of the home tab below this module's own (schedules, ...): its blocks for one
-# person, from (client, team, user id).
-HomeSection = Callable[[AsyncWebClient, str, str], Awaitable[list[dict[str, Any]]]]
+# person, from (client, team, user id, whether they may manage the workspace: asked once
+# for the whole tab).
+HomeSection = Callable[[AsyncWebClient, str, str, bool], Awaitable[list[dict[str, Any]]]]
 
 
 async def is_home_tab(body: dict[str, Any]) -> bool:
@@ -88,26 +91,47 @@ class HomeTab:
             return await may_manage(client, self.connections, team, user_id)
         return await is_workspace_admin(client, user_id)
 
-    async def publish(self, client: AsyncWebClient, team: str, user_id: str) -> None:
+    async def publish(
+        self, client: AsyncWebClient, team: str, user_id: str, manage: bool | None = None
+    ) -> None:
+        """``manage``: whether the person may manage the workspace, when the caller has
+        just checked (None: asked here)."""
         if not payloads.is_user_id(user_id):
             return
-        manage = await self.may_manage(client, team, user_id)
-        account = await self.home.account(team)
+
+        async def managed_and_below() -> tuple[bool, list[list[Block]]]:
+            may = manage if manage is not None else await self.may_manage(client, team, user_id)
+            below = await asyncio.gather(
+                *(part(client, team, user_id, may) for part in self.sections)
+            )
+            return may, list(below)
+
+        # Independent reads (Origami's account may take seconds): together, not in turn.
+        reads = asyncio.gather(
+            self.home.account(team),
+            self._connection(team),
+            self.home.settings(team),
+            self._recent(team, user_id),
+            self._url(client, team),
+        )
+        (account, connection, settings, recent, url), (manage, extra) = await asyncio.gather(
+            reads, managed_and_below()
+        )
         if self.connections is not None:
-            connection = await self.connections.status(team)
             top = build_connection_section(connection, account, may_manage=manage)
         else:
             top = build_account_section(account)
-        settings = await self.home.settings(team)
         # One section a builder module; a new section is one more line here.
         sections: list[list[Block]] = [
             top,
-            build_recent_section(await self._recent(team, user_id), await self._url(client, team)),
+            build_recent_section(recent, url),
             build_settings_section(settings, may_manage=manage),
+            *extra,
         ]
-        for section in self.sections:
-            sections.append(await section(client, team, user_id))
         await client.views_publish(user_id=user_id, view=blocks.build_home(sections))
+
+    async def _connection(self, team: str) -> Connection | None:
+        return await self.connections.status(team) if self.connections is not None else None
 
     async def _recent(self, team: str, user_id: str) -> list[RecentConversation] | None:
         try:

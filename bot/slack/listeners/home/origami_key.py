@@ -45,12 +45,13 @@ def build_handle_disconnect_origami(
     ) -> None:
         await ack()
         team, user_id = payloads.to_team(body), payloads.to_user(body)
-        if not await tab.may_manage(client, team, user_id):
+        manage = await tab.may_manage(client, team, user_id)
+        if not manage:
             log.warning("a key removal refused: not an admin", extra={"user": user_id})
         else:
             await connections.disconnect(team)
             tab.home.forget_account(team)
-        await tab.publish(client, team, user_id)
+        await tab.publish(client, team, user_id, manage=manage)
 
     return handle_disconnect_origami
 
@@ -80,6 +81,6 @@ def build_handle_origami_key(
             return
         await ack()
         tab.home.forget_account(team)
-        await tab.publish(client, team, user_id)
+        await tab.publish(client, team, user_id, manage=True)
 
     return handle_origami_key

@@ -50,12 +50,13 @@ def build_handle_settings_submitted(tab: HomeTab) -> Callable[..., Awaitable[Non
             errors = {ids.SETTINGS_CHANNELS_BLOCK: settings_texts.ONLY_ADMINS}
             await ack(response_action="errors", errors=errors)
             return
-        parsed = parse_settings(body.get("view"), user_id, time.time())
+        current = await tab.home.settings(team)
+        parsed = parse_settings(body.get("view"), user_id, time.time(), current)
         if isinstance(parsed, dict):
             await ack(response_action="errors", errors=parsed)
             return
         await tab.home.save_settings(team, parsed)
         await ack()
-        await tab.publish(client, team, user_id)
+        await tab.publish(client, team, user_id, manage=True)
 
     return handle_settings_submitted

@@ -12,22 +12,20 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.origami.scheduled import is_origami_id
 from bot.schedules.manage import Changed, Schedules
 from bot.schedules.records import Change
 from bot.slack import payloads
 from bot.slack import schedule_actions as ids
 from bot.slack import schedule_texts as texts
-from bot.slack.blocks.common import plain_text, section_block
+from bot.slack.blocks.common import build_notice_modal
 from bot.slack.blocks.schedules import build_schedules_home
-from bot.slack.listeners.home.home_tab import HomeSection, is_workspace_admin, may_manage
+from bot.slack.listeners.home.home_tab import HomeSection, HomeTab
 from bot.slack.messages import slack_error
-from bot.tenancy.connections import Connections
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[None]]
-# Republish one person's home tab: (client, team, user id).
-Publish = Callable[[AsyncWebClient, str, str], Awaitable[None]]
 
 CHANGES = {
     ids.PAUSE_SCHEDULE: Change.PAUSE,
@@ -41,19 +39,9 @@ _REFUSED = {
 }
 
 
-async def may_change_all(
-    client: AsyncWebClient, connections: Connections | None, team: str, user_id: str
-) -> bool:
-    """A workspace admin or owner (or, with many workspaces, whoever installed the app)
-    may change any of the workspace's schedules, as they may change its key."""
-    if connections is not None:
-        return await may_manage(client, connections, team, user_id)
-    return await is_workspace_admin(client, user_id)
-
-
-def build_schedules_section(schedules: Schedules, connections: Connections | None) -> HomeSection:
+def build_schedules_section(schedules: Schedules) -> HomeSection:
     async def schedules_section(
-        client: AsyncWebClient, team: str, user_id: str
+        client: AsyncWebClient, team: str, user_id: str, manage: bool
     ) -> list[dict[str, Any]]:
         try:
             views = await schedules.listing(team)
@@ -62,16 +50,16 @@ def build_schedules_section(schedules: Schedules, connections: Connections | Non
                 "could not read the schedules for App Home", extra={"error": type(exc).__name__}
             )
             return build_schedules_home(None, may_change=frozenset())
-        admin = bool(views) and await may_change_all(client, connections, team, user_id)
-        may = frozenset(v.record.schedule_id for v in views if admin or v.record.creator == user_id)
+        # Whoever may manage the workspace (as they may change its key) may change any.
+        may = frozenset(
+            v.record.schedule_id for v in views if manage or v.record.creator == user_id
+        )
         return build_schedules_home(views, may_change=may)
 
     return schedules_section
 
 
-def build_handle_schedule_change(
-    schedules: Schedules, connections: Connections | None, publish: Publish
-) -> Handler:
+def build_handle_schedule_change(schedules: Schedules, tab: HomeTab) -> Handler:
     async def handle_schedule_change(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
@@ -81,14 +69,18 @@ def build_handle_schedule_change(
         if change is None:
             return
         team, user_id = payloads.to_team(body), payloads.to_user(body)
+        schedule_id = str(action.get("value") or "")
+        manage: bool | None = None  # not asked: the republished tab asks
         try:
-            admin = await may_change_all(client, connections, team, user_id)
+            # Its maker may change it whoever they are: Slack is asked about anyone else.
+            if not await _made_by(schedules, team, schedule_id, user_id):
+                manage = await tab.may_manage(client, team, user_id)
             changed = await schedules.change(
                 team,
                 user_id,
-                str(action.get("value") or ""),
+                schedule_id,
                 change,
-                admin=admin,
+                admin=bool(manage),
                 cause=str(action.get("action_ts") or body.get("trigger_id") or ""),
             )
         except Exception:
@@ -97,19 +89,23 @@ def build_handle_schedule_change(
         refused = _REFUSED.get(changed)
         if refused is not None:
             await _tell(client, str(body.get("trigger_id") or ""), refused)
-        await publish(client, team, user_id)
+        await tab.publish(client, team, user_id, manage=manage)
 
     return handle_schedule_change
 
 
+async def _made_by(schedules: Schedules, team: str, schedule_id: str, user_id: str) -> bool:
+    """Whether ``user_id`` made the schedule (one Redis read; ``Schedules.change`` checks
+    again, this only spares a users.info)."""
+    if not is_origami_id(schedule_id):
+        return False
+    record = await schedules.stores.schedules.get(team, schedule_id)
+    return record is not None and record.creator == user_id
+
+
 async def _tell(client: AsyncWebClient, trigger_id: str, text: str) -> None:
     """Say why nothing changed, in a small modal (App Home has no private reply)."""
-    view = {
-        "type": "modal",
-        "title": plain_text(texts.HOME_TITLE),
-        "close": plain_text(texts.FAILED_CLOSE),
-        "blocks": [section_block(text, "refused")],
-    }
+    view = build_notice_modal(texts.HOME_TITLE, texts.FAILED_CLOSE, text, "refused")
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
