@@ -93,7 +93,7 @@ def build_handle_schedule_submission(conversations: Conversations) -> Handler:
         if result.outcome is Created.NOT_ALLOWED and result.not_allowed is not None:
             # The intake's own sentences: under the channel picked when only the channel is
             # left out (another may do), else in place of the modal.
-            why = settings_texts.not_allowed(result.not_allowed)
+            why = settings_texts.NOT_ALLOWED[result.not_allowed]
             if result.not_allowed is NotAllowed.CHANNEL:
                 await ack(response_action="errors", errors={ids.CHANNEL_BLOCK: why})
             else:
