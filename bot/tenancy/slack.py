@@ -20,9 +20,12 @@ from bot.tenancy.workspace import Workspace
 # Clients kept, one per bot token: more than the workspaces one process serves at once.
 _CLIENTS_KEPT = 5_000
 # How long a process trusts an installation it read. Without it every Slack call (a
-# result is several: post, status, session, previews) read the installations' database:
-# the many-workspace bench's quiet organisations polled 374 ms late at p95 against 35 ms
-# with one workspace. The process that handles an uninstall forgets at once (``forget``);
+# result is several: post, status, session, previews) reads the installations' database,
+# one query each, and under load waits for the pool's connections (seen in the bench as
+# progress updates timing out on the pool). It is not what bounds the many-workspace
+# bench's poll delay: side by side, 0 s and 10 s gave the same CPU and delays (README,
+# "The installation cache, side by side"). The process that handles an uninstall
+# forgets at once (``forget``);
 # the others (the workers, which post) when Slack first refuses the revoked token
 # (``TokenRefused``), or within this long.
 INSTALLATION_CACHE_S = 10.0
