@@ -25,9 +25,8 @@ _CLIENTS_KEPT = 5_000
 # progress updates timing out on the pool). It is not what bounds the many-workspace
 # bench's poll delay: side by side, 0 s and 10 s gave the same CPU and delays (README,
 # "The installation cache, side by side"). The process that handles an uninstall
-# forgets at once (``forget``);
-# the others (the workers, which post) when Slack first refuses the revoked token
-# (``TokenRefused``), or within this long.
+# forgets at once (``forget``); the others (the workers, which post) when Slack first
+# refuses the revoked token (``TokenRefused``), or within this long.
 INSTALLATION_CACHE_S = 10.0
 # Slack's answers to a token that no longer speaks for its workspace.
 REFUSED_TOKEN_ERRORS = frozenset(
