@@ -34,18 +34,23 @@ WINDOW_MS = 60_000
 # oldest entry leaves the window and a slot frees up. A negative limit keeps no budget.
 # Shared by the scripts that take slots as part of a larger atomic step (the claim).
 TAKE_SLOTS_FN = """
-local function take_slots(key, now, window, limit, n, member)
+local function take_slots(key, now, window, limit, n, member, whole)
   if limit < 0 then return n, 0 end
+  if whole then n = math.min(n, limit) end
   if n <= 0 then return 0, 0 end
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local used = redis.call('ZCARD', key)
   local taken = math.min(math.max(limit - used, 0), n)
+  if whole and taken < n then taken = 0 end
   for i = 1, taken do
     redis.call('ZADD', key, now, member .. ':' .. i)
   end
   if taken > 0 then redis.call('PEXPIRE', key, window * 2) end
   if taken == n then return taken, 0 end
-  local nth = redis.call('ZRANGE', key, used + taken - limit, used + taken - limit, 'WITHSCORES')
+  -- The wait: until one more slot frees, or (whole) until all n fit.
+  local index = used + taken - limit
+  if whole then index = index + n - 1 end
+  local nth = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
   local wait = 1
   if nth[2] then wait = math.max(1, tonumber(nth[2]) + window - now) end
   return taken, wait

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.domain import ThreadRef
 from bot.stores import keys
-from bot.stores.budget import WINDOW_MS, unique_member
+from bot.stores.budget import TAKE_SLOTS_FN, WINDOW_MS, unique_member
 
 # Claims what is due (at most ``limit``), holding each until the lease ends; returns the
 # entries, the lease and the earliest due time left.
@@ -48,25 +48,17 @@ return 1
 """
 
 # KEYS: Slack's update allowance (``keys.progress_budget``: a one-minute window shared
-# with the runs' progress). Takes ``n`` slots only if all of them fit (a card and its
-# preview are updated together, or not yet); returns 0 when taken, else how long (ms)
-# until they would fit. A negative limit keeps no allowance.
-_TAKE_UPDATES_LUA = """
+# with the runs' progress). The budget's own slot taking, all ``n`` or none (a card and its
+# preview are updated together, or not yet): 0 when taken, else the ms until all fit. A
+# negative limit keeps no allowance.
+_TAKE_UPDATES_LUA = (
+    TAKE_SLOTS_FN
+    + """
 local a = cjson.decode(ARGV[1])
-if a.limit < 0 then return 0 end
-local n = math.min(a.n, a.limit)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', a.now - a.window)
-local used = redis.call('ZCARD', KEYS[1])
-if used + n <= a.limit then
-  for i = 1, n do redis.call('ZADD', KEYS[1], a.now, a.member .. ':' .. i) end
-  redis.call('PEXPIRE', KEYS[1], a.window * 2)
-  return 0
-end
-local index = used + n - a.limit - 1
-local nth = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
-if nth[2] then return math.max(1, tonumber(nth[2]) + a.window - a.now) end
-return a.window
+local _, wait = take_slots(KEYS[1], a.now, a.window, a.limit, a.n, a.member, true)
+return wait
 """
+)
 
 
 @dataclass(frozen=True, slots=True)
